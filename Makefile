@@ -1,0 +1,97 @@
+# Machine Learning for Spectroscopy and Imaging Data: build the book, run the tests.
+#
+#   make book   build the HTML site into _build/html
+#   make test   run every test (unit, doctest, notebooks, book build, browser)
+#   make lab    open the chapters in JupyterLab
+#
+# Each target creates .venv and installs requirements.txt (which installs lectlib in editable
+# mode) when the environment is missing or older than requirements.txt / pyproject.toml.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The site must work offline, so the scripts it needs are served from the book itself:
+# the ipywidgets embed manager (to show sliders without a kernel), RequireJS (which it needs)
+# and MathJax. They come from the npm registry at these exact versions.
+HTML_MANAGER_VERSION := 1.0.15
+REQUIREJS_VERSION := 2.3.8
+MATHJAX_VERSION := 3.2.2
+ASSETS := _build/web-assets
+ASSETS_STAMP := $(ASSETS)/.versions-$(HTML_MANAGER_VERSION)-$(REQUIREJS_VERSION)-$(MATHJAX_VERSION)
+
+CHROMIUM ?= /usr/bin/chromium
+
+# Reproducible numbers and no GUI windows in tests and builds.
+export MPLBACKEND := Agg
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test lab clean venv assets chromium repo-url
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+assets: $(ASSETS_STAMP)
+
+$(ASSETS_STAMP):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "error: npm is needed once to fetch the site's offline scripts (ipywidgets embed, MathJax)."; \
+	  echo "       Install Node.js and npm, e.g. 'sudo apt-get install npm' on Debian/Ubuntu."; exit 1; }
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/npm
+	cd $(ASSETS)/npm && npm pack --silent --loglevel=error \
+	  @jupyter-widgets/html-manager@$(HTML_MANAGER_VERSION) \
+	  requirejs@$(REQUIREJS_VERSION) mathjax@$(MATHJAX_VERSION) >/dev/null
+	mkdir -p $(ASSETS)/static/mathjax $(ASSETS)/npm/hm $(ASSETS)/npm/rq $(ASSETS)/npm/mj
+	tar -xzf $(ASSETS)/npm/jupyter-widgets-html-manager-$(HTML_MANAGER_VERSION).tgz -C $(ASSETS)/npm/hm
+	tar -xzf $(ASSETS)/npm/requirejs-$(REQUIREJS_VERSION).tgz -C $(ASSETS)/npm/rq
+	tar -xzf $(ASSETS)/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(ASSETS)/npm/mj
+	mkdir -p $(ASSETS)/static/ipywidgets
+	cd $(ASSETS)/npm/hm/package/dist && cp embed-amd.js *.woff2 *.woff *.ttf *.eot *.svg \
+	  $(CURDIR)/$(ASSETS)/static/ipywidgets/
+	cp $(ASSETS)/npm/rq/package/require.js $(ASSETS)/static/ipywidgets/
+	cd $(ASSETS)/npm/mj/package/es5 && cp -r tex-chtml.js output input ui a11y adaptors ../LICENSE \
+	  $(CURDIR)/$(ASSETS)/static/mathjax/
+	rm -rf $(ASSETS)/npm
+	@touch $@
+
+book: $(STAMP) $(ASSETS_STAMP)
+	$(BIN)/jupyter-book build --warningiserror --keep-going .
+	@echo "The site is in _build/html/index.html"
+
+# Browser tests need Debian's Chromium; install it when missing and possible, else say what to do.
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Debian's chromium for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null && command -v apt-get >/dev/null 2>&1; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  fi; \
+	fi
+	@test -x "$(CHROMIUM)" || { \
+	  echo "error: the browser tests need Chromium at $(CHROMIUM)."; \
+	  echo "       Install Debian's package: sudo apt-get install chromium"; \
+	  echo "       (or point CHROMIUM=/path/to/chromium at another build)"; exit 1; }
+
+test: $(STAMP) $(ASSETS_STAMP) chromium
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) chapters
+
+# Publishing: set the repository URL in _config.yml and every chapter's install cell at once.
+repo-url: $(STAMP)
+	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/ORG/REPO"; exit 1; }
+	$(BIN)/python -m lectlib._book "$(URL)"
+
+clean:
+	rm -rf _build

@@ -1,0 +1,124 @@
+"""Build-time support for the course's Jupyter Book; the chapters never import it.
+
+* A Sphinx extension (``extra_extensions: [lectlib._book]`` in ``_config.yml``) that keeps the
+  built site clean offline:
+
+  - Sphinx 7 re-adds inline scripts registered after the builder started (it compares ``None``
+    with ``''``), so sphinx-thebe's ``const`` declarations appear twice and the second copy
+    throws in the browser. Each page's scripts are de-duplicated.
+  - The ipywidgets embed manager loads its icon fonts relative to the RequireJS module it
+    defines, which by default resolves against the page's own folder (404s). On pages that
+    embed widgets, RequireJS is told where the manager is served from.
+
+* :func:`set_repository_url`: the repository URL lives in ``_config.yml`` only; this writes it
+  into every chapter's install cell (``make repo-url``), and :func:`install_cell_urls` lets a
+  test check that they agree.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+#: Where the Makefile puts the ipywidgets embed manager and its fonts, inside ``_static``.
+WIDGETS_DIR = "ipywidgets"
+
+#: The line of a chapter's first cell that names the repository lectlib is installed from.
+_URL_LINE = re.compile(r'^(LECTLIB_REPOSITORY = ")([^"]*)(")', re.MULTILINE)
+
+
+def _script_key(script):
+    filename = getattr(script, "filename", script) or ""
+    attributes = getattr(script, "attributes", {}) or {}
+    return (filename, tuple(sorted((k, str(v)) for k, v in attributes.items())))
+
+
+def _tidy_page_scripts(app, pagename, templatename, context, doctree):
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen = set()
+    unique = []
+    for script in scripts:
+        key = _script_key(script)
+        if key in seen:
+            continue
+        seen.add(key)
+        unique.append(script)
+    for i, script in enumerate(unique):
+        filename = getattr(script, "filename", script) or ""
+        if filename.endswith(f"{WIDGETS_DIR}/embed-amd.js"):
+            from sphinx.builders.html._assets import _JavaScript
+
+            # The embed manager locates its fonts relative to the RequireJS module it defines,
+            # which resolves against the page unless mapped to where the bundle is served.
+            body = (
+                "require.config({paths: {'@jupyter-widgets/html-manager/dist': new URL("
+                f"(document.documentElement.dataset.content_root || '') + '_static/{WIDGETS_DIR}', "
+                "window.location.href).href}});"
+            )
+            unique.insert(i, _JavaScript("", body=body, priority=getattr(script, "priority", 500)))
+            break
+    context["script_files"] = unique
+
+
+def setup(app):
+    app.connect("html-page-context", _tidy_page_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _chapters(root):
+    return sorted(Path(root, "chapters").glob("*.ipynb"))
+
+
+def repository_url(root="."):
+    """The ``repository.url`` of ``_config.yml`` (read without a YAML library)."""
+    text = Path(root, "_config.yml").read_text()
+    match = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:\s*(\S+)", text, re.MULTILINE)
+    if not match:
+        raise ValueError("_config.yml has no repository.url")
+    return match.group(1).strip("'\"")
+
+
+def install_cell_urls(root="."):
+    """Map each chapter notebook to the repository URL its install cell names (None if absent)."""
+    found = {}
+    for path in _chapters(root):
+        nb = json.loads(path.read_text())
+        source = "".join(nb["cells"][0]["source"]) if nb["cells"] else ""
+        match = _URL_LINE.search(source)
+        found[path.name] = match.group(2) if match else None
+    return found
+
+
+def set_repository_url(url, root="."):
+    """Write ``url`` into ``_config.yml`` and every chapter's install cell; return changed files."""
+    if not re.fullmatch(r"https://[A-Za-z0-9.\-]+/[A-Za-z0-9_.\-]+/[A-Za-z0-9_.\-]+", url):
+        raise ValueError(f"expected a repository URL like https://github.com/ORG/REPO, got {url!r}")
+    changed = []
+    config = Path(root, "_config.yml")
+    old = repository_url(root)
+    text = config.read_text()
+    if old != url:
+        config.write_text(text.replace(f"url: {old}", f"url: {url}", 1))
+        changed.append(str(config))
+    for path in _chapters(root):
+        nb = json.loads(path.read_text())
+        cell = nb["cells"][0]
+        source = "".join(cell["source"])
+        new = _URL_LINE.sub(lambda m: m.group(1) + url + m.group(3), source, count=1)
+        if new != source:
+            cell["source"] = new.splitlines(keepends=True)
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            changed.append(str(path))
+    return changed
+
+
+if __name__ == "__main__":  # python -m lectlib._book https://github.com/ORG/REPO
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m lectlib._book https://github.com/ORG/REPO")
+    for name in set_repository_url(sys.argv[1]) or ["nothing to change"]:
+        print(name)

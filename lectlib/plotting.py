@@ -1,0 +1,171 @@
+"""Figure helpers shared by the chapters: spectra on an energy axis, maps with colour bars.
+
+They only style plots; each returns the Matplotlib objects it drew on, so a chapter can add to
+them. Images are drawn with ``origin="upper"``: pixel ``(row, col)`` sits at row ``row`` from
+the top, as in the arrays.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ._validation import as_float_array
+
+__all__ = ["plot_spectra", "plot_maps", "plot_singular_values"]
+
+
+def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="Energy (eV)",
+                 ylabel="Intensity", **plot_kw):
+    """Plot one or several spectra against energy.
+
+    Parameters
+    ----------
+    energy : array of shape (n_channels,)
+    spectra : array of shape (n_channels,) or (n_spectra, n_channels)
+    labels : list of str, optional
+        One per spectrum; adds a legend.
+    ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
+    **plot_kw
+        Passed to ``Axes.plot`` (e.g. ``lw``, ``ls``, ``color``).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.plotting import plot_spectra
+    >>> ax = plot_spectra(np.arange(4.0), np.eye(4)[:2], labels=["a", "b"])
+    >>> len(ax.lines)
+    2
+    """
+    energy = as_float_array(energy, "energy", ndim=1)
+    spectra = as_float_array(spectra, "spectra", ndim=(1, 2))
+    spectra = np.atleast_2d(spectra)
+    if spectra.shape[1] != energy.size:
+        raise ValueError(f"spectra have {spectra.shape[1]} channels but energy has {energy.size}")
+    if labels is not None and len(labels) != spectra.shape[0]:
+        raise ValueError(f"got {len(labels)} labels for {spectra.shape[0]} spectra")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    for i, spectrum in enumerate(spectra):
+        ax.plot(energy, spectrum, label=None if labels is None else labels[i], **plot_kw)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_xlim(energy[0], energy[-1])
+    if title:
+        ax.set_title(title)
+    if labels is not None:
+        ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_scale=False,
+              colorbar=True, axes=None, ncols=None, panel_size=2.4, suptitle=None):
+    """Show a stack of maps side by side, each with its own colour bar.
+
+    Parameters
+    ----------
+    maps : array of shape (ny, nx) or (ny, nx, n_maps)
+        E.g. abundances or loading maps; the last axis indexes the maps.
+    titles : list of str, optional
+    cmap : str, default="viridis"
+    vmin, vmax : float, optional
+        Colour limits for every map.
+    share_scale : bool, default=False
+        One colour range for all maps (their common min and max), so they compare directly.
+    colorbar : bool, default=True
+    axes : sequence of Axes, optional
+        Where to draw; a new figure is made when omitted.
+    ncols : int, optional
+        Panels per row of a new figure (default: all in one row, up to 4).
+    panel_size : float, default=2.4
+        Width of one panel of a new figure, in inches.
+    suptitle : str, optional
+
+    Returns
+    -------
+    fig : matplotlib Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.plotting import plot_maps
+    >>> fig = plot_maps(np.random.default_rng(0).random((8, 8, 3)), titles=["a", "b", "c"])
+    >>> len(fig.axes)  # three maps and three colour bars
+    6
+    """
+    maps = as_float_array(maps, "maps", ndim=(2, 3))
+    if maps.ndim == 2:
+        maps = maps[:, :, None]
+    n = maps.shape[2]
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {len(titles)} titles for {n} maps")
+    if axes is None:
+        ncols = min(n, 4) if ncols is None else ncols
+        nrows = int(np.ceil(n / ncols))
+        fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * 0.95 * nrows),
+                                 layout="constrained", squeeze=False)
+        for ax in grid.ravel()[n:]:
+            ax.set_visible(False)
+        axes = grid.ravel()[:n]
+    else:
+        axes = list(np.ravel(axes))
+        if len(axes) < n:
+            raise ValueError(f"got {len(axes)} axes for {n} maps")
+        fig = axes[0].figure
+    if share_scale:
+        vmin = maps.min() if vmin is None else vmin
+        vmax = maps.max() if vmax is None else vmax
+    for i, ax in enumerate(axes[:n]):
+        im = ax.imshow(maps[:, :, i], cmap=cmap, vmin=vmin, vmax=vmax, origin="upper",
+                       interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize="medium")
+        if colorbar:
+            fig.colorbar(im, ax=ax, shrink=0.8)
+    if suptitle:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_kw):
+    """Singular values (or eigenvalues) in descending order, on a log scale.
+
+    Parameters
+    ----------
+    values : array of shape (n,)
+    ax : matplotlib Axes, optional
+    label : str, optional
+    n_marked : int, optional
+        Draw a vertical line after the first ``n_marked`` values (e.g. the true number of
+        components).
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> from lectlib.plotting import plot_singular_values
+    >>> ax = plot_singular_values([10.0, 3.0, 1e-3], n_marked=2)
+    >>> ax.get_yscale()
+    'log'
+    """
+    values = as_float_array(values, "values", ndim=1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+    index = np.arange(1, values.size + 1)
+    ax.semilogy(index, np.maximum(values, np.finfo(float).tiny), "o-", ms=3, label=label, **plot_kw)
+    if n_marked is not None:
+        ax.axvline(n_marked + 0.5, color="0.5", ls=":", lw=1)
+    ax.set_xlabel("index")
+    ax.set_ylabel("singular value")
+    if label is not None:
+        ax.legend(fontsize="small", frameon=False)
+    return ax

@@ -1,0 +1,330 @@
+"""Sliders over precomputed figures: the one widget helper of the course.
+
+Every slider in the course is made by :func:`interact`. It draws the figure once for every
+slider value when the cell runs, and lets the slider choose among those frames:
+
+* with ipywidgets 8 (JupyterLab, Notebook 7, Binder, the built site) the frames sit in a
+  ``Stack`` whose visible child is linked to the slider *in the browser* (``jslink``), so moving
+  the slider needs no kernel. The built HTML site embeds the widgets' state, and the same
+  slider keeps working there, where no Python runs;
+* with ipywidgets 7.7 (Google Colab), which has no ``Stack``, a kernel callback swaps the frame.
+
+Precomputing trades a few seconds when the cell runs for a slider that responds instantly and
+behaves identically everywhere. Keep the grids small: the number of frames is the product of
+the number of values of every slider.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import itertools
+import numbers
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+
+from ._validation import as_float_array, check_scalar
+
+__all__ = ["interact", "FrameSlider", "cube_browser", "figure_to_png", "HAS_STACK"]
+
+#: Whether this ipywidgets has ``Stack`` (8.0+); without it sliders need a running kernel.
+HAS_STACK = hasattr(widgets, "Stack")
+
+
+def figure_to_png(fig, dpi=72):
+    """Render a Matplotlib figure to PNG bytes (and leave the figure open)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def _render(draw, kwargs, dpi):
+    before = set(plt.get_fignums())
+    result = draw(**kwargs)
+    try:
+        if isinstance(result, Figure):
+            fig = result
+        elif hasattr(result, "figure") and isinstance(result.figure, Figure):
+            fig = result.figure
+        elif set(plt.get_fignums()) - before:
+            fig = plt.gcf()
+        else:
+            raise TypeError(
+                "draw must return a matplotlib Figure (or Axes), or create one with pyplot; "
+                f"it returned {type(result).__name__}"
+            )
+        return figure_to_png(fig, dpi)
+    finally:
+        # Frames live as PNG; closing keeps the inline backend from also showing every frame.
+        for num in set(plt.get_fignums()) - before:
+            plt.close(num)
+        if isinstance(result, Figure):
+            plt.close(result)
+
+
+def _label(value, fmt):
+    if callable(fmt):
+        return str(fmt(value))
+    if fmt is not None:
+        return fmt.format(value)
+    if isinstance(value, numbers.Integral):
+        return str(value)
+    if isinstance(value, numbers.Real):
+        return f"{value:g}"
+    return str(value)
+
+
+class FrameSlider(widgets.VBox):
+    """Sliders above a figure, choosing among frames drawn in advance.
+
+    Made by :func:`interact`; see there. Attributes:
+
+    ``sliders``
+        dict name -> ``SelectionSlider``; a slider's ``index`` is the position of its value.
+    ``values``
+        dict name -> list of the values the slider takes.
+    ``frames``
+        dict mapping a tuple of slider indices (in parameter order) to the frame's PNG bytes.
+    ``links``
+        the browser-side links between sliders and frame stacks (empty without ``Stack``).
+    """
+
+    def __init__(self, draw, parameters, *, descriptions=None, initial=None, formats=None, dpi=72):
+        if not callable(draw):
+            raise TypeError(f"draw must be callable, got {type(draw).__name__}")
+        if not parameters:
+            raise ValueError("give at least one slider, e.g. interact(draw, noise=[0.1, 0.2])")
+        descriptions = dict(descriptions or {})
+        initial = dict(initial or {})
+        formats = dict(formats or {})
+        for extra in (set(descriptions) | set(initial) | set(formats)) - set(parameters):
+            raise ValueError(f"{extra!r} is not one of the sliders {list(parameters)}")
+        dpi = check_scalar(dpi, "dpi", low=10, high=600)
+
+        names = list(parameters)
+        values = {}
+        start = []
+        for name in names:
+            vals = list(parameters[name])
+            if len(vals) == 0:
+                raise ValueError(f"slider {name!r} has no values")
+            labels = [_label(v, formats.get(name)) for v in vals]
+            if len(set(labels)) != len(labels):
+                raise ValueError(f"slider {name!r} has repeated values or labels: {labels}")
+            values[name] = vals
+            if name in initial:
+                matches = [i for i, v in enumerate(vals) if v == initial[name]]
+                if not matches:
+                    raise ValueError(f"initial value {initial[name]!r} of {name!r} is not among {vals}")
+                start.append(matches[0])
+            else:
+                start.append(0)
+        n_frames = int(np.prod([len(values[n]) for n in names]))
+        if n_frames > 400:
+            raise ValueError(f"{n_frames} frames are too many to precompute; use fewer slider values")
+
+        self.values = values
+        self.frames = {}
+        for index in itertools.product(*(range(len(values[n])) for n in names)):
+            kwargs = {n: values[n][i] for n, i in zip(names, index)}
+            self.frames[index] = _render(draw, kwargs, dpi)
+
+        self.sliders = {}
+        rows = []
+        for name, i0 in zip(names, start):
+            # The label is a separate HTML widget: a slider's own description is typeset with
+            # the MathJax 2 API by the embed manager, which fails on a MathJax 3 page.
+            label = widgets.HTML(
+                value=html.escape(descriptions.get(name, name.replace("_", " "))),
+                layout=widgets.Layout(width="auto", min_width="7em", margin="0 0.6em 0 0"),
+            )
+            self.sliders[name] = widgets.SelectionSlider(
+                options=[(_label(v, formats.get(name)), i) for i, v in enumerate(values[name])],
+                value=i0,
+                description="",
+                continuous_update=True,
+                layout=widgets.Layout(width="100%", max_width="440px"),
+            )
+            rows.append(widgets.HBox([label, self.sliders[name]]))
+        self.links = []
+        if HAS_STACK:
+            display = self._stack(names, (), start)
+        else:
+            display = widgets.Image(value=self.frames[tuple(start)], format="png")
+            for slider in self.sliders.values():
+                slider.observe(lambda change, image=display: setattr(image, "value", self.current_frame()),
+                               names="index")
+        super().__init__(children=rows + [display])
+
+    def _stack(self, names, prefix, start):
+        level = len(prefix)
+        if level == len(names):
+            return widgets.Image(value=self.frames[prefix], format="png")
+        children = [self._stack(names, prefix + (i,), start) for i in range(len(self.values[names[level]]))]
+        stack = widgets.Stack(children=children, selected_index=start[level])
+        self.links.append(widgets.jslink((self.sliders[names[level]], "index"), (stack, "selected_index")))
+        return stack
+
+    def current_frame(self):
+        """PNG bytes of the frame the sliders select now."""
+        return self.frames[tuple(s.index for s in self.sliders.values())]
+
+    def _repr_mimebundle_(self, **kwargs):
+        # Renderers without a widget manager (GitHub's preview, nbconvert without state) show
+        # the current frame instead of "FrameSlider(...)".
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):  # pragma: no cover - (data, metadata) form
+            bundle[0]["image/png"] = self.current_frame()
+        elif isinstance(bundle, dict):
+            bundle["image/png"] = self.current_frame()
+        return bundle
+
+
+def interact(draw, *, descriptions=None, initial=None, formats=None, dpi=72, **parameters):
+    """A figure with sliders that works with a kernel and on the static site alike.
+
+    Like ``ipywidgets.interact``, but every frame is drawn when the cell runs, so moving a
+    slider only shows a frame: instantly, and also on the built HTML pages, where no kernel
+    runs.
+
+    Parameters
+    ----------
+    draw : callable
+        ``draw(**values)`` makes one figure and returns it (a Figure, or an Axes of it); it is
+        rendered to PNG and closed.
+    descriptions : dict, optional
+        Slider labels by parameter name (default: the name, underscores as spaces).
+    initial : dict, optional
+        Starting value by parameter name (default: each slider's first value).
+    formats : dict, optional
+        Read-out of each slider: a format string such as ``{"snr_db": "{:.0f} dB"}`` or a
+        function from value to label.
+    dpi : int, default=72
+        Resolution of the frames.
+    **parameters : sequence
+        One slider per keyword: the values it steps through.
+
+    Returns
+    -------
+    FrameSlider
+        An ipywidgets ``VBox``; show it by making it the last expression of a cell.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from lectlib.widgets import interact
+    >>> def draw(width):
+    ...     fig, ax = plt.subplots(figsize=(2, 1))
+    ...     ax.axvspan(0, width)
+    ...     return fig
+    >>> w = interact(draw, width=[0.2, 0.5, 1.0])
+    >>> len(w.frames), w.sliders["width"].index
+    (3, 0)
+    """
+    return FrameSlider(draw, parameters, descriptions=descriptions, initial=initial, formats=formats, dpi=dpi)
+
+
+def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, window=1,
+                 cmap="viridis", dpi=72):
+    """Browse a spectrum image by pixel and by energy, with sliders.
+
+    Two figures: the spectrum at a pixel chosen by ``row`` and ``col`` sliders (on a coarse grid
+    of ``n_positions`` x ``n_positions`` pixels), and the image at an energy chosen by an energy
+    slider (``n_energies`` evenly spaced channels, averaged over ``2 * window + 1`` channels).
+
+    Parameters
+    ----------
+    cube : array of shape (ny, nx, n_channels)
+    energy : array of shape (n_channels,)
+    reference : array like ``cube``, optional
+        A second cube drawn dashed in the pixel view, e.g. the noise-free data or a fit.
+    n_energies, n_positions : int
+        Slider steps (frames: ``n_positions**2 + n_energies``).
+    window : int, default=1
+        Half-width, in channels, of the energy slice.
+    cmap : str
+    dpi : int
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.pixel`` and ``.energy`` are the two :class:`FrameSlider`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.widgets import cube_browser
+    >>> cube = np.random.default_rng(0).random((10, 12, 30))
+    >>> b = cube_browser(cube, np.linspace(0, 29, 30), n_energies=3, n_positions=2)
+    >>> len(b.pixel.frames), len(b.energy.frames)
+    (4, 3)
+    """
+    cube = as_float_array(cube, "cube", ndim=3)
+    energy = as_float_array(energy, "energy", ndim=1)
+    ny, nx, c = cube.shape
+    if energy.size != c:
+        raise ValueError(f"cube has {c} channels but energy has {energy.size}")
+    if reference is not None:
+        reference = as_float_array(reference, "reference", ndim=3)
+        if reference.shape != cube.shape:
+            raise ValueError(f"reference has shape {reference.shape}, cube {cube.shape}")
+    n_energies = check_scalar(n_energies, "n_energies", low=1, high=c, integer=True)
+    n_positions = check_scalar(n_positions, "n_positions", low=1, integer=True)
+    if n_positions > min(ny, nx):
+        raise ValueError(f"n_positions={n_positions} exceeds the image size {(ny, nx)}")
+    window = check_scalar(window, "window", low=0, integer=True)
+
+    rows = np.unique(np.linspace(0, ny - 1, n_positions + 2)[1:-1].round().astype(int))
+    cols = np.unique(np.linspace(0, nx - 1, n_positions + 2)[1:-1].round().astype(int))
+    channels = np.unique(np.linspace(window, c - 1 - window, n_energies).round().astype(int))
+    total = cube.sum(axis=2)
+    lo, hi = cube.min(), cube.max()
+    if reference is not None:
+        lo, hi = min(lo, reference.min()), max(hi, reference.max())
+    pad = 0.05 * (hi - lo if hi > lo else 1.0)
+    mean_spectrum = cube.mean(axis=(0, 1))
+
+    def draw_pixel(row, col):
+        fig, (ax_map, ax_spec) = plt.subplots(1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained")
+        ax_map.imshow(total, cmap="gray", origin="upper")
+        ax_map.plot(col, row, "+", color="tab:red", ms=14, mew=2)
+        ax_map.set_title(f"pixel (row {row}, col {col})", fontsize="medium")
+        ax_map.set_xticks([])
+        ax_map.set_yticks([])
+        ax_spec.plot(energy, cube[row, col], color="tab:blue", lw=1, label="data")
+        if reference is not None:
+            ax_spec.plot(energy, reference[row, col], "--", color="k", lw=1.2, label="reference")
+            ax_spec.legend(fontsize="small", frameon=False, loc="upper right")
+        ax_spec.set_ylim(lo - pad, hi + pad)
+        ax_spec.set_xlim(energy[0], energy[-1])
+        ax_spec.set_xlabel("Energy (eV)")
+        ax_spec.set_ylabel("Intensity")
+        return fig
+
+    def draw_energy(channel):
+        fig, (ax_map, ax_spec) = plt.subplots(1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained")
+        image = cube[:, :, channel - window:channel + window + 1].mean(axis=2)
+        im = ax_map.imshow(image, cmap=cmap, origin="upper")
+        fig.colorbar(im, ax=ax_map, shrink=0.8)
+        ax_map.set_title(f"image at {energy[channel]:.1f} eV", fontsize="medium")
+        ax_map.set_xticks([])
+        ax_map.set_yticks([])
+        ax_spec.plot(energy, mean_spectrum, color="k", lw=1)
+        ax_spec.axvspan(energy[channel - window], energy[channel + window], color="tab:orange", alpha=0.6)
+        ax_spec.set_xlim(energy[0], energy[-1])
+        ax_spec.set_xlabel("Energy (eV)")
+        ax_spec.set_ylabel("Mean intensity")
+        return fig
+
+    pixel = interact(draw_pixel, row=[int(r) for r in rows], col=[int(c_) for c_ in cols], dpi=dpi,
+                     initial={"row": int(rows[len(rows) // 2]), "col": int(cols[len(cols) // 2])})
+    energy_view = interact(draw_energy, channel=[int(ch) for ch in channels], dpi=dpi,
+                           descriptions={"channel": "energy"},
+                           formats={"channel": lambda ch: f"{energy[ch]:.1f} eV"})
+    box = widgets.VBox([pixel, energy_view])
+    box.pixel = pixel
+    box.energy = energy_view
+    return box
