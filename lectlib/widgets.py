@@ -323,6 +323,7 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
                      initial={"row": int(rows[len(rows) // 2]), "col": int(cols[len(cols) // 2])})
     energy_view = interact(draw_energy, channel=[int(ch) for ch in channels], dpi=dpi,
                            descriptions={"channel": "energy"},
+                           initial={"channel": int(channels[len(channels) // 2])},
                            formats={"channel": lambda ch: f"{energy[ch]:.1f} eV"})
     box = widgets.VBox([pixel, energy_view])
     box.pixel = pixel
