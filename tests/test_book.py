@@ -1,0 +1,187 @@
+"""The book: it builds with warnings as errors, every page is there, and it works offline.
+
+One session-scoped build (``jupyter-book build -W``) into a temporary folder executes every
+chapter; the tests then read its HTML, and a real Chromium opens it from a loopback server.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, free_port
+
+ASSETS = REPO / "_build" / "web-assets" / "static"
+
+
+def _toc_pages():
+    text = (REPO / "_toc.yml").read_text()
+    root = re.search(r"^root:\s*(\S+)", text, re.M).group(1)
+    return [root] + re.findall(r"^\s*-?\s*file:\s*(\S+)", text, re.M)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    if not (ASSETS / "ipywidgets" / "embed-amd.js").is_file():
+        pytest.fail("the site's offline scripts are missing; run `make assets` (make test does)")
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    start = time.perf_counter()
+    run = subprocess.run(
+        [str(jupyter_book), "build", "--warningiserror", "--keep-going", "--path-output", str(out), "."],
+        cwd=REPO, capture_output=True, text=True, timeout=1200,
+    )
+    elapsed = time.perf_counter() - start
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, f"jupyter-book build -W failed after {elapsed:.0f} s:\n{log[-6000:]}"
+    html = out / "_build" / "html"
+    print(f"\nbook built in {elapsed:.1f} s")
+    return html
+
+
+def _page(html, page):
+    return (html / f"{page}.html").read_text()
+
+
+def test_every_toc_entry_has_its_page(built_book):
+    for page in _toc_pages():
+        assert (built_book / f"{page}.html").is_file(), page
+    assert (built_book / "index.html").is_file()
+
+
+def test_no_page_shows_an_error_or_a_traceback(built_book):
+    for page in _toc_pages():
+        text = _page(built_book, page)
+        assert 'class="output stderr"' not in text, f"{page}: stderr output"
+        assert 'class="output traceback"' not in text, f"{page}: error output"
+        assert "Traceback (most recent call last)" not in text, page
+        assert "system-message" not in text, f"{page}: docutils error rendered in the page"
+
+
+def test_pages_load_nothing_from_the_network(built_book):
+    """No script, style, font or image comes from outside the site."""
+    external = re.compile(r"""<(script|link|img|iframe)\b[^>]*\b(src|href)=["'](https?:)?//""", re.I)
+    for page in _toc_pages():
+        text = _page(built_book, page)
+        hits = [m.group(0) for m in external.finditer(text)
+                if not m.group(0).lower().startswith("<link rel=\"canonical\"")]
+        assert not hits, f"{page} loads from the network: {hits[:3]}"
+    chapter = _page(built_book, "chapters/01_linear_mixing")
+    assert "_static/ipywidgets/embed-amd.js" in chapter and "_static/mathjax/tex-chtml.js" in chapter
+
+
+def test_launch_buttons_and_install_cells_use_the_one_repository_url(built_book):
+    from lectlib._book import install_cell_urls, repository_url
+
+    url = repository_url(REPO)
+    org_repo = url.split("github.com/")[1]
+    chapter = _page(built_book, "chapters/01_linear_mixing")
+    assert f"https://colab.research.google.com/github/{org_repo}/blob/main/chapters/01_linear_mixing.ipynb" in chapter
+    assert f"https://mybinder.org/v2/gh/{org_repo}/main?urlpath=lab/tree/chapters/01_linear_mixing.ipynb" in chapter
+    assert set(install_cell_urls(REPO).values()) == {url}
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def site(built_book):
+    port = free_port()
+    handler = functools.partial(_QuietHandler, directory=str(built_book))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _screenshot_dir(tmp_path):
+    directory = Path(os.environ.get("LECTLIB_SCREENSHOTS", tmp_path))
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _watch(page, origin):
+    problems = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    # Chromium asks every site for /favicon.ico by itself; the book has none.
+    page.on("console", lambda m: m.type == "error"
+            and not m.location.get("url", "").endswith("/favicon.ico")
+            and problems.append(f"console error: {m.text} ({m.location.get('url')})"))
+    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    page.on("request", lambda r: r.url.startswith(("http:", "https:")) and not r.url.startswith(origin)
+            and problems.append(f"external request: {r.url}"))
+    return problems
+
+
+@pytest.mark.browser
+def test_intro_page_renders_offline(site, browser, tmp_path):
+    page = browser.new_page()
+    problems = _watch(page, site)
+    page.goto(f"{site}/intro.html", wait_until="networkidle")
+    assert "Machine Learning for Spectroscopy and Imaging Data" in page.title()
+    assert page.locator("table").first.is_visible()
+    assert page.get_by_text("Secondary-ion mass spectrometry").count() >= 1
+    assert page.locator(".bibliography dd, .bibliography .citation, div.citation").count() >= 10
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "site-intro.png"), full_page=True)
+    page.close()
+    assert not problems, problems
+
+
+@pytest.mark.browser
+def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, browser, tmp_path):
+    page = browser.new_page()
+    problems = _watch(page, site)
+    page.goto(f"{site}/chapters/01_linear_mixing.html", wait_until="networkidle")
+
+    # Static figures: every output image has loaded.
+    figures = page.locator(".cell_output img")
+    page.wait_for_function("""() => [...document.querySelectorAll('.cell_output img')]
+                              .every(img => img.complete && img.naturalWidth > 0)""", timeout=30000)
+    assert figures.count() >= 5
+    # Math is typeset by the locally served MathJax.
+    page.wait_for_selector("mjx-container", timeout=30000)
+
+    # The embedded widgets render: sliders, and one visible frame under each slider group.
+    page.wait_for_selector(".jupyter-widgets .widget-image, .jupyter-widgets img", timeout=30000)
+    sliders = page.locator(".widget-slider, .jupyter-widget-slider").filter(has=page.locator(".noUi-handle"))
+    assert sliders.count() >= 6, f"only {sliders.count()} sliders rendered"
+
+    # Move the first slider of the chapter's first FrameSlider and watch its figure change.
+    slider = sliders.first
+    slider.scroll_into_view_if_needed()
+    group = slider.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
+    image = group.locator("img").locator("visible=true").first
+    readout = slider.locator(".widget-readout")
+    before_png, before_text = image.screenshot(), readout.inner_text()
+    handle = slider.locator(".noUi-handle").first.bounding_box()
+    track = slider.locator(".noUi-target").first.bounding_box()
+    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] - 1, handle["y"] + handle["height"] / 2, steps=12)
+    page.mouse.up()
+    page.wait_for_function("([el, text]) => el.innerText !== text",
+                           arg=[readout.element_handle(), before_text], timeout=10000)
+    image = group.locator("img").locator("visible=true").first
+    after_png, after_text = image.screenshot(), readout.inner_text()
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "site-chapter-01.png"), full_page=True)
+    page.close()
+
+    assert after_text != before_text
+    assert after_png != before_png, "moving the slider did not change the figure"
+    assert not problems, problems
