@@ -72,13 +72,24 @@ def _chapters(root):
     return sorted(Path(root, "chapters").glob("*.ipynb"))
 
 
-def repository_url(root="."):
-    """The ``repository.url`` of ``_config.yml`` (read without a YAML library)."""
+# ``url:`` inside the top-level ``repository:`` block; group 2 is the value without quotes.
+_CONFIG_URL = re.compile(
+    r"^repository:[ \t]*(?:#.*)?\n(?:(?:[ \t]+.*|[ \t]*)\n)*?[ \t]+url:[ \t]*(['\"]?)([^'\"\s#]+)\1",
+    re.MULTILINE,
+)
+
+
+def _config_url_match(root):
     text = Path(root, "_config.yml").read_text()
-    match = re.search(r"^repository:\s*\n(?:[ \t]+.*\n)*?[ \t]+url:\s*(\S+)", text, re.MULTILINE)
+    match = _CONFIG_URL.search(text)
     if not match:
         raise ValueError("_config.yml has no repository.url")
-    return match.group(1).strip("'\"")
+    return text, match
+
+
+def repository_url(root="."):
+    """The ``repository.url`` of ``_config.yml`` (read without a YAML library)."""
+    return _config_url_match(root)[1].group(2)
 
 
 def install_cell_urls(root="."):
@@ -98,10 +109,10 @@ def set_repository_url(url, root="."):
         raise ValueError(f"expected a repository URL like https://github.com/ORG/REPO, got {url!r}")
     changed = []
     config = Path(root, "_config.yml")
-    old = repository_url(root)
-    text = config.read_text()
-    if old != url:
-        config.write_text(text.replace(f"url: {old}", f"url: {url}", 1))
+    text, match = _config_url_match(root)
+    if match.group(2) != url:
+        start, end = match.span(2)
+        config.write_text(text[:start] + url + text[end:])
         changed.append(str(config))
     for path in _chapters(root):
         nb = json.loads(path.read_text())

@@ -44,7 +44,10 @@ def _endmember_spectra(n_components, energy, rng, min_angle_deg=12.0, max_tries=
         angles = np.degrees(np.arccos(cos[np.triu_indices(n_components, 1)]))
         if angles.size == 0 or angles.min() >= min_angle_deg:
             return spectra
-    raise RuntimeError("could not draw distinct endmembers; lower min_angle_deg")  # pragma: no cover
+    raise ValueError(
+        f"could not draw {n_components} endmembers at least {min_angle_deg:g} degrees apart on "
+        f"{energy.size} channels; use more channels or fewer components"
+    )
 
 
 def _smooth_dirichlet_maps(n_components, shape, concentration, length_scale, rng):
@@ -58,8 +61,14 @@ def _smooth_dirichlet_maps(n_components, shape, concentration, length_scale, rng
     """
     fields = rng.standard_normal((n_components,) + shape)
     if length_scale > 0:
-        fields = ndimage.gaussian_filter(fields, sigma=(0, length_scale, length_scale), mode="wrap")
-        fields /= fields.std(axis=(1, 2), keepdims=True)
+        smooth = (0, length_scale, length_scale)
+        fields = ndimage.gaussian_filter(fields, sigma=smooth, mode="wrap")
+        # Smoothing white noise shrinks its variance by the sum of the squared filter weights
+        # (periodic boundaries: the same at every pixel). Dividing by that known factor, not
+        # by the sample spread, keeps every pixel exactly N(0, 1) on any grid size.
+        impulse = np.zeros((1,) + shape)
+        impulse[0, 0, 0] = 1.0
+        fields /= np.sqrt(np.sum(ndimage.gaussian_filter(impulse, sigma=smooth, mode="wrap") ** 2))
     uniform = stats.norm.cdf(fields)
     gammas = stats.gamma.ppf(uniform, a=concentration)
     gammas = np.maximum(gammas, np.finfo(float).tiny)  # tiny concentrations underflow to 0
@@ -218,7 +227,7 @@ DATASETS = {
         kwargs=dict(n_components=3, shape=(48, 48), n_channels=128, noise="gaussian", snr_db=25.0,
                     random_state=20240901),
         fields=("cube", "energy", "endmembers", "abundances", "noise_variance", "pure_pixels"),
-        sha256="19ecc357733827576eac7180435b67922fa589e4dd0d762ab00c7a830554e6f1",
+        sha256="54adadb05cb13369899a1c7855e0f43a01e276efe08c38eef206fdb3017c3c8a",
     ),
 }
 
@@ -309,8 +318,9 @@ def load(name, *, source="auto"):
     expected = DATASETS[name]["sha256"]
     if _checksum(arrays) != expected:
         raise ValueError(
-            f"{path} does not match its recorded checksum; recreate it with "
-            f"lectlib.datasets.export({name!r})"
+            f"{path} does not match its recorded checksum: the file was modified or damaged. "
+            f"Restore it from the repository (git checkout -- data/{name}.npz), or use "
+            f"load({name!r}, source='generate')"
         )
     return _finish(name, arrays, str(path))
 
@@ -319,7 +329,11 @@ def export(name, directory=None):
     """Write dataset ``name`` to ``<directory>/<name>.npz`` and return its path and checksum.
 
     ``directory`` defaults to the checkout's ``data/``. The file is a plain NumPy ``.npz``
-    (no pickled objects), readable by ``numpy.load`` in any tool.
+    (no pickled objects), readable by ``numpy.load`` in any tool. For maintainers: after
+    changing how a dataset is made, export it and record the returned checksum in
+    :data:`DATASETS`. (Regeneration on another CPU or NumPy build can differ in the last bit
+    of a float, so the checksum guards the committed file, and the test suite compares that
+    file with a fresh regeneration to a relative 1e-12.)
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}")

@@ -271,15 +271,19 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
         reference = as_float_array(reference, "reference", ndim=3)
         if reference.shape != cube.shape:
             raise ValueError(f"reference has shape {reference.shape}, cube {cube.shape}")
-    n_energies = check_scalar(n_energies, "n_energies", low=1, high=c, integer=True)
     n_positions = check_scalar(n_positions, "n_positions", low=1, integer=True)
     if n_positions > min(ny, nx):
         raise ValueError(f"n_positions={n_positions} exceeds the image size {(ny, nx)}")
     window = check_scalar(window, "window", low=0, integer=True)
+    if 2 * window + 1 > c:
+        raise ValueError(f"a slice of 2 * window + 1 = {2 * window + 1} channels does not fit in {c}")
+    n_energies = check_scalar(n_energies, "n_energies", low=1, high=c - 2 * window, integer=True)
 
-    rows = np.unique(np.linspace(0, ny - 1, n_positions + 2)[1:-1].round().astype(int))
-    cols = np.unique(np.linspace(0, nx - 1, n_positions + 2)[1:-1].round().astype(int))
-    channels = np.unique(np.linspace(window, c - 1 - window, n_energies).round().astype(int))
+    # The centres of n equal strips: at least one pixel (channel) apart, so all distinct.
+    rows = np.floor((np.arange(n_positions) + 0.5) * ny / n_positions).astype(int)
+    cols = np.floor((np.arange(n_positions) + 0.5) * nx / n_positions).astype(int)
+    usable = c - 2 * window
+    channels = window + np.floor((np.arange(n_energies) + 0.5) * usable / n_energies).astype(int)
     total = cube.sum(axis=2)
     lo, hi = cube.min(), cube.max()
     if reference is not None:
