@@ -1,0 +1,263 @@
+"""What a student on Google Colab gets: chapter 01 alone, in an environment without lectlib.
+
+Colab opens one notebook, not the repository. Its Python already has ipykernel and ipywidgets
+(7.7, which has no ``Stack``), but not lectlib; the notebook's first cell installs lectlib, and
+the data must come from lectlib rather than from a ``data/`` folder next to the notebook.
+
+The test builds that situation: a fresh virtual environment (no system site packages) holding
+only Colab's ``ipykernel==6.17.1`` and ``ipywidgets==7.7.1``, the notebook copied alone into an
+empty folder, a kernelspec for the fresh Python registered in a temporary ``JUPYTER_PATH``, and
+``LECTLIB_SOURCE`` pointing the install cell at a copy of this checkout (instead of the public
+repository). A copy, because pip builds a local directory in place and setuptools would leave a
+``build/`` folder in the working tree; ``pip install git+URL`` likewise builds in a fresh clone.
+The notebook then runs top to bottom with nbclient. Versions of everything else are held to
+``requirements.txt`` through ``PIP_CONSTRAINT``, which the in-notebook ``pip install`` obeys too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from conftest import CHAPTERS, REPO
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOK = "01_linear_mixing.ipynb"
+# Colab's versions (2024-2025 runtime). ipykernel 6.17.1 installs and runs on Python 3.11.
+COLAB_PACKAGES = ["ipykernel==6.17.1", "ipywidgets==7.7.1"]
+# Pins of requirements.txt that must not constrain the Colab-like environment.
+NOT_CONSTRAINED = {"ipywidgets", "widgetsnbextension", "jupyterlab-widgets", "ipykernel"}
+INSTALL_CELL_TIMEOUT = 600  # s: the first cell pip-installs lectlib and its dependencies
+CELL_TIMEOUT = 300  # s for every other cell
+KERNEL_NAME = "lectlib-colab-like"
+
+# Appended (in memory only) after the notebook's own cells, in the same kernel: what the
+# notebook left behind, and whether the first slider works through the ipywidgets 7 fallback.
+PROBE = textwrap.dedent(
+    """
+    import json as _json, sys as _sys
+    import ipywidgets as _widgets
+    import lectlib as _lectlib
+    import lectlib.datasets as _datasets
+    import lectlib.widgets as _lw
+    from sklearn.utils import Bunch as _Bunch
+
+    _registry = getattr(_widgets.Widget, "widgets", None) or getattr(_widgets.Widget, "_active_widgets", {})
+    _frame_sliders = [w for w in list(_registry.values()) if isinstance(w, _lw.FrameSlider)]
+    _probe = {
+        "executable": _sys.executable,
+        "ipywidgets": _widgets.__version__,
+        "has_stack": _lw.HAS_STACK,
+        "lectlib_file": _lectlib.__file__,
+        "data_dir": None if _datasets._data_dir() is None else str(_datasets._data_dir()),
+        "dataset_sources": sorted({str(v.source) for v in list(globals().values())
+                                   if isinstance(v, _Bunch) and "source" in v}),
+        "module_files": sorted({getattr(m, "__file__", None) or "" for m in list(_sys.modules.values())}),
+        "n_frame_sliders": len(_frame_sliders),
+    }
+    if _frame_sliders and not _lw.HAS_STACK:
+        _fs = _frame_sliders[0]
+        _slider = next(iter(_fs.sliders.values()))
+        _image = _fs.children[-1]
+        _before = bytes(_image.value)
+        _label_before = _slider.label
+        _slider.index = len(_slider.options) - 1
+        _probe["slider"] = {
+            "display": type(_image).__name__,
+            "label_before": _label_before,
+            "label_after": _slider.label,
+            "image_changed": bytes(_image.value) != _before,
+            "image_is_current_frame": bytes(_image.value) == _fs.current_frame(),
+        }
+    print("LECTLIB-PROBE " + _json.dumps(_probe))
+    """
+)
+
+FRESH_CHECK = textwrap.dedent(
+    """
+    import importlib.metadata, json, sysconfig
+    import ipywidgets, lectlib, lectlib.datasets
+    d = lectlib.datasets._data_dir()
+    print(json.dumps({
+        "installed": {dist.metadata["Name"]: dist.version for dist in importlib.metadata.distributions()},
+        "lectlib_file": lectlib.__file__,
+        "purelib": sysconfig.get_paths()["purelib"],
+        "data_dir": None if d is None else str(d),
+        "ipywidgets": ipywidgets.__version__,
+    }))
+    """
+)
+
+
+def _constraints(path: Path) -> Path:
+    """requirements.txt as a pip constraints file, less ``-e .`` and the Colab-owned packages."""
+    lines = []
+    for raw in (REPO / "requirements.txt").read_text().splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        try:
+            req = Requirement(line)
+        except InvalidRequirement as exc:
+            pytest.fail(f"requirements.txt line {raw!r} is not a valid requirement: {exc}")
+        if canonicalize_name(req.name) in NOT_CONSTRAINED:
+            continue
+        if req.marker is not None and not req.marker.evaluate():
+            continue  # pins for other Pythons; keep the file marker-free
+        req.marker = None
+        lines.append(str(req))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _copy_checkout(dest: Path) -> Path:
+    """The working tree as it is (uncommitted changes included), without VCS, venvs and builds."""
+    shutil.copytree(REPO, dest, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "venv", "_build", "build", "dist", "*.egg-info", "__pycache__",
+        ".pytest_cache", ".hypothesis", ".jupyter_cache", ".ipynb_checkpoints"))
+    return dest
+
+
+def _run(cmd, env, what, timeout, cwd=None):
+    try:
+        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{what} took more than {timeout} s: {cmd}\n{exc.stdout or ''}\n{exc.stderr or ''}")
+    if proc.returncode != 0:
+        pytest.fail(f"{what} failed (exit {proc.returncode}): {cmd}\n"
+                    f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+def _clean_env(venv: Path, **extra):
+    """The environment of a process of the fresh venv: nothing pointing at the course's .venv."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "MPLBACKEND",
+                        "LECTLIB_SOURCE", "PIP_CONSTRAINT", "PIP_REQUIRE_VIRTUALENV", "CONDA_PREFIX"}}
+    main_bin = str(Path(sys.executable).parent)
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != main_bin]
+    env["PATH"] = os.pathsep.join([str(venv / "bin")] + path)
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
+    venv = tmp_path / "colab-venv"
+    python = venv / "bin" / "python"
+    constraints = _constraints(tmp_path / "constraints.txt")
+    folder = tmp_path / "content"  # Colab's working directory is /content
+    folder.mkdir()
+    jupyter = tmp_path / "jupyter"
+    try:
+        # 1. A Python with what Colab has that matters here, and no lectlib.
+        _run([sys.executable, "-m", "venv", str(venv)], None, "creating the fresh venv", 120)
+        env = _clean_env(venv, PIP_CONSTRAINT=constraints)
+        _run([str(python), "-m", "pip", "install", "--quiet", *COLAB_PACKAGES], env,
+             "installing Colab's ipykernel and ipywidgets into the fresh venv", 600)
+        probe_lectlib = "import importlib.util, sys; sys.exit(importlib.util.find_spec('lectlib') is not None)"
+        _run([str(python), "-c", probe_lectlib], env, "checking that the fresh venv has no lectlib yet", 60,
+             cwd=folder)
+
+        # 2. Its kernelspec, in a temporary JUPYTER_PATH only.
+        _run([str(python), "-m", "ipykernel", "install", "--prefix", str(jupyter), "--name", KERNEL_NAME,
+              "--display-name", "Python 3 (Colab-like)"], env, "registering the fresh venv's kernel", 60)
+        kernelspec = jupyter / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+        assert json.loads(kernelspec.read_text())["argv"][0] == str(python), kernelspec.read_text()
+        monkeypatch.setenv("JUPYTER_PATH", str(jupyter / "share" / "jupyter"))
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+        monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
+        monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
+
+        # 3. The notebook alone in an empty folder, run top to bottom by the fresh kernel.
+        shutil.copy2(CHAPTERS / NOTEBOOK, folder / NOTEBOOK)
+        nb = nbformat.read(folder / NOTEBOOK, as_version=4)
+        n_cells = len(nb.cells)
+        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        assert "LECTLIB_SOURCE" in nb.cells[first_code].source, (
+            f"the first code cell of {NOTEBOOK} is no longer the install cell honouring LECTLIB_SOURCE")
+        nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+        install_cell = nb.cells[first_code]
+
+        client = NotebookClient(
+            nb,
+            kernel_name=KERNEL_NAME,
+            timeout_func=lambda cell: INSTALL_CELL_TIMEOUT if cell is install_cell else CELL_TIMEOUT,
+            allow_errors=False,
+            resources={"metadata": {"path": str(folder)}},
+        )
+        source = _copy_checkout(tmp_path / "checkout")
+        kernel_env = _clean_env(venv, PIP_CONSTRAINT=constraints, LECTLIB_SOURCE=source,
+                                IPYTHONDIR=tmp_path / "ipython")
+        try:
+            client.execute(env=kernel_env)
+        except (CellExecutionError, CellTimeoutError) as exc:
+            probe_failed = any(o.output_type == "error" for o in nb.cells[-1].outputs)
+            where = "the test's probe cell (run after the notebook)" if probe_failed else NOTEBOOK
+            pytest.fail(f"{where} failed in the Colab-like environment:\n{exc}")
+
+        errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells[:n_cells])
+                  if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+        assert not errors, f"cells with error outputs (index, exception, message): {errors}"
+        assert all(c.execution_count for c in nb.cells if c.cell_type == "code"), "some cells did not run"
+
+        printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+        probe_lines = [ln for ln in printed.splitlines() if ln.startswith("LECTLIB-PROBE ")]
+        assert probe_lines, f"the probe cell printed nothing usable: {nb.cells[-1].outputs}"
+        probe = json.loads(probe_lines[-1][len("LECTLIB-PROBE "):])
+        print("\nColab-like kernel:", json.dumps({k: v for k, v in probe.items() if k != "module_files"}, indent=1))
+
+        # 4. What the student's kernel saw.
+        assert Path(probe["executable"]).parent == venv / "bin", probe["executable"]
+        assert probe["ipywidgets"] == "7.7.1", f"the kernel ran ipywidgets {probe['ipywidgets']}"
+        assert probe["has_stack"] is False, "lectlib thinks ipywidgets 7.7.1 has Stack"
+        assert probe["data_dir"] is None, f"lectlib found a data folder: {probe['data_dir']}"
+        assert all(src == "generated" for src in probe["dataset_sources"]), (
+            f"datasets in the notebook came from files: {probe['dataset_sources']}")
+        from_repo = [f for f in probe["module_files"]
+                     if f and any(Path(f).resolve().is_relative_to(p) for p in (REPO, source))]
+        assert not from_repo, f"the kernel imported modules from the course checkout: {from_repo}"
+        assert probe["n_frame_sliders"] >= 1, f"{NOTEBOOK} shows no slider (FrameSlider) any more"
+        slider = probe.get("slider")
+        assert slider, f"no kernel-side slider check ran: {probe}"
+        assert slider["display"] == "Image", f"without Stack the frames should sit in one Image: {slider}"
+        assert slider["label_after"] != slider["label_before"], f"the slider did not move: {slider}"
+        assert slider["image_changed"] and slider["image_is_current_frame"], (
+            f"with ipywidgets 7 moving the first slider did not swap its frame (kernel callback): {slider}")
+
+        # 5. The fresh venv itself, asked from outside the notebook.
+        fresh = json.loads(_run([str(python), "-I", "-c", FRESH_CHECK], _clean_env(venv),
+                                "importing lectlib in the fresh venv", 120, cwd=folder))
+        lectlib_file = Path(fresh["lectlib_file"]).resolve()
+        assert lectlib_file.is_relative_to(Path(fresh["purelib"]).resolve()), (
+            f"lectlib is imported from {lectlib_file}, not from the fresh venv's site-packages {fresh['purelib']}")
+        assert not any(lectlib_file.is_relative_to(p) for p in (REPO, source)), (
+            f"lectlib is imported from the checkout: {lectlib_file}")
+        assert fresh["ipywidgets"] == "7.7.1", (
+            f"installing lectlib changed Colab's ipywidgets 7.7.1 to {fresh['ipywidgets']}")
+        assert fresh["data_dir"] is None, f"installed lectlib still finds a data folder: {fresh['data_dir']}"
+        installed = {canonicalize_name(name): version for name, version in fresh["installed"].items()}
+        pins = {canonicalize_name(r.name): r.specifier for r in map(Requirement, constraints.read_text().splitlines())}
+        off_pin = {name: (installed[name], str(spec)) for name, spec in pins.items()
+                   if name in installed and installed[name] not in spec}
+        assert not off_pin, f"packages installed against requirements.txt's pins (installed, pin): {off_pin}"
+        assert {"numpy", "scipy", "matplotlib", "scikit-learn"} <= installed.keys(), sorted(installed)
+        assert sorted(p.name for p in folder.iterdir()) == [NOTEBOOK], (
+            f"the notebook's folder should hold only the notebook, it holds {sorted(os.listdir(folder))}")
+    finally:
+        for heavy in (venv, tmp_path / "checkout"):
+            shutil.rmtree(heavy, ignore_errors=True)
