@@ -174,12 +174,12 @@ class FrameSlider(widgets.VBox):
 
     def _repr_mimebundle_(self, **kwargs):
         # Renderers without a widget manager (GitHub's preview, nbconvert without state) show
-        # the current frame instead of "FrameSlider(...)".
-        bundle = super()._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, tuple):  # pragma: no cover - (data, metadata) form
-            bundle[0]["image/png"] = self.current_frame()
-        elif isinstance(bundle, dict):
-            bundle["image/png"] = self.current_frame()
+        # the current frame instead of "FrameSlider(...)". (ipywidgets 7 displays through
+        # _ipython_display_ instead and never calls this.)
+        parent = getattr(super(), "_repr_mimebundle_", None)
+        bundle = parent(**kwargs) if parent is not None else {"text/plain": repr(self)}
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data["image/png"] = self.current_frame()
         return bundle
 
 
