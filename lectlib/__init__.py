@@ -13,11 +13,14 @@ Conventions, the same in every module:
 * Bad input raises ``ValueError`` or ``TypeError`` naming what was expected and what came.
 
 Modules: :mod:`~lectlib.datasets`, :mod:`~lectlib.mixing`, :mod:`~lectlib.metrics`,
-:mod:`~lectlib.plotting`, :mod:`~lectlib.widgets`.
+:mod:`~lectlib.plotting`, :mod:`~lectlib.widgets`, :mod:`~lectlib.eels` (physics of the EELS
+references), :mod:`~lectlib.regression` (fits with known endmembers),
+:mod:`~lectlib.decomposition` (PCA, Poisson weighting, correspondence analysis).
 """
 
-from . import datasets, metrics, mixing, plotting, widgets
+from . import datasets, decomposition, eels, metrics, mixing, plotting, regression, widgets
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
-__all__ = ["datasets", "metrics", "mixing", "plotting", "widgets", "__version__"]
+__all__ = ["datasets", "decomposition", "eels", "metrics", "mixing", "plotting", "regression",
+           "widgets", "__version__"]

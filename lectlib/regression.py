@@ -1,0 +1,380 @@
+"""Multiple linear regression with known endmembers (references), for every pixel at once.
+
+The linear mixing model S(x, E) = Σ_i a_i(x) w_i(E) + N with the w_i known is a linear
+least-squares problem per pixel, all with the same design matrix. Ordinary least squares
+solves them together through one QR factorisation; the non-negative fit is Lawson & Hanson's
+active-set algorithm (1974, chapter 23) run on all pixels in lock-step, each pixel with its own
+active set; the Poisson fit is the maximum-likelihood estimate for counts, found by iteratively
+reweighted non-negative least squares. Goodness of fit is Pearson's χ².
+
+References
+----------
+C. L. Lawson and R. J. Hanson, *Solving Least Squares Problems*, Prentice-Hall (1974).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._validation import as_float_array
+
+__all__ = ["fit_known_endmembers", "nnls_batch", "KnownEndmemberRegression"]
+
+_METHODS = ("ols", "nnls", "poisson")
+#: Smallest variance used for the Poisson χ² (counts): keeps a model that predicts no counts
+#: from dividing by zero, and flags it (a huge χ²) if counts were seen there.
+POISSON_VARIANCE_FLOOR = 1e-3
+
+
+def _solve_passive(gram, rhs, passive):
+    """Solve the normal equations of each row restricted to its passive set (zeros elsewhere)."""
+    k = rhs.shape[1]
+    outer = passive[:, :, None] & passive[:, None, :]
+    system = np.where(outer, gram, 0.0) + np.eye(k) * (~passive)[:, :, None]
+    sol = np.linalg.solve(system, np.where(passive, rhs, 0.0)[..., None])[..., 0]
+    return np.where(passive, sol, 0.0)
+
+
+def nnls_batch(gram, rhs, *, max_iter=None):
+    """Non-negative least squares for many right-hand sides at once, from normal equations.
+
+    Minimises ‖A_n x_n − b_n‖² subject to x_n ≥ 0 for every row n, given the Gram matrices
+    ``G_n = A_nᵀ A_n`` and ``h_n = A_nᵀ b_n``. Lawson & Hanson's active-set algorithm runs on all
+    rows together: each outer step frees, in every row that is not yet optimal, the variable
+    with the largest positive gradient; the inner loop steps back to the feasible region where a
+    free variable would turn negative. The small systems are solved in one batched call.
+
+    Parameters
+    ----------
+    gram : ndarray, shape (k, k) or (n, k, k)
+        One Gram matrix for all rows, or one per row; symmetric positive definite.
+    rhs : ndarray, shape (n, k)
+        ``A_nᵀ b_n`` for each row.
+    max_iter : int, optional
+        Outer iterations; default ``3 k``.
+
+    Returns
+    -------
+    x : ndarray, shape (n, k)
+        The non-negative solutions.
+    n_iter : int
+        Outer iterations used.
+
+    Examples
+    --------
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> b = np.array([[2.0, -1.0, 1.0], [1.0, 1.0, 2.0]])
+    >>> x, _ = nnls_batch(A.T @ A, b @ A)
+    >>> x.round(6).tolist()   # the first right-hand side would need x₂ = -1 without the bound
+    [[1.5, 0.0], [1.0, 1.0]]
+    """
+    rhs = np.asarray(rhs, dtype=float)
+    gram = np.asarray(gram, dtype=float)
+    n, k = rhs.shape
+    gram = np.broadcast_to(gram, (n, k, k))
+    if max_iter is None:
+        max_iter = 3 * k
+    scale = np.abs(np.diagonal(gram, axis1=1, axis2=2)).max(axis=1)
+    x = np.zeros((n, k))
+    passive = np.zeros((n, k), dtype=bool)
+    todo = np.arange(n)
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        xt, pt, g, h = x[todo], passive[todo], gram[todo], rhs[todo]
+        grad = h - np.einsum("nij,nj->ni", g, xt)
+        tol = 10 * np.finfo(float).eps * k * (scale[todo] * np.abs(xt).max(axis=1, initial=0.0)
+                                               + np.abs(h).max(axis=1))
+        candidates = ~pt & (grad > tol[:, None])
+        busy = candidates.any(axis=1)
+        if not busy.any():
+            n_iter -= 1
+            break
+        todo, xt, pt, g, h = todo[busy], xt[busy], pt[busy], g[busy], h[busy]
+        grad, candidates = grad[busy], candidates[busy]
+        pick = np.argmax(np.where(candidates, grad, -np.inf), axis=1)
+        pt[np.arange(todo.size), pick] = True
+        for _ in range(k + 1):
+            s = _solve_passive(g, h, pt)
+            bad = pt & (s <= 0)
+            stuck = bad.any(axis=1)
+            xt = np.where(stuck[:, None], xt, s)
+            if not stuck.any():
+                break
+            # Step from x towards s only as far as the first free variable that reaches zero.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(bad, xt / (xt - s), np.inf)
+            alpha = np.clip(ratio.min(axis=1), 0.0, 1.0)
+            moved = xt + alpha[:, None] * (s - xt)
+            xt = np.where(stuck[:, None], moved, xt)
+            zero = stuck[:, None] & pt & (xt <= 10 * np.finfo(float).eps * np.abs(xt).max(axis=1, keepdims=True))
+            pt &= ~zero
+            xt = np.where(pt, xt, 0.0)
+        x[todo], passive[todo] = xt, pt
+    else:
+        grad = rhs[todo] - np.einsum("nij,nj->ni", gram[todo], x[todo])
+        if np.any(~passive[todo] & (grad > 1e-9 * np.abs(rhs[todo]).max(initial=1.0))):
+            warnings.warn(f"nnls_batch stopped after max_iter={max_iter} outer iterations",
+                          ConvergenceWarning, stacklevel=2)
+    return x, n_iter
+
+
+def _as_pixels(data, n_channels=None):
+    data = as_float_array(data, "data", min_ndim=2, max_ndim=3)
+    grid = data.shape[:-1]
+    X = data.reshape(-1, data.shape[-1])
+    if n_channels is not None and X.shape[1] != n_channels:
+        raise ValueError(f"data has {X.shape[1]} channels but the endmembers have {n_channels}")
+    return X, grid
+
+
+def _channel_mask(n_channels, energy, window):
+    if window is None:
+        return np.ones(n_channels, dtype=bool), energy
+    if energy is None:
+        raise ValueError("window needs the energy axis: pass energy=")
+    try:
+        lo, hi = (float(v) for v in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window must be a pair (low, high) in eV, got {window!r}") from None
+    if not lo < hi:
+        raise ValueError(f"window must have low < high, got {window!r}")
+    mask = (energy >= lo) & (energy <= hi)
+    return mask, energy[mask]
+
+
+def _check_endmembers(endmembers, n_channels=None):
+    endmembers = as_float_array(endmembers, "endmembers", ndim=(1, 2))
+    if endmembers.ndim == 1:
+        endmembers = endmembers[None, :]
+    if n_channels is not None and endmembers.shape[1] != n_channels:
+        raise ValueError(
+            f"endmembers have {endmembers.shape[1]} channels but data have {n_channels}"
+        )
+    return endmembers
+
+
+def _variance(variance, model, data):
+    if isinstance(variance, str):
+        if variance != "poisson":
+            raise ValueError(f"variance must be 'poisson', a number or an array, got {variance!r}")
+        return np.maximum(model, POISSON_VARIANCE_FLOOR)
+    var = as_float_array(variance, "variance")
+    try:
+        var = np.broadcast_to(var, data.shape)
+    except ValueError:
+        raise ValueError(
+            f"variance of shape {var.shape} does not broadcast to the data's {data.shape}"
+        ) from None
+    if np.any(var <= 0):
+        raise ValueError("variance must be positive")
+    return var
+
+
+def _solve(X, E, method, max_iter):
+    """Coefficients (n, k) for spectra X (n, c) and endmembers E (k, c)."""
+    k = E.shape[0]
+    if method == "ols":
+        coef, *_ = np.linalg.lstsq(E.T, X.T, rcond=None)
+        return coef.T, 1
+    if method == "nnls":
+        coef, n_iter = nnls_batch(E @ E.T, X @ E.T)
+        # Polish: re-solve each distinct active set by QR (as accurate as lstsq).
+        support = coef > 0
+        for pattern in np.unique(support, axis=0):
+            rows = np.all(support == pattern, axis=1)
+            if pattern.any():
+                sub, *_ = np.linalg.lstsq(E[pattern].T, X[rows].T, rcond=None)
+                if np.all(sub > 0):
+                    polished = np.zeros((rows.sum(), k))
+                    polished[:, pattern] = sub.T
+                    coef[rows] = polished
+        return coef, n_iter
+    # Poisson maximum likelihood: Σ_c (x_c - μ_c) w_ic / μ_c = 0 is the fixed point of
+    # least squares weighted by 1/μ, so iterate non-negative weighted fits.
+    if np.any(X < 0):
+        raise ValueError("method='poisson' needs counts: data must be non-negative")
+    coef, _ = _solve(X, E, "nnls", max_iter)
+    for it in range(1, max_iter + 1):
+        mu = np.maximum(coef @ E, POISSON_VARIANCE_FLOOR)
+        weights = 1.0 / mu
+        gram = np.einsum("kc,nc,jc->nkj", E, weights, E)
+        new, _ = nnls_batch(gram, (X * weights) @ E.T)
+        change = np.abs(new - coef).max() / max(np.abs(new).max(), 1e-300)
+        coef = new
+        if change < 1e-11:
+            return coef, it
+    warnings.warn(f"Poisson fit did not converge in {max_iter} iterations (last relative change "
+                  f"{change:.2e})", ConvergenceWarning, stacklevel=3)
+    return coef, max_iter
+
+
+def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="ols",
+                         variance="poisson", max_iter=100):
+    """Fit every spectrum as a linear combination of known endmembers.
+
+    Parameters
+    ----------
+    data : array_like, shape (ny, nx, n_channels) or (n_pixels, n_channels)
+        A spectrum image or one spectrum per row.
+    endmembers : array_like, shape (k, n_channels)
+        The known reference spectra, one per row.
+    energy : array_like, shape (n_channels,), optional
+        The energy axis; needed for ``window``.
+    window : (float, float), optional
+        Fit only the channels with ``low <= energy <= high`` (eV).
+    method : {"ols", "nnls", "poisson"}, default="ols"
+        Ordinary least squares, non-negative least squares, or the non-negative Poisson
+        maximum-likelihood fit for counts (iteratively reweighted by the model).
+    variance : "poisson", float or array_like, default="poisson"
+        Noise variance for χ²: ``"poisson"`` uses the fitted model (counts; floored at
+        :data:`POISSON_VARIANCE_FLOOR`), otherwise a value broadcastable to ``data``'s
+        windowed shape (e.g. σ² for Gaussian noise).
+    max_iter : int, default=100
+        Iterations of the Poisson fit.
+
+    Returns
+    -------
+    result : sklearn.utils.Bunch
+        ``coefficients`` (grid + (k,)), ``model`` and ``residuals`` (grid + (n_window,)),
+        ``chi2`` and ``reduced_chi2`` (grid) — Pearson's Σ r²/var and that over the degrees of
+        freedom ``dof = n_window - k`` —, ``dof``, ``channels`` (boolean mask of the fitted
+        channels), ``energy`` (their energies, or None), ``method``, ``n_iter``.
+
+    Examples
+    --------
+    >>> E = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]])
+    >>> cube = np.einsum("yxk,kc->yxc", np.full((2, 3, 2), [0.5, 2.0]), E)
+    >>> fit = fit_known_endmembers(cube, E, method="nnls", variance=1.0)
+    >>> fit.coefficients.shape, fit.coefficients[0, 0].round(12).tolist(), float(fit.chi2.max()) < 1e-20
+    ((2, 3, 2), [0.5, 2.0], True)
+    """
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    X, grid = _as_pixels(data)
+    E = _check_endmembers(endmembers, X.shape[1])
+    if energy is not None:
+        energy = as_float_array(energy, "energy", ndim=1)
+        if energy.size != X.shape[1]:
+            raise ValueError(f"energy has {energy.size} values but data have {X.shape[1]} channels")
+    mask, window_energy = _channel_mask(X.shape[1], energy, window)
+    k = E.shape[0]
+    n_window = int(mask.sum())
+    if n_window < k:
+        raise ValueError(
+            f"the window {window!r} holds {n_window} channel(s): fewer than the {k} endmembers"
+        )
+    Xw, Ew = X[:, mask], E[:, mask]
+    if np.linalg.matrix_rank(Ew) < k:
+        raise ValueError("the endmembers are linearly dependent on the fitted channels")
+    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+
+    coef, n_iter = _solve(Xw, Ew, method, max_iter)
+    model = coef @ Ew
+    residuals = Xw - model
+    var = _variance(variance, model, residuals)
+    chi2 = np.sum(residuals**2 / var, axis=1)
+    dof = n_window - k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        reduced = chi2 / dof if dof > 0 else np.full_like(chi2, np.nan)
+    return Bunch(
+        coefficients=coef.reshape(grid + (k,)),
+        model=model.reshape(grid + (n_window,)),
+        residuals=residuals.reshape(grid + (n_window,)),
+        chi2=chi2.reshape(grid),
+        reduced_chi2=reduced.reshape(grid),
+        dof=dof,
+        channels=mask,
+        energy=window_energy,
+        method=method,
+        n_iter=n_iter,
+    )
+
+
+class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
+    """Linear regression on known endmembers as a scikit-learn transformer.
+
+    ``transform`` maps each spectrum (a row of ``X``) to its coefficients on the endmembers,
+    so the regression can be the first step of a :class:`~sklearn.pipeline.Pipeline` (e.g.
+    followed by clustering of the coefficient vectors). Nothing is learned from ``X`` except
+    its number of features; the endmembers are given.
+
+    Parameters
+    ----------
+    endmembers : array_like, shape (k, n_features)
+        Reference spectra, one per row.
+    method : {"ols", "nnls", "poisson"}, default="nnls"
+        See :func:`fit_known_endmembers`.
+    energy : array_like, shape (n_features,), optional
+        Energy axis, needed for ``window``.
+    window : (float, float), optional
+        Fit only the channels in this energy window.
+
+    Attributes
+    ----------
+    endmembers_ : ndarray, shape (k, n_window)
+        The endmembers on the fitted channels.
+    channels_ : ndarray of bool, shape (n_features,)
+        The fitted channels.
+    n_features_in_ : int
+
+    See Also
+    --------
+    fit_known_endmembers : the function form, which also returns residual and χ² maps.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.cluster import KMeans
+    >>> E = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]])
+    >>> X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]) @ E
+    >>> pipe = make_pipeline(KnownEndmemberRegression(E), KMeans(2, n_init=3, random_state=0))
+    >>> labels = pipe.fit_predict(X)
+    >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
+    True
+    """
+
+    def __init__(self, endmembers, *, method="nnls", energy=None, window=None):
+        self.endmembers = endmembers
+        self.method = method
+        self.energy = energy
+        self.window = window
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, dtype=np.float64)
+        if self.method not in _METHODS:
+            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
+        E = _check_endmembers(self.endmembers, X.shape[1])
+        energy = None if self.energy is None else as_float_array(self.energy, "energy", ndim=1)
+        if energy is not None and energy.size != X.shape[1]:
+            raise ValueError(f"energy has {energy.size} values but X has {X.shape[1]} features")
+        self.channels_, _ = _channel_mask(X.shape[1], energy, self.window)
+        if self.channels_.sum() < E.shape[0] or np.linalg.matrix_rank(E[:, self.channels_]) < E.shape[0]:
+            raise ValueError("the endmembers are not independent on the fitted channels")
+        self.endmembers_ = E[:, self.channels_]
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        coef, _ = _solve(X[:, self.channels_], self.endmembers_, self.method, 100)
+        return coef
+
+    def inverse_transform(self, X):
+        """Model spectra on the fitted channels from coefficients."""
+        check_is_fitted(self)
+        X = as_float_array(X, "X", ndim=2)
+        if X.shape[1] != self.endmembers_.shape[0]:
+            raise ValueError(f"X has {X.shape[1]} columns but there are {self.endmembers_.shape[0]} endmembers")
+        return X @ self.endmembers_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64"]
+        return tags
