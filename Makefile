@@ -3,6 +3,7 @@
 #   make book   build the HTML site into _build/html
 #   make test   run every test (unit, doctest, notebooks, book build, browser)
 #   make lab    open the chapters in JupyterLab
+#   make bench  run benchmarks/ (creates the HyperSpy peer venv benchmarks/.venv-hyperspy)
 #
 # Each target creates .venv and installs requirements.txt (which installs lectlib in editable
 # mode) when the environment is missing or older than requirements.txt / pyproject.toml.
@@ -30,7 +31,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test lab clean venv assets chromium repo-url
+.PHONY: book test lab clean venv assets chromium repo-url bench
 
 venv: $(STAMP)
 
@@ -87,6 +88,10 @@ test: $(STAMP) $(ASSETS_STAMP) chromium
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) chapters
+
+# Benchmarks against peers (scipy, HyperSpy in its own venv); writes benchmarks/results/*.json.
+bench: $(STAMP)
+	PYTHON=$(PYTHON) MAIN_PYTHON=$(BIN)/python bash benchmarks/run.sh
 
 # Publishing: set the repository URL in _config.yml and every chapter's install cell at once.
 repo-url: $(STAMP)

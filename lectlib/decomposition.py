@@ -242,9 +242,10 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
         if self.weighting not in ("poisson", None):
             raise ValueError(f"weighting must be 'poisson' or None, got {self.weighting!r}")
         if self.weighting == "poisson" and np.any(X < 0):
-            raise ValueError("weighting='poisson' needs counts: X must be non-negative")
+            raise ValueError("Negative values in data passed to WeightedPCA: "
+                             "weighting='poisson' needs counts")
         if X.shape[0] < 2:
-            raise ValueError(f"WeightedPCA needs at least 2 samples, got {X.shape[0]}")
+            raise ValueError(f"WeightedPCA needs at least 2 samples, got n_samples = {X.shape[0]}")
         k = _check_n_components(self.n_components, min(X.shape))
         self.col_weights_ = np.sqrt(X.sum(axis=0)) if self.weighting else np.ones(X.shape[1])
         self.row_weights_ = self._row_weights(X)
@@ -262,7 +263,8 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         if self.weighting == "poisson" and np.any(X < 0):
-            raise ValueError("weighting='poisson' needs counts: X must be non-negative")
+            raise ValueError("Negative values in data passed to WeightedPCA: "
+                             "weighting='poisson' needs counts")
         return (self._scale(X, self._row_weights(X)) - self.mean_) @ self.components_.T
 
     def inverse_transform(self, X, row_weights=None):
@@ -341,7 +343,10 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)
         if np.any(X < 0):
-            raise ValueError("correspondence analysis needs counts: X must be non-negative")
+            raise ValueError("Negative values in data passed to CorrespondenceAnalysis: "
+                             "it needs counts")
+        if X.shape[0] < 2:
+            raise ValueError(f"correspondence analysis needs at least 2 samples, got n_samples = {X.shape[0]}")
         total = X.sum()
         if total <= 0:
             raise ValueError("X has no counts")
@@ -357,7 +362,10 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         U, s, Vt = np.linalg.svd(S, full_matrices=False)
         # Axes with (numerically) zero inertia carry no information, and their singular vectors
         # are arbitrary (they may include the trivial direction √c): keep only the others.
-        rank = int(np.sum(s > s[0] * max(S.shape) * np.finfo(float).eps)) if s[0] > 0 else 0
+        # Building S leaves rounding errors of order eps relative to its largest entries; a
+        # cut-off at sqrt(eps) of the largest singular value keeps them out (an inertia ratio of
+        # 2e-16 carries no information anyway).
+        rank = int(np.sum(s > s[0] * np.sqrt(np.finfo(float).eps))) if s[0] > 0 else 0
         if rank < 1:
             raise ValueError("the table is exactly independent (all rows have the same profile): "
                              "there are no axes to find")
@@ -385,7 +393,8 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         if np.any(X < 0):
-            raise ValueError("correspondence analysis needs counts: X must be non-negative")
+            raise ValueError("Negative values in data passed to CorrespondenceAnalysis: "
+                             "it needs counts")
         sums = X.sum(axis=1, keepdims=True)
         if np.any(sums <= 0):
             raise ValueError("every row of X needs a positive sum")
@@ -408,13 +417,15 @@ def image_statistics(image, *, base=2.0):
     information`` (T the total counts) is the likelihood-ratio statistic of uniformity, χ²
     with N − 1 degrees of freedom for pure noise. The information expected from noise alone is
     therefore (N − 1) / (2 T ln base); an image whose information is well above it holds signal.
+    (That expectation is the large-count limit: at about one count per pixel a pure-noise image
+    averages some 15 % more.)
 
     Parameters
     ----------
     image : array_like
         Non-negative counts (any shape).
     base : float, default=2
-        Logarithm base (2: bits).
+        Logarithm base, > 1 (2: bits, e: nats).
 
     Returns
     -------
@@ -436,9 +447,7 @@ def image_statistics(image, *, base=2.0):
     image = as_float_array(image, "image", min_ndim=1)
     if np.any(image < 0):
         raise ValueError("image must hold non-negative counts")
-    base = check_scalar(base, "base", low=0.0, low_inclusive=False)
-    if base == 1.0:
-        raise ValueError("base must not be 1")
+    base = check_scalar(base, "base", low=1.0, low_inclusive=False)
     total = image.sum()
     if total <= 0:
         raise ValueError("image has no counts")

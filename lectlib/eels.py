@@ -190,7 +190,10 @@ def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
     # Rising part: (x/delay)^k exp(k (1 - x/delay)) peaks at x = delay with value 1; k sets the
     # sharpness, chosen so that the rise takes about ``width`` eV.
     k = max((delay / width) ** 2, 1.0)
-    rise = np.where(x > 0, (x / delay) ** k * np.exp(k * (1.0 - x / delay)), 0.0)
+    # In log form, so that a sharp rise (large k) neither underflows nor overflows.
+    u = x / delay
+    with np.errstate(divide="ignore"):
+        rise = np.where(x > 0, np.exp(k * (np.log(np.where(x > 0, u, 1.0)) + 1.0 - u)), 0.0)
     tail = (np.maximum(energy, peak) / peak) ** (-decay)
     return np.where(energy < peak, rise, tail)
 

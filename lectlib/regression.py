@@ -30,15 +30,60 @@ _METHODS = ("ols", "nnls", "poisson")
 #: Smallest variance used for the Poisson χ² (counts): keeps a model that predicts no counts
 #: from dividing by zero, and flags it (a huge χ²) if counts were seen there.
 POISSON_VARIANCE_FLOOR = 1e-3
+# Below this condition number of the endmembers the normal equations lose at most
+# cond² · eps ≈ 1e-10 (relative) against a QR solution, so the non-negative fit skips the QR
+# polish (submatrices of columns are never worse conditioned than the whole).
+_POLISH_CONDITION = 1e3
 
 
 def _solve_passive(gram, rhs, passive):
-    """Solve the normal equations of each row restricted to its passive set (zeros elsewhere)."""
+    """Solve each row's normal equations restricted to its passive set (zeros elsewhere).
+
+    ``gram`` is (n, k, k), one system per row: solved in one batched call.
+    """
     k = rhs.shape[1]
     outer = passive[:, :, None] & passive[:, None, :]
     system = np.where(outer, gram, 0.0) + np.eye(k) * (~passive)[:, :, None]
     sol = np.linalg.solve(system, np.where(passive, rhs, 0.0)[..., None])[..., 0]
     return np.where(passive, sol, 0.0)
+
+
+class _PatternSolver:
+    """Passive-set solves with one shared Gram matrix, grouped by passive set.
+
+    Rows with the same passive set share the same small system, so each distinct set is
+    factorised once (and remembered) and applied to all its rows in one product. There are at
+    most 2^k sets and usually far fewer, so this is much cheaper than one solve per row.
+    """
+
+    def __init__(self, gram):
+        self.gram = gram
+        self.k = gram.shape[0]
+        self.bits = 1 << np.arange(self.k, dtype=np.int64)
+        self.cache = {}
+
+    def _inverse(self, code, mask):
+        inv = self.cache.get(code)
+        if inv is None:
+            sub = self.gram[np.ix_(mask, mask)]
+            inv = np.linalg.solve(sub, np.eye(mask.sum()))
+            self.cache[code] = inv
+        return inv
+
+    def __call__(self, rhs, passive):
+        out = np.zeros_like(rhs)
+        codes = passive.astype(np.int64) @ self.bits
+        order = np.argsort(codes, kind="stable")
+        sorted_codes = codes[order]
+        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+        for lo, hi in zip(starts, np.r_[starts[1:], codes.size]):
+            rows = order[lo:hi]
+            mask = passive[rows[0]]
+            if not mask.any():
+                continue
+            inv = self._inverse(int(sorted_codes[lo]), mask)
+            out[np.ix_(rows, mask)] = rhs[np.ix_(rows, mask)] @ inv
+        return out
 
 
 def nnls_batch(gram, rhs, *, max_iter=None):
@@ -48,7 +93,8 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     ``G_n = A_nᵀ A_n`` and ``h_n = A_nᵀ b_n``. Lawson & Hanson's active-set algorithm runs on all
     rows together: each outer step frees, in every row that is not yet optimal, the variable
     with the largest positive gradient; the inner loop steps back to the feasible region where a
-    free variable would turn negative. The small systems are solved in one batched call.
+    free variable would turn negative. With one Gram matrix for all rows, rows that share a
+    passive set are solved together; with one per row, all systems go to one batched solve.
 
     Parameters
     ----------
@@ -77,47 +123,67 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     rhs = np.asarray(rhs, dtype=float)
     gram = np.asarray(gram, dtype=float)
     n, k = rhs.shape
-    gram = np.broadcast_to(gram, (n, k, k))
+    shared = gram.ndim == 2
+    if gram.shape[-2:] != (k, k) or (not shared and gram.shape[0] != n):
+        raise ValueError(f"gram must be ({k}, {k}) or ({n}, {k}, {k}), got {gram.shape}")
     if max_iter is None:
         max_iter = 3 * k
-    scale = np.abs(np.diagonal(gram, axis1=1, axis2=2)).max(axis=1)
+    eps = np.finfo(float).eps
+    if shared:
+        pattern_solve = _PatternSolver(gram)
+        scale = np.full(n, np.abs(np.diagonal(gram)).max())
+    else:
+        scale = np.abs(np.diagonal(gram, axis1=1, axis2=2)).max(axis=1)
+
+    def gradient(rows, x):
+        if shared:
+            return rhs[rows] - x @ gram
+        return rhs[rows] - np.einsum("nij,nj->ni", gram[rows], x)
+
+    def solve(rows, passive):
+        if shared:
+            return pattern_solve(rhs[rows], passive)
+        return _solve_passive(gram[rows], rhs[rows], passive)
+
     x = np.zeros((n, k))
     passive = np.zeros((n, k), dtype=bool)
     todo = np.arange(n)
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        xt, pt, g, h = x[todo], passive[todo], gram[todo], rhs[todo]
-        grad = h - np.einsum("nij,nj->ni", g, xt)
-        tol = 10 * np.finfo(float).eps * k * (scale[todo] * np.abs(xt).max(axis=1, initial=0.0)
-                                               + np.abs(h).max(axis=1))
+        xt, pt = x[todo], passive[todo]
+        grad = gradient(todo, xt)
+        tol = 10 * eps * k * (scale[todo] * np.abs(xt).max(axis=1, initial=0.0)
+                              + np.abs(rhs[todo]).max(axis=1))
         candidates = ~pt & (grad > tol[:, None])
         busy = candidates.any(axis=1)
         if not busy.any():
             n_iter -= 1
             break
-        todo, xt, pt, g, h = todo[busy], xt[busy], pt[busy], g[busy], h[busy]
+        todo, xt, pt = todo[busy], xt[busy], pt[busy]
         grad, candidates = grad[busy], candidates[busy]
         pick = np.argmax(np.where(candidates, grad, -np.inf), axis=1)
         pt[np.arange(todo.size), pick] = True
+        inner = np.arange(todo.size)          # rows still stepping back to feasibility
         for _ in range(k + 1):
-            s = _solve_passive(g, h, pt)
-            bad = pt & (s <= 0)
+            s = solve(todo[inner], pt[inner])
+            bad = pt[inner] & (s <= 0)
             stuck = bad.any(axis=1)
-            xt = np.where(stuck[:, None], xt, s)
+            xt[inner[~stuck]] = s[~stuck]
             if not stuck.any():
                 break
+            inner, s, bad = inner[stuck], s[stuck], bad[stuck]
+            x_in = xt[inner]
             # Step from x towards s only as far as the first free variable that reaches zero.
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(bad, xt / (xt - s), np.inf)
+                ratio = np.where(bad, x_in / (x_in - s), np.inf)
             alpha = np.clip(ratio.min(axis=1), 0.0, 1.0)
-            moved = xt + alpha[:, None] * (s - xt)
-            xt = np.where(stuck[:, None], moved, xt)
-            zero = stuck[:, None] & pt & (xt <= 10 * np.finfo(float).eps * np.abs(xt).max(axis=1, keepdims=True))
-            pt &= ~zero
-            xt = np.where(pt, xt, 0.0)
+            x_in = x_in + alpha[:, None] * (s - x_in)
+            p_in = pt[inner] & (x_in > 10 * eps * np.abs(x_in).max(axis=1, keepdims=True))
+            pt[inner] = p_in
+            xt[inner] = np.where(p_in, x_in, 0.0)
         x[todo], passive[todo] = xt, pt
     else:
-        grad = rhs[todo] - np.einsum("nij,nj->ni", gram[todo], x[todo])
+        grad = gradient(todo, x[todo])
         if np.any(~passive[todo] & (grad > 1e-9 * np.abs(rhs[todo]).max(initial=1.0))):
             warnings.warn(f"nnls_batch stopped after max_iter={max_iter} outer iterations",
                           ConvergenceWarning, stacklevel=2)
@@ -159,21 +225,31 @@ def _check_endmembers(endmembers, n_channels=None):
     return endmembers
 
 
-def _variance(variance, model, data):
+def _variance(variance, model, grid, mask):
+    """Noise variance on the fitted channels, as a (n_pixels, n_window) array."""
     if isinstance(variance, str):
         if variance != "poisson":
             raise ValueError(f"variance must be 'poisson', a number or an array, got {variance!r}")
         return np.maximum(model, POISSON_VARIANCE_FLOOR)
     var = as_float_array(variance, "variance")
-    try:
-        var = np.broadcast_to(var, data.shape)
-    except ValueError:
+    n_window = int(mask.sum())
+    full, windowed = grid + (mask.size,), grid + (n_window,)
+    for shape, select in ((full, True), (windowed, False)):
+        try:
+            out = np.broadcast_to(var, shape)
+        except ValueError:
+            continue
+        out = out.reshape(-1, shape[-1])
+        out = out[:, mask] if select and n_window < mask.size else out
+        break
+    else:
         raise ValueError(
-            f"variance of shape {var.shape} does not broadcast to the data's {data.shape}"
-        ) from None
-    if np.any(var <= 0):
+            f"variance of shape {var.shape} broadcasts neither to the data's {full} nor to the "
+            f"fitted window's {windowed}"
+        )
+    if np.any(out <= 0):
         raise ValueError("variance must be positive")
-    return var
+    return out
 
 
 def _solve(X, E, method, max_iter):
@@ -184,16 +260,21 @@ def _solve(X, E, method, max_iter):
         return coef.T, 1
     if method == "nnls":
         coef, n_iter = nnls_batch(E @ E.T, X @ E.T)
-        # Polish: re-solve each distinct active set by QR (as accurate as lstsq).
+        if np.linalg.cond(E) < _POLISH_CONDITION:
+            return coef, n_iter
+        # Polish: the normal equations square the condition number of the endmembers, so for
+        # ill-conditioned ones re-solve each distinct active set by QR, as accurate as lstsq.
         support = coef > 0
-        for pattern in np.unique(support, axis=0):
-            rows = np.all(support == pattern, axis=1)
-            if pattern.any():
-                sub, *_ = np.linalg.lstsq(E[pattern].T, X[rows].T, rcond=None)
-                if np.all(sub > 0):
-                    polished = np.zeros((rows.sum(), k))
-                    polished[:, pattern] = sub.T
-                    coef[rows] = polished
+        codes = support.astype(np.int64) @ (1 << np.arange(k, dtype=np.int64))
+        for code in np.unique(codes):
+            pattern = (int(code) >> np.arange(k)) & 1 == 1
+            if not pattern.any():
+                continue
+            rows = np.flatnonzero(codes == code)
+            q, r = np.linalg.qr(E[pattern].T)
+            sub = np.linalg.solve(r, q.T @ X[rows].T).T
+            if np.all(sub > 0):
+                coef[np.ix_(rows, pattern)] = sub
         return coef, n_iter
     # Poisson maximum likelihood: Σ_c (x_c - μ_c) w_ic / μ_c = 0 is the fixed point of
     # least squares weighted by 1/μ, so iterate non-negative weighted fits.
@@ -233,8 +314,8 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
         maximum-likelihood fit for counts (iteratively reweighted by the model).
     variance : "poisson", float or array_like, default="poisson"
         Noise variance for χ²: ``"poisson"`` uses the fitted model (counts; floored at
-        :data:`POISSON_VARIANCE_FLOOR`), otherwise a value broadcastable to ``data``'s
-        windowed shape (e.g. σ² for Gaussian noise).
+        :data:`POISSON_VARIANCE_FLOOR`), otherwise a value broadcastable to ``data``'s shape
+        or to its windowed shape (e.g. σ² for Gaussian noise, or a per-pixel array).
     max_iter : int, default=100
         Iterations of the Poisson fit.
 
@@ -269,7 +350,7 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
         raise ValueError(
             f"the window {window!r} holds {n_window} channel(s): fewer than the {k} endmembers"
         )
-    Xw, Ew = X[:, mask], E[:, mask]
+    Xw, Ew = (X, E) if mask.all() else (X[:, mask], E[:, mask])
     if np.linalg.matrix_rank(Ew) < k:
         raise ValueError("the endmembers are linearly dependent on the fitted channels")
     if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
@@ -278,7 +359,7 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
     coef, n_iter = _solve(Xw, Ew, method, max_iter)
     model = coef @ Ew
     residuals = Xw - model
-    var = _variance(variance, model, residuals)
+    var = _variance(variance, model, grid, mask)
     chi2 = np.sum(residuals**2 / var, axis=1)
     dof = n_window - k
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -143,24 +143,40 @@ def test_intro_page_renders_offline(site, browser, tmp_path):
     assert not problems, problems
 
 
+# Each chapter page: how many static figures (matplotlib output saved by the build) and
+# sliders it must show at least.
+CHAPTER_PAGES = {
+    "01_linear_mixing": (4, 6),
+    "02_mlr_eels": (6, 4),
+    "03_pca_history": (6, 2),
+}
+
+
+def test_every_chapter_page_is_checked_in_the_browser():
+    chapters = {page.split("/")[-1] for page in _toc_pages() if page.startswith("chapters/")}
+    assert chapters == set(CHAPTER_PAGES), "update CHAPTER_PAGES when _toc.yml changes"
+
+
 @pytest.mark.browser
-def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, browser, tmp_path):
+@pytest.mark.parametrize("chapter", sorted(CHAPTER_PAGES))
+def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, browser, tmp_path, chapter):
+    min_figures, min_sliders = CHAPTER_PAGES[chapter]
     page = browser.new_page()
     problems = _watch(page, site)
-    page.goto(f"{site}/chapters/01_linear_mixing.html", wait_until="networkidle")
+    page.goto(f"{site}/chapters/{chapter}.html", wait_until="networkidle")
 
-    # Static figures: every output image has loaded.
-    figures = page.locator(".cell_output img")
+    # Static figures (files in _images/, not the widgets' frames): every one has loaded.
+    figures = page.locator(".cell_output img[src*='_images/']")
     page.wait_for_function("""() => [...document.querySelectorAll('.cell_output img')]
                               .every(img => img.complete && img.naturalWidth > 0)""", timeout=30000)
-    assert figures.count() >= 5
+    assert figures.count() >= min_figures, f"only {figures.count()} figures"
     # Math is typeset by the locally served MathJax.
     page.wait_for_selector("mjx-container", timeout=30000)
 
     # The embedded widgets render: sliders, and one visible frame under each slider group.
     page.wait_for_selector(".jupyter-widgets .widget-image, .jupyter-widgets img", timeout=30000)
     sliders = page.locator(".widget-slider, .jupyter-widget-slider").filter(has=page.locator(".noUi-handle"))
-    assert sliders.count() >= 6, f"only {sliders.count()} sliders rendered"
+    assert sliders.count() >= min_sliders, f"only {sliders.count()} sliders rendered"
 
     # Move the first slider of the chapter's first FrameSlider and watch its figure change.
     slider = sliders.first
@@ -179,7 +195,7 @@ def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, 
                            arg=[readout.element_handle(), before_text], timeout=10000)
     image = group.locator("img").locator("visible=true").first
     after_png, after_text = image.screenshot(), readout.inner_text()
-    page.screenshot(path=str(_screenshot_dir(tmp_path) / "site-chapter-01.png"), full_page=True)
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / f"site-{chapter}.png"), full_page=True)
     page.close()
 
     assert after_text != before_text

@@ -126,7 +126,7 @@ def _constraints(path: Path) -> Path:
 def _copy_checkout(dest: Path) -> Path:
     """The working tree as it is (uncommitted changes included), without VCS, venvs and builds."""
     shutil.copytree(REPO, dest, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "venv", "_build", "build", "dist", "*.egg-info", "__pycache__",
+        ".git", ".venv", ".venv-*", "venv", "_build", "build", "dist", "*.egg-info", "__pycache__",
         ".pytest_cache", ".hypothesis", ".jupyter_cache", ".ipynb_checkpoints"))
     return dest
 
