@@ -2,7 +2,7 @@
 
 The linear mixing model S(x, E) = Σ_i a_i(x) w_i(E) + N with the w_i known is a linear
 least-squares problem per pixel, all with the same design matrix. Ordinary least squares
-solves them together through one QR factorisation; the non-negative fit is Lawson & Hanson's
+solves them together in one LAPACK call with many right-hand sides; the non-negative fit is Lawson & Hanson's
 active-set algorithm (1974, chapter 23) run on all pixels in lock-step, each pixel with its own
 active set; the Poisson fit is the maximum-likelihood estimate for counts, found by iteratively
 reweighted non-negative least squares. Goodness of fit is Pearson's χ².
@@ -120,8 +120,8 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     >>> x.round(6).tolist()   # the first right-hand side would need x₂ = -1 without the bound
     [[1.5, 0.0], [1.0, 1.0]]
     """
-    rhs = np.asarray(rhs, dtype=float)
-    gram = np.asarray(gram, dtype=float)
+    rhs = as_float_array(rhs, "rhs", ndim=2)
+    gram = as_float_array(gram, "gram", ndim=(2, 3))
     n, k = rhs.shape
     shared = gram.ndim == 2
     if gram.shape[-2:] != (k, k) or (not shared and gram.shape[0] != n):
