@@ -7,15 +7,14 @@ variance of counts and the definitions of entropy and contrast.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from sklearn.decomposition import PCA
-from sklearn.utils.estimator_checks import check_estimator
+
+from conftest import run_estimator_checks
 
 from lectlib.decomposition import (
     CorrespondenceAnalysis,
@@ -329,26 +328,6 @@ def test_weighted_pca_errors():
         model.transform(X[:, :4])
 
 
-def _messages(exc):
-    out = []
-    while exc is not None:
-        out.append(str(exc))
-        exc = exc.__cause__
-    return " | ".join(out)
-
-
-def _run_checks(estimator, expected):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None)
-    failed = {r["check_name"]: _messages(r["exception"]) for r in results if r["status"] == "failed"}
-    assert failed == {}
-    xfailed = {r["check_name"]: _messages(r["exception"]) for r in results if r["status"] == "xfail"}
-    assert set(xfailed) == set(expected)  # no stale entries: each listed check does fail
-    assert sum(r["status"] == "passed" for r in results) > 20
-    return xfailed
-
-
 # scikit-learn's checks match error messages against its own wording; lectlib's messages say
 # the same thing in other words.
 WEIGHTED_PCA_EXPECTED_FAILURES = {}
@@ -356,8 +335,8 @@ WEIGHTED_PCA_EXPECTED_FAILURES = {}
 
 def test_check_estimator_weighted_pca():
     # every check passes, with Poisson weighting (positive-only input) and without
-    _run_checks(WeightedPCA(), WEIGHTED_PCA_EXPECTED_FAILURES)
-    _run_checks(WeightedPCA(weighting=None), WEIGHTED_PCA_EXPECTED_FAILURES)
+    run_estimator_checks(WeightedPCA(), WEIGHTED_PCA_EXPECTED_FAILURES)
+    run_estimator_checks(WeightedPCA(weighting=None), WEIGHTED_PCA_EXPECTED_FAILURES)
     assert WeightedPCA().__sklearn_tags__().input_tags.positive_only
     assert not WeightedPCA(weighting=None).__sklearn_tags__().input_tags.positive_only
 
@@ -490,7 +469,7 @@ CA_EXPECTED_FAILURES = {
 
 
 def test_check_estimator_correspondence_analysis():
-    xfailed = _run_checks(CorrespondenceAnalysis(), CA_EXPECTED_FAILURES)
+    xfailed = run_estimator_checks(CorrespondenceAnalysis(), CA_EXPECTED_FAILURES)
     assert "every row of X needs a positive sum" in xfailed["check_fit2d_1feature"]
     assert "every row of X needs a positive sum" in xfailed["check_estimators_dtypes"]
     # the dtype check passes on its float data: reproduce the row the int cast empties
