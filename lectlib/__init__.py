@@ -15,12 +15,14 @@ Conventions, the same in every module:
 Modules: :mod:`~lectlib.datasets`, :mod:`~lectlib.mixing`, :mod:`~lectlib.metrics`,
 :mod:`~lectlib.plotting`, :mod:`~lectlib.widgets`, :mod:`~lectlib.eels` (physics of the EELS
 references), :mod:`~lectlib.regression` (fits with known endmembers),
-:mod:`~lectlib.decomposition` (PCA, Poisson weighting, correspondence analysis).
+:mod:`~lectlib.decomposition` (PCA, Poisson weighting, correspondence analysis),
+:mod:`~lectlib.unmixing` (N-FINDR, fully constrained least squares, Bayesian unmixing).
 """
 
-from . import datasets, decomposition, eels, metrics, mixing, plotting, regression, widgets
+from . import (datasets, decomposition, eels, metrics, mixing, plotting, regression, unmixing,
+               widgets)
 
 __version__ = "0.2.0"
 
 __all__ = ["datasets", "decomposition", "eels", "metrics", "mixing", "plotting", "regression",
-           "widgets", "__version__"]
+           "unmixing", "widgets", "__version__"]

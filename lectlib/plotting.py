@@ -12,7 +12,7 @@ import numpy as np
 
 from ._validation import as_float_array
 
-__all__ = ["plot_spectra", "plot_maps", "plot_singular_values"]
+__all__ = ["plot_spectra", "plot_maps", "plot_singular_values", "plot_simplex"]
 
 
 def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="Energy (eV)",
@@ -168,4 +168,58 @@ def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_k
     ax.set_ylabel("singular value")
     if label is not None:
         ax.legend(fontsize="small", frameon=False)
+    return ax
+
+
+def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
+    """The data cloud and simplex vertices in the plane of the data's first two principal axes.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_channels)
+        Spectra, one per row (at most ``max_points`` of them, drawn at random, are shown).
+    vertices : dict of str to array of shape (k, n_channels), optional
+        Sets of endmembers to mark, e.g. ``{"truth": W, "N-FINDR": model.endmembers_}``; the
+        first set is joined as a polygon (the simplex edges in this projection).
+    ax : matplotlib Axes, optional
+    max_points : int, default=4000
+    random_state : int, default=0
+        Which points are shown when there are more than ``max_points``.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> from lectlib.plotting import plot_simplex
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.uniform(0, 1, (3, 10))
+    >>> ax = plot_simplex(rng.dirichlet([1, 1, 1], 300) @ W, {"truth": W})
+    >>> ax.get_xlabel()
+    'PC 1'
+    """
+    from .unmixing import simplex_projection
+
+    X = as_float_array(X, "X", ndim=2)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3.6), layout="constrained")
+    xy, center, axes = simplex_projection(X, 2)
+    shown = xy
+    if xy.shape[0] > max_points:
+        pick = np.random.default_rng(random_state).choice(xy.shape[0], max_points, replace=False)
+        shown = xy[pick]
+    ax.scatter(shown[:, 0], shown[:, 1], s=2, color="0.6", alpha=0.5, linewidths=0, label="pixels")
+    markers = ["o", "x", "+", "s", "^", "v", "D"]
+    for i, (name, E) in enumerate((vertices or {}).items()):
+        E = as_float_array(E, f"vertices[{name!r}]", ndim=2)
+        v, _, _ = simplex_projection(E, center=center, components=axes)
+        if i == 0 and v.shape[0] >= 3:
+            ring = np.vstack([v, v[:1]])
+            ax.plot(ring[:, 0], ring[:, 1], color=f"C{i}", lw=1, alpha=0.6)
+        ax.scatter(v[:, 0], v[:, 1], s=60 if i == 0 else 45, marker=markers[i % len(markers)],
+                   color=f"C{i}", facecolors="none" if i == 0 else None, label=name, zorder=3)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.legend(fontsize="small", frameon=False, markerscale=1)
     return ax

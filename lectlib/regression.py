@@ -22,6 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._active_set import active_set
 from ._validation import as_float_array
 
 __all__ = ["fit_known_endmembers", "nnls_batch", "KnownEndmemberRegression"]
@@ -34,56 +35,6 @@ POISSON_VARIANCE_FLOOR = 1e-3
 # cond² · eps ≈ 1e-10 (relative) against a QR solution, so the non-negative fit skips the QR
 # polish (submatrices of columns are never worse conditioned than the whole).
 _POLISH_CONDITION = 1e3
-
-
-def _solve_passive(gram, rhs, passive):
-    """Solve each row's normal equations restricted to its passive set (zeros elsewhere).
-
-    ``gram`` is (n, k, k), one system per row: solved in one batched call.
-    """
-    k = rhs.shape[1]
-    outer = passive[:, :, None] & passive[:, None, :]
-    system = np.where(outer, gram, 0.0) + np.eye(k) * (~passive)[:, :, None]
-    sol = np.linalg.solve(system, np.where(passive, rhs, 0.0)[..., None])[..., 0]
-    return np.where(passive, sol, 0.0)
-
-
-class _PatternSolver:
-    """Passive-set solves with one shared Gram matrix, grouped by passive set.
-
-    Rows with the same passive set share the same small system, so each distinct set is
-    factorised once (and remembered) and applied to all its rows in one product. There are at
-    most 2^k sets and usually far fewer, so this is much cheaper than one solve per row.
-    """
-
-    def __init__(self, gram):
-        self.gram = gram
-        self.k = gram.shape[0]
-        self.bits = 1 << np.arange(self.k, dtype=np.int64)
-        self.cache = {}
-
-    def _inverse(self, code, mask):
-        inv = self.cache.get(code)
-        if inv is None:
-            sub = self.gram[np.ix_(mask, mask)]
-            inv = np.linalg.solve(sub, np.eye(mask.sum()))
-            self.cache[code] = inv
-        return inv
-
-    def __call__(self, rhs, passive):
-        out = np.zeros_like(rhs)
-        codes = passive.astype(np.int64) @ self.bits
-        order = np.argsort(codes, kind="stable")
-        sorted_codes = codes[order]
-        starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-        for lo, hi in zip(starts, np.r_[starts[1:], codes.size]):
-            rows = order[lo:hi]
-            mask = passive[rows[0]]
-            if not mask.any():
-                continue
-            inv = self._inverse(int(sorted_codes[lo]), mask)
-            out[np.ix_(rows, mask)] = rhs[np.ix_(rows, mask)] @ inv
-        return out
 
 
 def nnls_batch(gram, rhs, *, max_iter=None):
@@ -123,71 +74,9 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     rhs = as_float_array(rhs, "rhs", ndim=2)
     gram = as_float_array(gram, "gram", ndim=(2, 3))
     n, k = rhs.shape
-    shared = gram.ndim == 2
-    if gram.shape[-2:] != (k, k) or (not shared and gram.shape[0] != n):
+    if gram.shape[-2:] != (k, k) or (gram.ndim == 3 and gram.shape[0] != n):
         raise ValueError(f"gram must be ({k}, {k}) or ({n}, {k}, {k}), got {gram.shape}")
-    if max_iter is None:
-        max_iter = 3 * k
-    eps = np.finfo(float).eps
-    if shared:
-        pattern_solve = _PatternSolver(gram)
-        scale = np.full(n, np.abs(np.diagonal(gram)).max())
-    else:
-        scale = np.abs(np.diagonal(gram, axis1=1, axis2=2)).max(axis=1)
-
-    def gradient(rows, x):
-        if shared:
-            return rhs[rows] - x @ gram
-        return rhs[rows] - np.einsum("nij,nj->ni", gram[rows], x)
-
-    def solve(rows, passive):
-        if shared:
-            return pattern_solve(rhs[rows], passive)
-        return _solve_passive(gram[rows], rhs[rows], passive)
-
-    x = np.zeros((n, k))
-    passive = np.zeros((n, k), dtype=bool)
-    todo = np.arange(n)
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        xt, pt = x[todo], passive[todo]
-        grad = gradient(todo, xt)
-        tol = 10 * eps * k * (scale[todo] * np.abs(xt).max(axis=1, initial=0.0)
-                              + np.abs(rhs[todo]).max(axis=1))
-        candidates = ~pt & (grad > tol[:, None])
-        busy = candidates.any(axis=1)
-        if not busy.any():
-            n_iter -= 1
-            break
-        todo, xt, pt = todo[busy], xt[busy], pt[busy]
-        grad, candidates = grad[busy], candidates[busy]
-        pick = np.argmax(np.where(candidates, grad, -np.inf), axis=1)
-        pt[np.arange(todo.size), pick] = True
-        inner = np.arange(todo.size)          # rows still stepping back to feasibility
-        for _ in range(k + 1):
-            s = solve(todo[inner], pt[inner])
-            bad = pt[inner] & (s <= 0)
-            stuck = bad.any(axis=1)
-            xt[inner[~stuck]] = s[~stuck]
-            if not stuck.any():
-                break
-            inner, s, bad = inner[stuck], s[stuck], bad[stuck]
-            x_in = xt[inner]
-            # Step from x towards s only as far as the first free variable that reaches zero.
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.where(bad, x_in / (x_in - s), np.inf)
-            alpha = np.clip(ratio.min(axis=1), 0.0, 1.0)
-            x_in = x_in + alpha[:, None] * (s - x_in)
-            p_in = pt[inner] & (x_in > 10 * eps * np.abs(x_in).max(axis=1, keepdims=True))
-            pt[inner] = p_in
-            xt[inner] = np.where(p_in, x_in, 0.0)
-        x[todo], passive[todo] = xt, pt
-    else:
-        grad = gradient(todo, x[todo])
-        if np.any(~passive[todo] & (grad > 1e-9 * np.abs(rhs[todo]).max(initial=1.0))):
-            warnings.warn(f"nnls_batch stopped after max_iter={max_iter} outer iterations",
-                          ConvergenceWarning, stacklevel=2)
-    return x, n_iter
+    return active_set(gram, rhs, max_iter=max_iter, caller="nnls_batch")
 
 
 def _as_pixels(data, n_channels=None):
