@@ -3,7 +3,7 @@
 #   make book   build the HTML site into _build/html
 #   make test   run every test (unit, doctest, notebooks, book build, browser)
 #   make lab    open the chapters in JupyterLab
-#   make bench  run benchmarks/ (creates the HyperSpy peer venv benchmarks/.venv-hyperspy)
+#   make bench  run benchmarks/ (peer venvs benchmarks/.venv-*) and refresh the appendix page
 #
 # Each target creates .venv and installs requirements.txt (which installs lectlib in editable
 # mode) when the environment is missing or older than requirements.txt / pyproject.toml.

@@ -22,7 +22,7 @@ references), :mod:`~lectlib.regression` (fits with known endmembers),
 from . import (datasets, decomposition, eels, metrics, mixing, plotting, regression, unmixing,
                widgets)
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["datasets", "decomposition", "eels", "metrics", "mixing", "plotting", "regression",
            "unmixing", "widgets", "__version__"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import linalg, stats
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -31,14 +31,18 @@ __all__ = ["fcls", "simplex_projection", "NFINDR", "BayesianUnmixing"]
 
 
 def _check_endmembers(endmembers, n_channels):
+    """Endmembers for a sum-to-one fit: they need to be affinely independent (the vertices of
+    a simplex), not linearly: k ≤ n_channels + 1, and a zero spectrum may be one of them."""
     E = as_float_array(endmembers, "endmembers", ndim=2)
     k, c = E.shape
     if c != n_channels:
         raise ValueError(f"endmembers have {c} channels but the data have {n_channels}")
-    if k > c:
-        raise ValueError(f"{k} endmembers in {c} channels: they cannot be linearly independent")
-    if np.linalg.matrix_rank(E) < k:
-        raise ValueError("the endmembers are linearly dependent")
+    if k > c + 1:
+        raise ValueError(f"{k} endmembers in {c} channels: at most {c + 1} can be the vertices "
+                         "of a simplex")
+    if k > 1 and np.linalg.matrix_rank(E[1:] - E[0]) < k - 1:
+        raise ValueError("the endmembers are affinely dependent: they are not the vertices of a "
+                         "simplex (one lies in the span of the others' differences)")
     return E
 
 
@@ -55,7 +59,8 @@ def fcls(X, endmembers, *, max_iter=None):
     X : array_like, shape (n_samples, n_channels) or (ny, nx, n_channels)
         Spectra, one per row, or a spectrum image.
     endmembers : array_like, shape (k, n_channels)
-        Linearly independent endmember spectra.
+        Endmember spectra that are the vertices of a simplex (affinely independent; at most
+        ``n_channels + 1`` of them).
     max_iter : int, optional
         Outer iterations of the active-set method (default ``3 k``).
 
@@ -74,7 +79,13 @@ def fcls(X, endmembers, *, max_iter=None):
     grid = X.shape[:-1]
     flat = X.reshape(-1, X.shape[-1])
     E = _check_endmembers(endmembers, flat.shape[1])
-    a, _ = active_set(E @ E.T, flat @ E.T, sum_to_one=True, max_iter=max_iter, caller="fcls")
+    # Sum-to-one makes the problem invariant to a common shift of data and endmembers; working
+    # relative to the mean endmember keeps a large shared background from ruining the
+    # conditioning of the small systems.
+    ref = E.mean(axis=0)
+    D = E - ref
+    a, _ = active_set(D @ D.T, (flat - ref) @ D.T, sum_to_one=True, max_iter=max_iter,
+                      caller="fcls")
     return a.reshape(grid + (E.shape[0],))
 
 
@@ -113,8 +124,10 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
 class NFINDR(TransformerMixin, BaseEstimator):
     """N-FINDR: the pixels that span the simplex of largest volume are the endmembers.
 
-    The data are reduced to ``n_endmembers − 1`` dimensions by PCA (from the eigenvectors of
-    the channels' covariance, which is cheap when pixels outnumber channels). In homogeneous
+    The data are reduced to ``n_endmembers − 1`` dimensions by PCA. Only the subspace matters,
+    so the principal axes are estimated from a sample of at most 1024 evenly spaced pixels (the
+    whole image is then checked, and used, if some pixel lies far outside that subspace);
+    on large images this reduction, not the vertex search, is most of the cost. In homogeneous
     coordinates the volume of the simplex with vertices y_1..y_p is |det M| / (p−1)!, with
     M = [[1, …, 1], [y_1, …, y_p]]. N-FINDR replaces one vertex at a time by the pixel that
     makes the volume largest, and repeats until no replacement grows it. The determinant is
@@ -140,11 +153,15 @@ class NFINDR(TransformerMixin, BaseEstimator):
     indices_ : ndarray of int, shape (n_endmembers,)
         Their row indices in ``X``.
     volume_ : float
-        Volume of the simplex in the reduced space.
+        (p−1)-dimensional volume of the simplex of the endmember spectra, √det(D Dᵀ)/(p−1)!
+        with D the edges from the first vertex: the volume in the full channel space, which
+        the reduced space (used only to find the vertices) slightly underestimates.
     n_iter_ : int
         Passes made.
     components_ : ndarray, shape (n_endmembers − 1, n_features)
-        Principal axes of the reduction; ``mean_`` its centre.
+        Principal axes of the reduction (estimated from at most 1024 evenly spaced pixels, and
+        from all of them if some pixel lies far outside the subspace those span); ``mean_``
+        its centre.
     n_features_in_ : int
 
     See Also
@@ -169,21 +186,69 @@ class NFINDR(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def _reduce(self, X, p):
-        mean = X.mean(axis=0)
-        Xc = X - mean
-        n, c = Xc.shape
-        if c <= n:
-            _, vecs = np.linalg.eigh(Xc.T @ Xc)
-            V = vecs[:, ::-1][:, : p - 1].T
-        else:
-            _, vecs = np.linalg.eigh(Xc @ Xc.T)
-            U = vecs[:, ::-1][:, : p - 1]
-            V = U.T @ Xc
-            V /= np.linalg.norm(V, axis=1, keepdims=True)
+    # Pixels used to estimate the principal axes (evenly spaced), the factor by which a pixel
+    # may lie farther from their subspace than the average before all pixels are used, and
+    # the rows projected at a time (a block that stays in cache).
+    _PCA_SAMPLE = 1024
+    _OUTLIER_FACTOR = 3.0
+    _BLOCK = 1024
+
+    @staticmethod
+    def _axes(centred, p):
+        """The first p − 1 principal axes of the rows of ``centred``, largest variance first,
+        and the ratio of the smallest of their variances to the largest."""
+        n, c = centred.shape
+        m = min(n, c)
+        gram = centred.T @ centred if c <= n else centred @ centred.T
+        vals, vecs = linalg.eigh(gram, subset_by_index=[m - p + 1, m - 1])
+        vals, vecs = vals[::-1], np.ascontiguousarray(vecs[:, ::-1].T)
+        if c > n:
+            vecs = vecs @ centred
+            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), np.finfo(float).tiny)
+        weakest = vals[-1] / vals[0] if vals[0] > 0 else 0.0
         # Deterministic signs: the largest entry of each axis is positive.
-        V *= np.sign(V[np.arange(V.shape[0]), np.argmax(np.abs(V), axis=1)])[:, None]
-        return mean, V
+        vecs *= np.sign(vecs[np.arange(p - 1), np.argmax(np.abs(vecs), axis=1)])[:, None]
+        return vecs, weakest
+
+    def _project(self, X, mean, V):
+        """``(X − μ) Vᵀ`` and each pixel's squared distance from the affine subspace, computed
+        block by block so that the centred copy never leaves the cache."""
+        n = X.shape[0]
+        Y = np.empty((n, V.shape[0]))
+        dist = np.empty(n)
+        Vt = np.ascontiguousarray(V.T)
+        for lo in range(0, n, self._BLOCK):
+            block = X[lo:lo + self._BLOCK] - mean
+            y = block @ Vt
+            Y[lo:lo + self._BLOCK] = y
+            dist[lo:lo + self._BLOCK] = (np.einsum("ij,ij->i", block, block)
+                                         - np.einsum("ij,ij->i", y, y))
+        return Y, dist
+
+    def _reduce(self, X, p):
+        """The centre, the principal axes and the projected pixels ``Y = (X − μ) Vᵀ``.
+
+        The axes come from the covariance of at most ``_PCA_SAMPLE`` evenly spaced pixels. All
+        pixels are then projected and checked: if some pixel lies much farther from the
+        subspace than the others (structure the sample missed), the axes are recomputed from
+        all pixels.
+        """
+        n = X.shape[0]
+        step = max(1, n // self._PCA_SAMPLE)
+        sample = X[::step]
+        mean = sample.mean(axis=0)
+        V, weakest = self._axes(sample - mean, p)
+        Y, dist = self._project(X, mean, V)
+        if step > 1 and dist.max() > self._OUTLIER_FACTOR * max(dist.mean(), 0.0):
+            mean = X.mean(axis=0)
+            V, weakest = self._axes(X - mean, p)
+            Y, _ = self._project(X, mean, V)
+        if weakest <= 1e-12:
+            raise ValueError(
+                f"the data span fewer than n_endmembers - 1 = {p - 1} dimensions: "
+                "no simplex with volume exists; use fewer endmembers"
+            )
+        return mean, V, Y
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)
@@ -193,12 +258,18 @@ class NFINDR(TransformerMixin, BaseEstimator):
             raise ValueError(f"n_endmembers={p} exceeds the number of pixels, n_samples = {n}")
         if p - 1 > c:
             raise ValueError(
-                f"n_endmembers={p} needs {p - 1} dimensions but the data have {c} features"
+                f"n_endmembers={p} needs {p - 1} dimensions but the data have n_features = {c}"
             )
         max_iter = check_scalar(self.max_iter, "max_iter", low=1, integer=True)
-        mean, V = self._reduce(X, p)
-        H = np.vstack([np.ones(n), ((X - mean) @ V.T).T])          # (p, n) homogeneous
-        scale = np.abs(H).max()
+        mean, V, Y = self._reduce(X, p)
+        spread = np.abs(Y).max()
+        H = np.vstack([np.ones(n), (Y / spread).T])                 # (p, n) homogeneous
+
+        def flat(indices):
+            # Relative volume of the simplex on these pixels, from their exact (double
+            # precision) coordinates, scaled like H: scale-free, so 1e-10 means "no volume".
+            coords = (X[indices] - mean) @ V.T / spread
+            return abs(np.linalg.det(np.vstack([np.ones(p), coords.T]))) <= 1e-10
 
         if isinstance(self.init, str):
             if self.init != "random":
@@ -206,7 +277,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
             rng = check_random_state(self.random_state)
             for _ in range(100):
                 idx = rng.choice(n, size=p, replace=False)
-                if abs(np.linalg.det(H[:, idx] / scale)) > 1e-10:
+                if not flat(idx):
                     break
             else:
                 raise ValueError(
@@ -220,7 +291,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
             if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != p:
                 raise ValueError(f"init indices must be {p} distinct values in [0, {n})")
             idx = idx.copy()
-            if abs(np.linalg.det(H[:, idx] / scale)) <= 1e-10:
+            if flat(idx):
                 raise ValueError("the initial pixels span no volume")
 
         n_iter = 0
@@ -237,7 +308,11 @@ class NFINDR(TransformerMixin, BaseEstimator):
                 break
         self.indices_ = idx
         self.endmembers_ = X[idx].copy()
-        self.volume_ = float(abs(np.linalg.det(H[:, idx])) / math.factorial(p - 1))
+        # The volume of the simplex of the vertex spectra themselves (in its own affine hull,
+        # from the Gram determinant of its edges), independent of the reduction.
+        edges = X[idx[1:]] - X[idx[0]]
+        self.volume_ = float(np.sqrt(max(np.linalg.det(edges @ edges.T), 0.0))
+                             / math.factorial(p - 1))
         self.n_iter_ = n_iter
         self.components_ = V
         self.mean_ = mean
@@ -281,6 +356,12 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
     The chain starts from N-FINDR and FCLS. The posterior means are the estimates; the 2.5 and
     97.5 percentiles of the samples give 95 % credible intervals. Unlike Dobigeon et al., who
     sample the endmembers in a PCA subspace, the endmembers are sampled channel by channel here.
+
+    The intervals are those of the model. With a uniform prior on every pixel's abundances,
+    each pixel's likelihood carries a factor 1/(simplex volume), so the posterior favours the
+    smallest simplex that holds the data up to the noise: on large images the endmembers drift
+    slightly inside the noisy cloud as the chain runs, and the intervals can be narrower than
+    the actual error (chapter 4 measures this).
 
     Parameters
     ----------

@@ -149,11 +149,13 @@ CHAPTER_PAGES = {
     "01_linear_mixing": (4, 6),
     "02_mlr_eels": (6, 4),
     "03_pca_history": (6, 2),
+    "04_unmixing_methods": (9, 3),
 }
 
 
 def test_every_chapter_page_is_checked_in_the_browser():
-    chapters = {page.split("/")[-1] for page in _toc_pages() if page.startswith("chapters/")}
+    chapters = {page.split("/")[-1] for page in _toc_pages()
+                if page.startswith("chapters/") and (REPO / f"{page}.ipynb").is_file()}
     assert chapters == set(CHAPTER_PAGES), "update CHAPTER_PAGES when _toc.yml changes"
 
 

@@ -45,9 +45,11 @@ def test_valid_notebook_with_python_kernel(path):
 
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
     toc = _toc_files()
-    chapters_in_toc = {f for f in toc if f.startswith("chapters/")}
+    notebooks_in_toc = {f for f in toc if f.startswith("chapters/") and (REPO / f"{f}.ipynb").is_file()}
     on_disk = {f"chapters/{p.stem}" for p in NOTEBOOKS}
-    assert chapters_in_toc == on_disk
+    assert notebooks_in_toc == on_disk
+    pages_on_disk = {f"chapters/{p.stem}" for p in CHAPTERS.glob("*.md")}
+    assert pages_on_disk <= set(toc), f"pages in chapters/ missing from _toc.yml: {pages_on_disk - set(toc)}"
     for entry in toc:
         candidates = [REPO / f"{entry}{suffix}" for suffix in (".md", ".ipynb", "")]
         assert any(c.is_file() for c in candidates), f"_toc.yml entry {entry} has no file"

@@ -1,0 +1,549 @@
+"""Benchmark: lectlib's N-FINDR and FCLS vs pysptools, with NMF and FastICA as references.
+
+What
+    One synthetic spectrum image, ``lectlib.datasets.make_mixture(n_components=6,
+    shape=(128, 128), n_channels=200, n_pure=1, noise="gaussian", snr_db=30, random_state=0)``:
+    16 384 pixels, 6 endmembers, abundances on the simplex, one pure pixel per endmember.
+
+    * N-FINDR (endmember extraction): ``lectlib.unmixing.NFINDR(n_endmembers=6,
+      random_state=0).fit(X)`` on the unfolded image ``X`` (16384 × 200), vs pysptools 0.15.0
+      ``pysptools.eea.NFINDR().extract(cube, 6)`` on the cube (128 × 128 × 200; its defaults:
+      built-in PCA to 5 dimensions, random initial pixels, ``maxit = 3 q``). Each set of
+      endmembers is matched to the true ones by ``lectlib.metrics.match_components`` (spectral
+      angles in degrees).
+    * FCLS (abundances with a ≥ 0 and Σ a = 1): ``lectlib.unmixing.fcls(X, E)`` vs pysptools
+      ``pysptools.abundance_maps.FCLS().map(cube, E)`` (one cvxopt quadratic programme per
+      pixel), both with the TRUE endmembers E, so that only the solvers are compared.
+    * References, in the course's venv, that solve different problems: scikit-learn
+      ``NMF(n_components=6, init="nndsvda", max_iter=500, random_state=0)`` on ``X`` clipped at 0
+      (NMF refuses negative values; Gaussian noise makes a few), its ``components_`` being the
+      spectra, and ``FastICA(n_components=6, random_state=0, whiten="unit-variance")`` on ``X``,
+      its mixing-matrix columns being the spectra (matched with ``sign_invariant=True``).
+
+How
+    This script runs in the course's venv. It writes the cube and the true endmembers with
+    ``np.save`` to a temporary folder and runs *itself* with ``--peer`` under the pysptools
+    venv's Python (``benchmarks/.venv-pysptools``, built from ``requirements-pysptools.txt`` by
+    ``run.sh``). That mode imports only numpy, threadpoolctl and pysptools, never lectlib: it
+    loads the arrays with ``allow_pickle=False``, runs and times pysptools and saves its results
+    (``.npy``) and timings (``.json``), which this side loads with ``allow_pickle=False``. ::
+
+        .venv/bin/python benchmarks/bench_unmixing.py \\
+            --peer-python benchmarks/.venv-pysptools/bin/python \\
+            --out benchmarks/results/unmixing.json
+
+    Every method runs once untimed (that run's output is the one compared), then each time is the
+    best of several calls with the garbage collector off: ``--repeats`` for lectlib,
+    ``--peer-repeats`` for pysptools, ``--ref-repeats`` for NMF and FastICA. BLAS/OpenMP are
+    limited to one thread in both processes (``threadpoolctl`` and the environment variables).
+
+    Seeding: pysptools' N-FINDR draws its initial pixels with Python's ``random`` module
+    (``random.random()``), not numpy, so the peer calls ``random.seed(seed)`` (and, for good
+    measure, ``np.random.seed(seed)``) before every call.
+
+Targets
+    * N-FINDR accuracy (enforced): lectlib's max and mean angles to the true endmembers are at
+      most pysptools' (plus 1e-6° for rounding);
+    * FCLS agreement (enforced): max |lectlib − pysptools| over all abundances ≤ 1e-4, against
+      pysptools' FCLS run to convergence. pysptools leaves cvxopt's stopping tolerances at their
+      defaults (abstol=1e-7, reltol=1e-6, feastol=1e-7), and its interior-point solutions then
+      stop short of the bound a = 0 by up to about 1e-3, so the peer runs FCLS a second time,
+      once, with ``cvxopt.solvers.options`` abstol = reltol = feastol = 1e-12; the difference to
+      the default run, and which of the two fits has the smaller residual, are reported too;
+    * speed (reported, not enforced): pysptools / lectlib ≥ 20× for N-FINDR and ≥ 30× for FCLS
+      (pysptools' FCLS timed with its default settings).
+    The script exits with status 1, after writing its JSON, if an enforced target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+N_ENDMEMBERS = 6
+SEED = 0
+DATA_KWARGS = dict(n_components=N_ENDMEMBERS, shape=(128, 128), n_channels=200, n_pure=1,
+                   noise="gaussian", snr_db=30, random_state=0)
+ANGLE_TOL_DEG = 1e-6
+FCLS_TOL = 1e-4
+PEER_TIGHT_TOL = 1e-12   # cvxopt abstol/reltol/feastol for the converged pysptools FCLS run
+NFINDR_SPEED_TARGET = 20.0
+FCLS_SPEED_TARGET = 30.0
+
+
+def best_time(func, repeats, setup=None):
+    """Best wall time (s) of ``repeats`` calls of ``func(setup())``, GC off while timing.
+
+    ``setup`` runs before each call, outside the timed region. Returns (seconds, outputs), the
+    outputs of every call in order.
+    """
+    best = float("inf")
+    outputs = []
+    for _ in range(repeats):
+        arg = setup() if setup is not None else None
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            t0 = time.perf_counter()
+            out = func(arg)
+            elapsed = time.perf_counter() - t0
+        finally:
+            if gc_was_on:
+                gc.enable()
+        outputs.append(out)
+        best = min(best, elapsed)
+    return best, outputs
+
+
+# ---------------------------------------------------------------- peer mode (pysptools venv)
+
+
+def peer_main(cube_path, endmembers_path, out_dir, repeats, fcls_pixels, seed):
+    """Run pysptools' N-FINDR and FCLS on the saved arrays; save results and timings."""
+    import random
+
+    import cvxopt
+    import matplotlib
+    import pysptools
+    import scipy
+    import sklearn
+    import threadpoolctl
+    from pysptools.abundance_maps import FCLS
+    from cvxopt import solvers
+    from pysptools.eea import NFINDR
+    from threadpoolctl import threadpool_limits
+
+    out_dir = Path(out_dir)
+    cube = np.load(cube_path, allow_pickle=False)
+    E = np.load(endmembers_path, allow_pickle=False)
+    h, w, _ = cube.shape
+    q = E.shape[0]
+
+    def seeded(_=None):
+        random.seed(seed)         # what pysptools' N-FINDR uses for its initial pixels
+        np.random.seed(seed)      # not used by it; set anyway
+        return NFINDR()
+
+    def run_nfindr(model):
+        endmembers = model.extract(cube, q)
+        return endmembers, np.asarray(model.idx, dtype=np.int64), int(model.it)
+
+    fcls_cube = cube if fcls_pixels is None else cube.reshape(-1, cube.shape[-1])[
+        :fcls_pixels].reshape(1, fcls_pixels, -1)
+
+    def run_fcls(_):
+        return FCLS().map(fcls_cube, E)
+
+    with threadpool_limits(limits=1):
+        # untimed runs first (they also import sklearn's PCA inside pysptools); compared below
+        nf_endmembers, nf_idx, nf_it = run_nfindr(seeded())
+        abundances = run_fcls(None)
+        nf_seconds, nf_runs = best_time(run_nfindr, repeats, setup=seeded)
+        fcls_seconds, _ = best_time(run_fcls, repeats)
+        # The same FCLS with cvxopt's stopping tolerances tightened (pysptools sets only
+        # show_progress and leaves cvxopt's defaults, abstol=1e-7, reltol=1e-6, feastol=1e-7):
+        # the converged solution of the same problem. One timed run, for information.
+        solvers.options.update(abstol=PEER_TIGHT_TOL, reltol=PEER_TIGHT_TOL,
+                               feastol=PEER_TIGHT_TOL)
+        try:
+            tight_seconds, (tight_abundances,) = best_time(run_fcls, 1)
+        finally:
+            for key in ("abstol", "reltol", "feastol"):
+                solvers.options.pop(key, None)
+        pools = [{k: p.get(k) for k in ("internal_api", "version", "num_threads")}
+                 for p in threadpoolctl.threadpool_info()]
+        # what seeding does: a different seed of `random` may start elsewhere
+        random.seed(seed + 1)
+        other_model = NFINDR()
+        other_model.extract(cube, q)
+        other_idx = np.asarray(other_model.idx, dtype=np.int64)
+
+    np.save(out_dir / "nfindr_endmembers.npy", np.asarray(nf_endmembers), allow_pickle=False)
+    np.save(out_dir / "nfindr_indices.npy", nf_idx, allow_pickle=False)
+    np.save(out_dir / "fcls_abundances.npy", np.asarray(abundances), allow_pickle=False)
+    np.save(out_dir / "fcls_abundances_tight.npy", np.asarray(tight_abundances),
+            allow_pickle=False)
+    info = dict(
+        nfindr=dict(
+            seconds=nf_seconds, repeats=repeats, n_iter=nf_it,
+            call="pysptools.eea.NFINDR().extract(cube, q)  # transform=None, maxit=None, "
+                 "normalize=False, ATGP_init=False, mask=None",
+            endmembers_dtype=str(np.asarray(nf_endmembers).dtype),
+            indices=nf_idx.tolist(),
+            same_indices_every_run=all(np.array_equal(r[1], nf_idx) for r in nf_runs),
+            indices_with_seed_plus_1=other_idx.tolist(),
+            same_set_with_seed_plus_1=sorted(other_idx.tolist()) == sorted(nf_idx.tolist()),
+        ),
+        fcls=dict(
+            seconds=fcls_seconds, repeats=repeats,
+            n_pixels=int(fcls_cube.shape[0] * fcls_cube.shape[1]),
+            call="pysptools.abundance_maps.FCLS().map(cube, E)  # normalize=False, mask=None",
+            abundances_dtype=str(np.asarray(abundances).dtype),
+            abundances_shape=list(np.asarray(abundances).shape),
+            cvxopt_options="defaults (pysptools sets only show_progress=False)",
+            tight=dict(seconds=tight_seconds, repeats=1,
+                       cvxopt_options=dict(abstol=PEER_TIGHT_TOL, reltol=PEER_TIGHT_TOL,
+                                           feastol=PEER_TIGHT_TOL)),
+        ),
+        seed=dict(random_seed=seed, numpy_seed=seed),
+        versions=dict(pysptools=pysptools.__version__, numpy=np.__version__,
+                      scipy=scipy.__version__, cvxopt=cvxopt.__version__,
+                      sklearn=sklearn.__version__, matplotlib=matplotlib.__version__,
+                      threadpoolctl=threadpoolctl.__version__,
+                      python=platform.python_version()),
+        blas_pools_during_timing=pools,
+        thread_env={k: os.environ.get(k) for k in THREAD_ENV},
+    )
+    (out_dir / "peer.json").write_text(json.dumps(info, indent=2) + "\n")
+
+
+# ------------------------------------------------------------------------ main mode (.venv)
+
+
+def run_peer(peer_python, cube, endmembers, tmp, repeats, fcls_pixels):
+    cube_path, em_path = tmp / "cube.npy", tmp / "endmembers.npy"
+    np.save(cube_path, cube, allow_pickle=False)
+    np.save(em_path, endmembers, allow_pickle=False)
+    env = {**os.environ, **THREAD_ENV, "MPLBACKEND": "Agg"}
+    env.pop("PYTHONPATH", None)
+    cmd = [str(peer_python), str(Path(__file__).resolve()), "--peer", str(cube_path),
+           str(em_path), str(tmp), "--peer-repeats", str(repeats), "--seed", str(SEED)]
+    if fcls_pixels is not None:
+        cmd += ["--fcls-pixels", str(fcls_pixels)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the pysptools peer failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    info = json.loads((tmp / "peer.json").read_text())
+    arrays = {name: np.load(tmp / f"{name}.npy", allow_pickle=False)
+              for name in ("nfindr_endmembers", "nfindr_indices", "fcls_abundances",
+                           "fcls_abundances_tight")}
+    return info, arrays
+
+
+def angles_summary(found, truth, sign_invariant=False):
+    from lectlib.metrics import match_components
+
+    match = match_components(found, truth, sign_invariant=sign_invariant)
+    angles = np.asarray(match.angles, dtype=float)
+    return dict(angles_deg=angles.tolist(), max_angle_deg=float(angles.max()),
+                mean_angle_deg=float(angles.mean()), order=np.asarray(match.order).tolist())
+
+
+def pixel_rc(indices, width):
+    return [[int(i) // width, int(i) % width] for i in indices]
+
+
+def run_nfindr(X, truth, width, peer, peer_arrays, repeats):
+    from lectlib.unmixing import NFINDR
+
+    def fit(_=None):
+        return NFINDR(n_endmembers=N_ENDMEMBERS, random_state=SEED).fit(X)
+
+    model = fit()
+    seconds, fits = best_time(fit, repeats)
+    ours = dict(time_s=seconds, repeats=repeats, n_iter=int(model.n_iter_),
+                indices=np.asarray(model.indices_).tolist(),
+                pixels_row_col=pixel_rc(model.indices_, width),
+                same_indices_every_run=all(np.array_equal(f.indices_, model.indices_)
+                                           for f in fits),
+                **angles_summary(model.endmembers_, truth))
+
+    p_idx = peer_arrays["nfindr_indices"]
+    p_em = peer_arrays["nfindr_endmembers"]
+    # pysptools returns float32 copies of the chosen pixels; compare the exact float64 pixels
+    # (the same spectra before rounding) so that the angles are not blurred by float32.
+    rows = X[p_idx]
+    if not np.allclose(p_em, rows, rtol=1e-6, atol=1e-6):
+        raise RuntimeError("pysptools' N-FINDR endmembers are not the pixels at its indices")
+    theirs = dict(time_s=peer["nfindr"]["seconds"], repeats=peer["nfindr"]["repeats"],
+                  n_iter=peer["nfindr"]["n_iter"], indices=p_idx.tolist(),
+                  pixels_row_col=pixel_rc(p_idx, width),
+                  same_indices_every_run=peer["nfindr"]["same_indices_every_run"],
+                  endmembers_dtype=peer["nfindr"]["endmembers_dtype"],
+                  **angles_summary(rows, truth))
+    theirs["angles_from_float32_endmembers"] = angles_summary(
+        p_em.astype(np.float64), truth)["angles_deg"]
+    ratio = theirs["time_s"] / ours["time_s"]
+    accurate = (ours["max_angle_deg"] <= theirs["max_angle_deg"] + ANGLE_TOL_DEG
+                and ours["mean_angle_deg"] <= theirs["mean_angle_deg"] + ANGLE_TOL_DEG)
+    return dict(lectlib=ours, pysptools=theirs, ratio_pysptools_over_lectlib=ratio,
+                same_pixels=sorted(ours["indices"]) == sorted(theirs["indices"]),
+                accuracy_ok=bool(accurate), speed_target_met=bool(ratio >= NFINDR_SPEED_TARGET))
+
+
+def run_fcls(X, truth_E, truth_A, peer, peer_arrays, repeats, fcls_pixels):
+    from lectlib.unmixing import fcls
+
+    Xs = X if fcls_pixels is None else X[:fcls_pixels]
+    As = truth_A if fcls_pixels is None else truth_A[:fcls_pixels]
+    ours = fcls(Xs, truth_E)
+    seconds, _ = best_time(lambda _: fcls(Xs, truth_E), repeats)
+    k = truth_E.shape[0]
+    theirs = peer_arrays["fcls_abundances"].reshape(-1, k).astype(np.float64)
+    tight = peer_arrays["fcls_abundances_tight"].reshape(-1, k).astype(np.float64)
+    if theirs.shape != ours.shape or tight.shape != ours.shape:
+        raise RuntimeError(f"pysptools FCLS gave {theirs.shape}, lectlib {ours.shape}")
+    diff = np.abs(ours - theirs)
+    diff_tight = np.abs(ours - tight)
+    ratio = peer["fcls"]["seconds"] / seconds
+
+    def rss(a):
+        return ((Xs - a @ truth_E) ** 2).sum(axis=1)
+
+    def checks(a):
+        return dict(min_abundance=float(a.min()),
+                    max_abs_sum_minus_one=float(np.abs(a.sum(axis=1) - 1.0).max()),
+                    fraction_exactly_zero=float((a == 0).mean()),
+                    max_abs_error_vs_true_abundances=float(np.abs(a - As).max()))
+
+    rss_ours, rss_theirs = rss(ours), rss(theirs)
+    return dict(
+        n_pixels=int(Xs.shape[0]), subset=None if fcls_pixels is None else
+        f"first {fcls_pixels} pixels of the unfolded image",
+        lectlib=dict(time_s=seconds, repeats=repeats, **checks(ours)),
+        pysptools=dict(time_s=peer["fcls"]["seconds"], repeats=peer["fcls"]["repeats"],
+                       cvxopt_options=peer["fcls"]["cvxopt_options"],
+                       abundances_dtype=peer["fcls"]["abundances_dtype"], **checks(theirs)),
+        pysptools_tight=dict(time_s=peer["fcls"]["tight"]["seconds"], repeats=1,
+                             cvxopt_options=peer["fcls"]["tight"]["cvxopt_options"],
+                             **checks(tight)),
+        ratio_pysptools_over_lectlib=ratio,
+        max_abs_diff=float(diff.max()), mean_abs_diff=float(diff.mean()),
+        fraction_of_pixels_diff_above_tol=float((diff.max(axis=1) > FCLS_TOL).mean()),
+        max_abs_diff_tight=float(diff_tight.max()), mean_abs_diff_tight=float(diff_tight.mean()),
+        # residual sum of squares per pixel: which solution fits better
+        max_rss_excess_lectlib=float((rss_ours - rss_theirs).max()),
+        max_rss_excess_pysptools=float((rss_theirs - rss_ours).max()),
+        fraction_rss_lower_lectlib=float((rss_ours < rss_theirs).mean()),
+        accuracy_ok=bool(diff_tight.max() <= FCLS_TOL),
+        speed_target_met=bool(ratio >= FCLS_SPEED_TARGET),
+    )
+
+
+def run_references(X, truth, repeats):
+    from sklearn.decomposition import NMF, FastICA
+    from sklearn.exceptions import ConvergenceWarning
+
+    X_nonneg = np.clip(X, 0.0, None)
+    out = {}
+
+    def nmf(_=None):
+        return NMF(n_components=N_ENDMEMBERS, init="nndsvda", max_iter=500,
+                   random_state=SEED).fit(X_nonneg)
+
+    def ica(_=None):
+        return FastICA(n_components=N_ENDMEMBERS, random_state=SEED,
+                       whiten="unit-variance").fit(X)
+
+    for name, func, spectra, sign_inv, call in (
+        ("nmf", nmf, lambda m: m.components_, False,
+         'NMF(n_components=6, init="nndsvda", max_iter=500, random_state=0).fit(clip(X, 0))'),
+        ("fastica", ica, lambda m: m.mixing_.T, True,
+         'FastICA(n_components=6, random_state=0, whiten="unit-variance").fit(X); spectra = '
+         'mixing_.T, matched sign-invariantly'),
+    ):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model = func()
+        converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            seconds, _ = best_time(func, repeats)
+        out[name] = dict(call=call, time_s=seconds, repeats=repeats, n_iter=int(model.n_iter_),
+                         converged=converged, **angles_summary(spectra(model), truth, sign_inv))
+    out["nmf"]["n_negative_values_clipped"] = int((X < 0).sum())
+    return out
+
+
+def fmt_ms(seconds):
+    return f"{1e3 * seconds:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def markdown_tables(result):
+    """The tables printed by this script (report.py renders the book's tables itself)."""
+    nf, fc, refs = result["nfindr"], result["fcls"], result["references"]
+    lines = ["| method | time | angles to the true endmembers (°) | max | mean | passes |",
+             "|---|---|---|---|---|---|"]
+    rows = [("lectlib NFINDR", nf["lectlib"]), ("pysptools NFINDR", nf["pysptools"]),
+            ("sklearn NMF (reference)", refs["nmf"]),
+            ("sklearn FastICA (reference)", refs["fastica"])]
+    for name, r in rows:
+        angles = ", ".join(f"{a:.2f}" for a in r["angles_deg"])
+        lines.append(f"| {name} | {fmt_ms(r['time_s'])} | {angles} | {r['max_angle_deg']:.2f} |"
+                     f" {r['mean_angle_deg']:.2f} | {r['n_iter']} |")
+    lines.append(f"\nN-FINDR: pysptools / lectlib = {nf['ratio_pysptools_over_lectlib']:.1f}×, "
+                 f"same pixels: {'yes' if nf['same_pixels'] else 'no'}\n")
+    lines += ["| FCLS (true endmembers) | pixels | time | pysptools / lectlib | "
+              "max abs diff to lectlib |",
+              "|---|---|---|---|---|",
+              f"| lectlib fcls | {fc['n_pixels']} | {fmt_ms(fc['lectlib']['time_s'])} | | |",
+              f"| pysptools FCLS, cvxopt defaults | {fc['n_pixels']} |"
+              f" {fmt_ms(fc['pysptools']['time_s'])} | {fc['ratio_pysptools_over_lectlib']:.0f}× |"
+              f" {fc['max_abs_diff']:.1e} |",
+              f"| pysptools FCLS, cvxopt tolerances {PEER_TIGHT_TOL:g} (1 run) | {fc['n_pixels']} |"
+              f" {fmt_ms(fc['pysptools_tight']['time_s'])} | | {fc['max_abs_diff_tight']:.1e} |"]
+    return "\n".join(lines)
+
+
+def machine_info():
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return dict(cpu=cpu, logical_cpus=os.cpu_count(), platform=platform.platform(),
+                python=platform.python_version(),
+                thread_env={k: os.environ.get(k) for k in THREAD_ENV})
+
+
+def git_commit():
+    root = str(HERE.parent)
+    try:
+        head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "lectlib"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+dirty-lectlib" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--peer", nargs=3, metavar=("CUBE_NPY", "ENDMEMBERS_NPY", "OUT_DIR"),
+                        help="internal: run the pysptools side (in the peer venv)")
+    parser.add_argument("--peer-python", type=Path,
+                        default=HERE / ".venv-pysptools" / "bin" / "python",
+                        help="Python of the pysptools venv")
+    parser.add_argument("--repeats", type=int, default=7, help="timed calls of lectlib")
+    parser.add_argument("--peer-repeats", type=int, default=3, help="timed calls of pysptools")
+    parser.add_argument("--ref-repeats", type=int, default=3, help="timed fits of NMF/FastICA")
+    parser.add_argument("--fcls-pixels", type=int, default=None,
+                        help="compare FCLS on the first N pixels only (default: all)")
+    parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "unmixing.json")
+    args = parser.parse_args(argv)
+
+    if args.peer:
+        peer_main(*args.peer, repeats=args.peer_repeats, fcls_pixels=args.fcls_pixels,
+                  seed=args.seed)
+        return 0
+
+    if not args.peer_python.exists():
+        print(f"error: no pysptools venv at {args.peer_python}; run benchmarks/run.sh "
+              "(or make bench) to create it", file=sys.stderr)
+        return 2
+
+    import scipy
+    import sklearn
+    import threadpoolctl
+    from threadpoolctl import threadpool_limits
+
+    import lectlib
+    from lectlib.datasets import make_mixture
+
+    data = make_mixture(**DATA_KWARGS)
+    cube, truth = data.cube, data.endmembers
+    ny, nx, n_channels = cube.shape
+    X = cube.reshape(-1, n_channels)
+    truth_A = data.abundances.reshape(-1, N_ENDMEMBERS)
+    pure = np.asarray(data.pure_pixels).reshape(-1, 2)
+
+    with threadpool_limits(limits=1), tempfile.TemporaryDirectory(prefix="bench-unmix-") as tmp:
+        peer, peer_arrays = run_peer(args.peer_python, cube, truth, Path(tmp), args.peer_repeats,
+                                     args.fcls_pixels)
+        pools = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "filepath")}
+                 for p in threadpoolctl.threadpool_info()]
+        nfindr = run_nfindr(X, truth, nx, peer, peer_arrays, args.repeats)
+        fcls_row = run_fcls(X, truth, truth_A, peer, peer_arrays, args.repeats, args.fcls_pixels)
+        refs = run_references(X, truth, args.ref_repeats)
+
+    pure_idx = sorted(int(r) * nx + int(c) for r, c in pure)
+    nfindr["lectlib"]["found_the_pure_pixels"] = sorted(nfindr["lectlib"]["indices"]) == pure_idx
+    nfindr["pysptools"]["found_the_pure_pixels"] = (sorted(nfindr["pysptools"]["indices"])
+                                                    == pure_idx)
+    result = dict(
+        benchmark="unmixing: lectlib.unmixing NFINDR and fcls vs pysptools NFINDR and FCLS; "
+                  "scikit-learn NMF and FastICA as references",
+        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        machine=machine_info(),
+        threads="1: threadpoolctl.threadpool_limits(1) in both processes, and "
+                "OMP/OpenBLAS/MKL_NUM_THREADS=1",
+        blas_pools_during_timing=pools,
+        peer_blas_pools_during_timing=peer["blas_pools_during_timing"],
+        versions=dict(lectlib=lectlib.__version__, lectlib_commit=git_commit(),
+                      numpy=np.__version__, scipy=scipy.__version__, sklearn=sklearn.__version__,
+                      threadpoolctl=threadpoolctl.__version__, peer=peer["versions"],
+                      peer_python=str(args.peer_python)),
+        data=dict(call="make_mixture(n_components=6, shape=(128, 128), n_channels=200, "
+                       "n_pure=1, noise='gaussian', snr_db=30, random_state=0)",
+                  shape=[ny, nx, n_channels], n_pixels=int(X.shape[0]),
+                  n_endmembers=N_ENDMEMBERS, pure_pixels_row_col=pure.tolist(),
+                  n_negative_values=int((X < 0).sum())),
+        timing=dict(statistic="best of repeats, wall time (s), GC off; one untimed run first",
+                    lectlib_repeats=args.repeats, pysptools_repeats=args.peer_repeats,
+                    reference_repeats=args.ref_repeats),
+        seeding=dict(lectlib="NFINDR(random_state=0)",
+                     pysptools="random.seed(0) (Python's random module, which its N-FINDR "
+                               "uses for the initial pixels) and np.random.seed(0) before "
+                               "every call",
+                     pysptools_same_indices_every_run=peer["nfindr"]["same_indices_every_run"],
+                     pysptools_indices_with_seed_1=peer["nfindr"]["indices_with_seed_plus_1"],
+                     pysptools_same_set_with_seed_1=peer["nfindr"]["same_set_with_seed_plus_1"]),
+        peer_calls=dict(nfindr=peer["nfindr"]["call"], fcls=peer["fcls"]["call"]),
+        targets=dict(nfindr_angle_tolerance_deg=ANGLE_TOL_DEG,
+                     nfindr_speedup=NFINDR_SPEED_TARGET, fcls_max_abs_diff=FCLS_TOL,
+                     fcls_max_abs_diff_applies_to=f"pysptools FCLS run to convergence (cvxopt "
+                                                  f"abstol=reltol=feastol={PEER_TIGHT_TOL:g})",
+                     fcls_speedup=FCLS_SPEED_TARGET),
+        nfindr=nfindr, fcls=fcls_row, references=refs,
+    )
+    result["table_markdown"] = markdown_tables(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(result["table_markdown"])
+    pv = peer["versions"]
+    print(f"\npysptools {pv['pysptools']} (numpy {pv['numpy']}, scipy {pv['scipy']}, cvxopt "
+          f"{pv['cvxopt']}) vs lectlib {lectlib.__version__} (numpy {np.__version__}); "
+          f"written to {args.out}")
+    if not nfindr["speed_target_met"]:
+        print(f"note: N-FINDR speed-up {nfindr['ratio_pysptools_over_lectlib']:.1f}x is below "
+              f"the {NFINDR_SPEED_TARGET:g}x target")
+    if not fcls_row["speed_target_met"]:
+        print(f"note: FCLS speed-up {fcls_row['ratio_pysptools_over_lectlib']:.1f}x is below "
+              f"the {FCLS_SPEED_TARGET:g}x target")
+    failed = []
+    if not nfindr["accuracy_ok"]:
+        failed.append("N-FINDR: lectlib's endmembers are farther from the truth than pysptools'")
+    if not fcls_row["accuracy_ok"]:
+        failed.append(f"FCLS: abundances differ from pysptools' converged ones by "
+                      f"{fcls_row['max_abs_diff_tight']:.1e} > {FCLS_TOL:g}")
+    elif fcls_row["max_abs_diff"] > FCLS_TOL:
+        print(f"note: FCLS with cvxopt's default tolerances (pysptools' setting) differs by "
+              f"{fcls_row['max_abs_diff']:.1e}; converged ({PEER_TIGHT_TOL:g}): "
+              f"{fcls_row['max_abs_diff_tight']:.1e}")
+    for message in failed:
+        print(f"FAILED: {message}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""Render the benchmark results into the book's appendix page.
+
+Reads ``benchmarks/results/*.json`` (written by the ``bench_*.py`` scripts) and replaces the text
+between each pair of marker comments in ``chapters/appendix_benchmarks.md``::
+
+    <!-- results:NAME:start -->
+    ... generated, do not edit ...
+    <!-- results:NAME:end -->
+
+with the markdown that :func:`render_blocks` makes from the JSON, for NAME in ``machine``,
+``regression``, ``poisson_scaling`` and ``unmixing``. Everything outside the markers is left as
+it is. ``run.sh`` (``make bench``) calls it after the benchmarks; on its own::
+
+    .venv/bin/python benchmarks/report.py            # rewrite the page's tables
+    .venv/bin/python benchmarks/report.py --check    # exit 1 if the page is out of date
+
+Standard library only, so that ``tests/test_benchmarks_page.py`` can check, without running any
+benchmark, that the page holds exactly what the committed JSON renders to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+PAGE = ROOT / "chapters" / "appendix_benchmarks.md"
+BLOCKS = ("machine", "regression", "poisson_scaling", "unmixing")
+MARKER = re.compile(r"<!-- results:(?P<name>[a-z_]+):start -->\n(?P<body>.*?)"
+                    r"<!-- results:(?P=name):end -->", re.S)
+
+
+# ---------------------------------------------------------------------------------- format
+
+
+def ms(seconds):
+    """A wall time: milliseconds below one second, seconds above."""
+    if seconds < 1.0:
+        return f"{1e3 * seconds:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def ratio(x):
+    return f"{x:.1f}×" if x < 100 else f"{x:.0f}×"
+
+
+def sci(x):
+    """2.5e-13, 8.8e-4: one decimal, no padded exponent."""
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{x:.1e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def tol(x):
+    """A tolerance: 1e-8, 1e-4."""
+    mantissa, exponent = f"{x:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def met(ok):
+    return "met" if ok else "**not met**"
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def grouped(n):
+    """16384 → '16 384'."""
+    return f"{n:,}".replace(",", " ")
+
+
+# ---------------------------------------------------------------------------------- blocks
+
+
+def render_machine(results):
+    any_result = next(iter(results.values()))
+    m = any_result["machine"]
+    threads = ", ".join(f"{k}={v}" for k, v in m["thread_env"].items())
+    lines = [
+        f"**Machine.** {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['platform']}, "
+        f"Python {m['python']}; {threads} and `threadpoolctl.threadpool_limits(1)`.",
+        "",
+    ]
+    rows = []
+    names = {"regression": "regression", "poisson_scaling": "Poisson scaling",
+             "unmixing": "unmixing"}
+    for key in BLOCKS[1:]:
+        if key not in results:
+            continue
+        r = results[key]
+        v = r["versions"]
+        if key == "regression":
+            peer = f"scipy {v['scipy']} (same venv)"
+        elif key == "poisson_scaling":
+            p = v["peer"]
+            peer = f"HyperSpy {p['hyperspy']}, numpy {p['numpy']} (own venv)"
+        else:
+            p = v["peer"]
+            peer = (f"pysptools {p['pysptools']}, numpy {p['numpy']}, scipy {p['scipy']}, "
+                    f"cvxopt {p['cvxopt']}, scikit-learn {p['sklearn']} (own venv)")
+        rows.append([names[key], r["date"].replace("T", " ").replace("+00:00", " UTC"),
+                     v["lectlib"], v["numpy"], v["scipy"], v["sklearn"], peer])
+    lines.append(table(["benchmark", "run", "lectlib", "numpy", "scipy", "scikit-learn",
+                        "peer"], rows))
+    return "\n".join(lines)
+
+
+def render_regression(r):
+    t = r["targets"]
+    rows = []
+    for c in r["cases"]:
+        ts, sp, d = c["time_s"], c["speedup"], c["max_abs_diff"]
+        rows.append([
+            f"`{c['case']}`",
+            f"{grouped(c['n_pixels'])} × {c['n_channels']}, {c['n_endmembers']}",
+            f"{100 * c['active_constraint_fraction']:.1f} %", ms(ts["scipy_nnls_loop"]),
+            ms(ts["fit_known_endmembers"]), f"**{ratio(sp['fit_known_endmembers'])}**",
+            sci(d["fit_known_endmembers"]), ms(ts["nnls_batch"]), ratio(sp["nnls_batch"]),
+            sci(d["nnls_batch"]),
+        ])
+    header = ["case", "pixels × channels, k", "coefficients at bound", "scipy nnls loop",
+              "`fit_known_endmembers`", "speed-up", "max abs diff", "`nnls_batch`", "speed-up",
+              "max abs diff"]
+    tm = r["timing"]
+    lines = [
+        f"Best of {tm['lectlib_repeats']} (lectlib) and {tm['scipy_repeats']} (scipy) calls. "
+        "Speed-up: scipy time / lectlib time.",
+        "",
+        table(header, rows),
+        "",
+        f"- Accuracy target, max |lectlib − scipy| ≤ {tol(t['max_abs_diff'])}: "
+        + "; ".join(f"{met(c['accuracy_ok'])} in `{c['case']}` "
+                    f"({sci(c['max_abs_diff']['fit_known_endmembers'])})" for c in r["cases"])
+        + ".",
+        f"- Speed target, scipy / lectlib ≥ {t['speedup']:g}× for `fit_known_endmembers`: "
+        + "; ".join(f"{met(c['speed_target_met'])} in `{c['case']}` "
+                    f"({ratio(c['speedup']['fit_known_endmembers'])})" for c in r["cases"])
+        + ".",
+    ]
+    return "\n".join(lines)
+
+
+def render_poisson(r):
+    rows = []
+    for c in r["cases"]:
+        rows.append([
+            f"`{c['case']}`", " × ".join(str(n) for n in c["shape"]), ms(c["time_s"]["hyperspy"]),
+            ms(c["time_s"]["lectlib"]), ratio(c["ratio_hyperspy_over_lectlib"]),
+            sci(c["max_abs_diff"]), sci(c["max_rel_diff"]), "yes" if c["same_zeros"] else "**no**",
+        ])
+    header = ["case", "shape (ny × nx × channels)", "HyperSpy", "lectlib", "HyperSpy / lectlib",
+              "max abs diff", "max rel diff", "same zeros"]
+    lines = [
+        f"Best of {r['timing']['repeats']} calls.",
+        "",
+        table(header, rows),
+        "",
+        f"- Agreement target, relative difference ≤ {tol(r['targets']['max_rel_diff'])} and the "
+        "same zeros: " + "; ".join(f"{met(c['agreement_ok'])} in `{c['case']}`" for c in r["cases"])
+        + ".",
+        "- Speed: reported only (no target).",
+    ]
+    return "\n".join(lines)
+
+
+def render_unmixing(r):
+    nf, fc, refs, t, tm = r["nfindr"], r["fcls"], r["references"], r["targets"], r["timing"]
+    data = r["data"]
+
+    def angle_row(name, x):
+        return [name, ms(x["time_s"]), ", ".join(f"{a:.2f}" for a in x["angles_deg"]),
+                f"{x['max_angle_deg']:.2f}", f"{x['mean_angle_deg']:.2f}", str(x["n_iter"])]
+
+    nf_rows = [
+        angle_row("lectlib `NFINDR`", nf["lectlib"]),
+        angle_row("pysptools `NFINDR`", nf["pysptools"]),
+        angle_row("*reference:* scikit-learn `NMF`", refs["nmf"]),
+        angle_row("*reference:* scikit-learn `FastICA`"
+                  + ("" if refs["fastica"]["converged"] else " (not converged)"),
+                  refs["fastica"]),
+    ]
+    nf_header = ["method", "time", "angle to each true endmember (°)", "max (°)", "mean (°)",
+                 "iterations"]
+    subset = f" ({fc['subset']})" if fc.get("subset") else ""
+    fc_rows = [
+        ["lectlib `fcls`", ms(fc["lectlib"]["time_s"]), "—", "—",
+         sci(fc["lectlib"]["min_abundance"]), sci(fc["lectlib"]["max_abs_sum_minus_one"])],
+        ["pysptools `FCLS` (cvxopt defaults)", ms(fc["pysptools"]["time_s"]),
+         f"**{ratio(fc['ratio_pysptools_over_lectlib'])}**", sci(fc["max_abs_diff"]),
+         sci(fc["pysptools"]["min_abundance"]), sci(fc["pysptools"]["max_abs_sum_minus_one"])],
+        [f"pysptools `FCLS`, cvxopt tolerances "
+         f"{tol(fc['pysptools_tight']['cvxopt_options']['abstol'])} (one run)",
+         ms(fc["pysptools_tight"]["time_s"]), "—", sci(fc["max_abs_diff_tight"]),
+         sci(fc["pysptools_tight"]["min_abundance"]),
+         sci(fc["pysptools_tight"]["max_abs_sum_minus_one"])],
+    ]
+    fc_header = ["solver", "time", "pysptools / lectlib", "max abs diff to lectlib",
+                 "min abundance", "max abs(Σa − 1)"]
+    k = data["n_endmembers"]
+    ours_pure = nf["lectlib"]["found_the_pure_pixels"]
+    theirs_pure = nf["pysptools"]["found_the_pure_pixels"]
+    if nf["same_pixels"]:
+        chosen = f"Both chose the same {k} pixels" + (", the true pure pixels." if ours_pure
+                                                     else ", not all of them pure.")
+    else:
+        chosen = (f"They chose different pixels; lectlib's are "
+                  f"{'' if ours_pure else 'not '}the true pure pixels, pysptools' are "
+                  f"{'' if theirs_pure else 'not '}the true pure pixels.")
+    lines = [
+        f"Data: `{data['call']}`, {grouped(data['n_pixels'])} pixels × "
+        f"{data['shape'][2]} channels. Best of {tm['lectlib_repeats']} calls (lectlib), "
+        f"{tm['pysptools_repeats']} (pysptools) and {tm['reference_repeats']} (NMF, FastICA).",
+        "",
+        "**Endmembers.** Angles between each found endmember and the true endmember it is "
+        "matched to (`lectlib.metrics.match_components`; FastICA sign-invariantly).",
+        "",
+        table(nf_header, nf_rows),
+        "",
+        f"NMF ran on the data clipped at 0 ({refs['nmf']['n_negative_values_clipped']} negative "
+        f"values, from the noise){'' if refs['nmf']['converged'] else ' and did not converge'}; "
+        f"FastICA's spectra are the columns of its mixing matrix"
+        f"{'' if refs['fastica']['converged'] else ', and it stopped at max_iter unconverged'}.",
+        "",
+        f"**Abundances.** FCLS with the true endmembers on {grouped(fc['n_pixels'])} "
+        f"pixels{subset}.",
+        "",
+        table(fc_header, fc_rows),
+        "",
+        f"- N-FINDR accuracy target, lectlib's max and mean angles no larger than pysptools': "
+        f"{met(nf['accuracy_ok'])}. {chosen}",
+        f"- N-FINDR speed target, pysptools / lectlib ≥ {t['nfindr_speedup']:g}×: "
+        f"{met(nf['speed_target_met'])} ({ratio(nf['ratio_pysptools_over_lectlib'])}).",
+        f"- FCLS agreement target, max abs diff ≤ {tol(t['fcls_max_abs_diff'])} to pysptools run "
+        f"to convergence: {met(fc['accuracy_ok'])} ({sci(fc['max_abs_diff_tight'])}). As pysptools "
+        f"calls cvxopt (default tolerances), the largest difference is "
+        f"{sci(fc['max_abs_diff'])}, and {100 * fc['fraction_of_pixels_diff_above_tol']:.1f} % of "
+        f"the pixels differ by more than {tol(t['fcls_max_abs_diff'])}. The residual sum of "
+        f"squares of pysptools' abundances exceeds lectlib's by up to "
+        f"{sci(fc['max_rss_excess_pysptools'])}; lectlib's exceeds pysptools' by at most "
+        f"{sci(fc['max_rss_excess_lectlib'])}.",
+        f"- FCLS speed target, pysptools / lectlib ≥ {t['fcls_speedup']:g}×: "
+        f"{met(fc['speed_target_met'])} ({ratio(fc['ratio_pysptools_over_lectlib'])}).",
+    ]
+    return "\n".join(lines)
+
+
+def render_blocks(results):
+    """Markdown for every block, from the loaded results (a dict: JSON file stem → data)."""
+    missing = [k for k in BLOCKS[1:] if k not in results]
+    if missing:
+        raise FileNotFoundError(f"no results for {missing} in benchmarks/results/; run make bench")
+    return dict(
+        machine=render_machine(results),
+        regression=render_regression(results["regression"]),
+        poisson_scaling=render_poisson(results["poisson_scaling"]),
+        unmixing=render_unmixing(results["unmixing"]),
+    )
+
+
+# ------------------------------------------------------------------------------------ page
+
+
+def load_results(directory=RESULTS):
+    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
+
+
+def page_blocks(text):
+    """The generated blocks currently in the page: name → markdown between its markers."""
+    return {m.group("name"): m.group("body").rstrip("\n") for m in MARKER.finditer(text)}
+
+
+def fill(text, blocks):
+    """``text`` with the body of each marker pair replaced by ``blocks[name]``."""
+    found = set(page_blocks(text))
+    absent = [name for name in blocks if name not in found]
+    if absent:
+        raise ValueError(f"the page has no markers for {absent}")
+
+    def sub(m):
+        name = m.group("name")
+        body = blocks.get(name, m.group("body").rstrip("\n"))
+        return f"<!-- results:{name}:start -->\n{body}\n<!-- results:{name}:end -->"
+
+    return MARKER.sub(sub, text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--page", type=Path, default=PAGE)
+    parser.add_argument("--check", action="store_true",
+                        help="do not write; exit 1 if the page differs from the results")
+    args = parser.parse_args(argv)
+    text = args.page.read_text()
+    new = fill(text, render_blocks(load_results(args.results)))
+    if args.check:
+        if new != text:
+            print(f"{args.page} is out of date; run benchmarks/report.py", file=sys.stderr)
+            return 1
+        print(f"{args.page} is up to date")
+        return 0
+    if new != text:
+        args.page.write_text(new)
+        print(f"updated the tables of {args.page}")
+    else:
+        print(f"{args.page} was already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
