@@ -16,13 +16,14 @@ Modules: :mod:`~lectlib.datasets`, :mod:`~lectlib.mixing`, :mod:`~lectlib.metric
 :mod:`~lectlib.plotting`, :mod:`~lectlib.widgets`, :mod:`~lectlib.eels` (physics of the EELS
 references), :mod:`~lectlib.regression` (fits with known endmembers),
 :mod:`~lectlib.decomposition` (PCA, Poisson weighting, correspondence analysis),
-:mod:`~lectlib.unmixing` (N-FINDR, fully constrained least squares, Bayesian unmixing).
+:mod:`~lectlib.unmixing` (N-FINDR, fully constrained least squares, Bayesian unmixing),
+:mod:`~lectlib.sliding` (sliding-window FFT, autocorrelation and histogram descriptors).
 """
 
-from . import (datasets, decomposition, eels, metrics, mixing, plotting, regression, unmixing,
-               widgets)
+from . import (datasets, decomposition, eels, metrics, mixing, plotting, regression, sliding,
+               unmixing, widgets)
 
 __version__ = "0.3.0"
 
 __all__ = ["datasets", "decomposition", "eels", "metrics", "mixing", "plotting", "regression",
-           "unmixing", "widgets", "__version__"]
+           "sliding", "unmixing", "widgets", "__version__"]
