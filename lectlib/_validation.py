@@ -19,6 +19,8 @@ def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_em
     """
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}")
+    if hasattr(x, "tocsr") and hasattr(x, "nnz"):    # scipy.sparse, without importing it
+        raise TypeError(f"{name} is a sparse matrix; pass a dense array (e.g. {name}.toarray())")
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like

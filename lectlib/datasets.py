@@ -436,7 +436,7 @@ def _lattice_points(shape, a1, a2, origin):
     hi = np.ceil(nm.max(axis=0)) + 2
     n, m = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij")
     pts = n.ravel()[:, None] * np.asarray(a1) + m.ravel()[:, None] * np.asarray(a2) + origin
-    keep = (pts[:, 0] > -3) & (pts[:, 0] < h + 2) & (pts[:, 1] > -3) & (pts[:, 1] < w + 2)
+    keep = (pts[:, 0] > -8) & (pts[:, 0] < h + 7) & (pts[:, 1] > -8) & (pts[:, 1] < w + 7)
     return pts[keep], np.stack([n.ravel(), m.ravel()], axis=1)[keep]
 
 
@@ -457,16 +457,17 @@ def _lattice_vectors(symmetry, spacing, angle_deg):
 def _render_atoms(shape, positions, weights, atom_size):
     """Gaussian atoms: bilinear splats of the positions, then one Gaussian filter."""
     h, w = shape
-    image = np.zeros((h + 2, w + 2))
-    r, c = positions[:, 0] + 1, positions[:, 1] + 1
+    pad = int(np.ceil(4 * atom_size)) + 4       # atoms just outside still shine in
+    image = np.zeros((h + 2 * pad, w + 2 * pad))
+    r, c = positions[:, 0] + pad, positions[:, 1] + pad
     r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
     fr, fc = r - r0, c - c0
-    inside = (r0 >= 0) & (r0 < h + 1) & (c0 >= 0) & (c0 < w + 1)
+    inside = (r0 >= 0) & (r0 < h + 2 * pad - 1) & (c0 >= 0) & (c0 < w + 2 * pad - 1)
     r0, c0, fr, fc, wt = r0[inside], c0[inside], fr[inside], fc[inside], weights[inside]
     for dr, dc, f in ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)),
                       (0, 1, (1 - fr) * fc), (1, 1, fr * fc)):
         np.add.at(image, (r0 + dr, c0 + dc), wt * f)
-    image = ndimage.gaussian_filter(image, atom_size, mode="constant")[1:-1, 1:-1]
+    image = ndimage.gaussian_filter(image, atom_size, mode="constant")[pad:-pad, pad:-pad]
     return image * (2 * np.pi * atom_size**2)
 
 
@@ -517,7 +518,7 @@ def make_lattice_phases(
     n_grains : int, default=6
         At least ``len(phases)``.
     drift : float, default=1.5
-        Largest displacement (px) of the smooth drift field.
+        Largest displacement (px) of the smooth drift field along each axis.
     vacancies : float, default=0.02
         Fraction of atoms missing at random.
     defect_lines : int, default=2
@@ -559,13 +560,21 @@ def make_lattice_phases(
     noise_level = check_scalar(noise_level, "noise_level", low=0.0)
     rng = check_random_state(random_state)
 
-    seeds = rng.uniform([0, 0], [h, w], size=(n_grains, 2))
-    assignment = np.concatenate([np.arange(len(phases)),
-                                 rng.integers(0, len(phases), n_grains - len(phases))])
-    rng.shuffle(assignment)
     rr, cc = np.mgrid[:h, :w]
-    d2 = (rr[..., None] - seeds[:, 0]) ** 2 + (cc[..., None] - seeds[:, 1]) ** 2
-    grain_map = np.argmin(d2, axis=-1)
+    for _ in range(100):
+        seeds = rng.uniform([0, 0], [h, w], size=(n_grains, 2))
+        d2 = (rr[..., None] - seeds[:, 0]) ** 2 + (cc[..., None] - seeds[:, 1]) ** 2
+        grain_map = np.argmin(d2, axis=-1)
+        sizes = np.bincount(grain_map.ravel(), minlength=n_grains)
+        if np.count_nonzero(sizes) >= len(phases):   # (on tiny images a cell can be empty)
+            break
+    else:
+        raise ValueError(f"a {h} x {w} image is too small for {len(phases)} phases in "
+                         f"{n_grains} grains; use a larger image")
+    # Every phase goes to one of the largest grains (in random order), so each is present;
+    # the other grains get random phases.
+    assignment = rng.integers(0, len(phases), n_grains)
+    assignment[np.argsort(-sizes, kind="stable")[:len(phases)]] = rng.permutation(len(phases))
     phase_map = assignment[grain_map]
 
     field = ndimage.gaussian_filter(rng.standard_normal((2, h, w)), (0, h / 4, w / 4), mode="reflect")
@@ -675,11 +684,12 @@ def make_charge_order(
     rng = check_random_state(random_state)
 
     a1, a2 = _lattice_vectors("hexagonal", spacing, angle)
-    atoms, _ = _lattice_points((h, w), a1, a2, rng.uniform(0, 1, 2) * spacing)
-    # Reciprocal vectors (cycles per pixel): b_i · a_j = δ_ij; the three Bragg vectors of the
-    # first hexagon are b1, b2 and b1 - b2 (all of the same length).
+    origin = rng.uniform(0, 1, 2) * spacing
+    atoms, _ = _lattice_points((h, w), a1, a2, origin)
+    # Reciprocal vectors (cycles per pixel): b_i · a_j = δ_ij. With a1, a2 at 60°, b1 and b2
+    # are at 120°, and the three Bragg vectors of the first hexagon are b1, b2 and b1 + b2.
     B = np.linalg.inv(np.array([a1, a2])).T            # rows b1, b2 in (row, col)
-    bragg = np.array([B[0], B[1], B[0] - B[1]])
+    bragg = np.array([B[0], B[1], B[0] + B[1]])
     q = bragg / 2
 
     field = ndimage.gaussian_filter(rng.standard_normal((h, w)), length_scale / 2, mode="reflect")
@@ -688,7 +698,7 @@ def make_charge_order(
     ri = np.clip(np.rint(atoms[:, 0]).astype(int), 0, h - 1)
     ci = np.clip(np.rint(atoms[:, 1]).astype(int), 0, w - 1)
     region = region_map[ri, ci]
-    waves = np.cos(2 * np.pi * atoms @ q.T)           # (n_atoms, 3): ±1 on the 2 × 2 lattice
+    waves = np.cos(2 * np.pi * (atoms - origin) @ q.T)   # (n_atoms, 3): ±1 on the 2 × 2 lattice
     active = {"none": [], "hexagonal": [0, 1, 2], "dimer": [0, 1]}
     weights = np.ones(len(atoms))
     for k, order in enumerate(orders):

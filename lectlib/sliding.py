@@ -40,6 +40,8 @@ def _pair(value, name, low=1):
     """An int or a pair of ints as a (y, x) tuple."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value, value)
+    if not isinstance(value, (tuple, list, np.ndarray)):
+        raise TypeError(f"{name} must be an int or a pair (y, x) of ints, got {value!r}")
     try:
         y, x = value
     except (TypeError, ValueError):
@@ -341,7 +343,11 @@ def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=Tr
     windows = sliding_windows(image, window, step)
     wy, wx = windows.shape[2:]
     stack = windows.reshape(-1, wy, wx)
+    scale = np.abs(stack).max(axis=(1, 2))
     stack = stack - stack.mean(axis=(1, 2), keepdims=True)
+    # A constant window leaves only round-off after removing its mean: no structure at all.
+    flat = np.abs(stack).max(axis=(1, 2)) <= 64 * np.finfo(float).eps * scale
+    stack[flat] = 0.0
     tp = _taper(taper, wy, wx, np.float64)
     if tp is not None:
         stack = stack * tp
@@ -357,6 +363,9 @@ def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=Tr
 def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=True):
     """Local intensity histogram of every window: (n_windows, bins).
 
+    The bins are those of :func:`numpy.histogram` with the same ``range`` (by default the whole
+    image's minimum and maximum, shared by all windows); values outside ``range`` are not
+    counted. With ``density`` the counts are divided by the window's pixel count (fractions).
     Counts come from one cumulative sum per bin (summed-area tables), so the cost does not grow
     with the window size.
 
@@ -375,7 +384,12 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
     lo, hi = (float(image.min()), float(image.max())) if range is None else map(float, range)
     if not hi > lo:
         hi = lo + 1.0
-    index = np.clip(((image - lo) / (hi - lo) * bins).astype(np.int64), 0, bins - 1)
+    # The bins of numpy.histogram: [e_i, e_i+1) and the last one closed; values outside the
+    # range are not counted.
+    edges = np.linspace(lo, hi, bins + 1)
+    index = np.searchsorted(edges, image, side="right") - 1
+    index[image == hi] = bins - 1
+    index[(image < lo) | (image > hi)] = -1
     out = np.empty((grid[0] * grid[1], bins))
     r = np.arange(grid[0]) * sy
     c = np.arange(grid[1]) * sx
