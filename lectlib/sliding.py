@@ -165,8 +165,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         Keep only frequencies with |k_y| ≤ crop_y and 0 ≤ k_x ≤ crop_x (in FFT bins); by default
         all of them.
     mask_center : int, default=1
-        Zero the frequencies within this many bins of k = 0 (the mean intensity and the taper's
-        own low-frequency lobe carry no structure); 0 keeps them.
+        Zero the frequencies within this many bins of k = 0 along both axes (a square: the
+        mean intensity, spread by the taper over the neighbouring bins, carries no structure);
+        0 keeps them.
     dtype : numpy dtype, default=numpy.float32
         Precision of the transform and of the descriptors: single precision is ample for
         magnitudes used in segmentation, halves the memory and doubles the speed.
@@ -232,7 +233,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         mask = check_scalar(self.mask_center, "mask_center", low=0, integer=True)
         fy, fx = np.meshgrid(ky[rows], kx[cols], indexing="ij")
         by, bx = np.meshgrid(bins_y[rows], cols, indexing="ij")
-        keep_zero = (by**2 + bx**2) > (mask**2 if mask > 0 else -1)
+        # A square around k = 0: the taper spreads the window's mean over the 3 x 3 bins
+        # around zero (Hann), diagonals included.
+        keep_zero = np.maximum(np.abs(by), np.abs(bx)) > (mask if mask > 0 else -1)
         return dict(
             wy=wy, wx=wx, dtype=dtype, grid=grid, centres=centres, rows=rows, cols=cols,
             taper=_taper(self.taper, wy, wx, dtype), frequencies=np.stack([fy, fx], -1).reshape(-1, 2),

@@ -299,7 +299,10 @@ class NFINDR(TransformerMixin, BaseEstimator):
             swapped = False
             for j in range(p):
                 inv = np.linalg.inv(H[:, idx])
-                ratio = np.abs(inv[j] @ H)        # volume with vertex j replaced / current volume
+                # Volume with vertex j replaced by each pixel / current volume. (einsum, not
+                # BLAS: a p x n product is too small to gain from threads, which only add
+                # synchronisation.)
+                ratio = np.abs(np.einsum("i,in->n", inv[j], H))
                 best = int(np.argmax(ratio))
                 if ratio[best] > 1.0 + 1e-9:
                     idx[j] = best

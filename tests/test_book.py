@@ -150,6 +150,7 @@ CHAPTER_PAGES = {
     "02_mlr_eels": (6, 4),
     "03_pca_history": (6, 2),
     "04_unmixing_methods": (9, 3),
+    "05_sliding_fft": (8, 3),
 }
 
 

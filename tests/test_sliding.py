@@ -91,7 +91,8 @@ def _ref_fft(image, window, step, *, taper="hann", log=True, crop=None, mask_cen
         rows = rows[np.abs(by) <= cy]
         cols = cols[bx <= cx]
     BY, BX = np.meshgrid(by[rows], bx[cols], indexing="ij")
-    masked = (BY**2 + BX**2 <= mask_center**2) if mask_center > 0 else np.zeros(BY.shape, bool)
+    masked = ((np.maximum(np.abs(BY), np.abs(BX)) <= mask_center) if mask_center > 0
+              else np.zeros(BY.shape, bool))
     windows, _, _ = _ref_windows(image, window, step)
     feats = []
     for win in windows:
@@ -482,7 +483,7 @@ def test_to_reciprocal_of_cropped_features(window, crop):
 
 @pytest.mark.parametrize("window", [16, (12, 20), (9, 14)])
 @pytest.mark.parametrize("mask", [0, 1, 2, 3])
-def test_mask_center_zeroes_exactly_the_bins_within_the_radius(window, mask):
+def test_mask_center_zeroes_exactly_the_square_around_zero(window, mask):
     image = _test_image(6, (40, 40))
     wy, wx = _as_pair(window)
     kept = SlidingFFT(window, 8, mask_center=0, dtype=np.float64).fit_transform(image)
@@ -490,12 +491,12 @@ def test_mask_center_zeroes_exactly_the_bins_within_the_radius(window, mask):
     got = fft.fit_transform(image)
     by, bx = _bins(wy, wx)
     BY, BX = np.meshgrid(by, bx, indexing="ij")
-    inside = (BY**2 + BX**2 <= mask**2).ravel() if mask else np.zeros(BY.size, bool)
+    inside = (np.maximum(np.abs(BY), np.abs(BX)) <= mask).ravel() if mask else np.zeros(BY.size, bool)
     assert np.all(got[:, inside] == 0)
     assert np.all(kept > 0)                     # nothing is zero unless masked
     np.testing.assert_array_equal(got[:, ~inside], kept[:, ~inside])
-    assert inside.sum() == sum(1 for y, x in zip(BY.ravel(), BX.ravel())
-                               if mask and y * y + x * x <= mask * mask)
+    # the half plane k_x >= 0 of a (2 mask + 1)^2 square: (2 mask + 1)(mask + 1) bins
+    assert inside.sum() == ((2 * mask + 1) * (mask + 1) if mask else 0)
 
 
 @pytest.mark.parametrize("window, crop", [(16, (3, 4)), ((12, 20), (0, 7)), ((9, 14), (4, 0)),
