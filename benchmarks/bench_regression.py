@@ -39,12 +39,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
-import subprocess
 import sys
 import timeit
 from pathlib import Path
+
+from _common import git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
 
 import numpy as np
 import scipy
@@ -134,35 +133,6 @@ def best_time(func, repeats):
 
 # ------------------------------------------------------------------------------- reporting
 
-
-def git_commit():
-    try:
-        out = subprocess.run(["git", "-C", str(HERE.parent), "rev-parse", "HEAD"],
-                             capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--",
-                                "lectlib"], capture_output=True, text=True, check=True).stdout
-        return out + ("+dirty-lectlib" if dirty.strip() else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
-
-
-def cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info():
-    return dict(
-        cpu=cpu_model(), logical_cpus=os.cpu_count(), platform=platform.platform(),
-        python=platform.python_version(),
-        thread_env={k: os.environ.get(k) for k in
-                    ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
-    )
 
 
 def blas_pools():

@@ -70,10 +70,11 @@ import time
 import warnings
 from pathlib import Path
 
+from _common import THREAD_ENV, git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
+
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 N_ENDMEMBERS = 6
 SEED = 0
 DATA_KWARGS = dict(n_components=N_ENDMEMBERS, shape=(128, 128), n_channels=200, n_pure=1,
@@ -400,30 +401,6 @@ def markdown_tables(result):
     return "\n".join(lines)
 
 
-def machine_info():
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return dict(cpu=cpu, logical_cpus=os.cpu_count(), platform=platform.platform(),
-                python=platform.python_version(),
-                thread_env={k: os.environ.get(k) for k in THREAD_ENV})
-
-
-def git_commit():
-    root = str(HERE.parent)
-    try:
-        head = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "lectlib"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return head + ("+dirty-lectlib" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return None
 
 
 def main(argv=None):

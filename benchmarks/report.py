@@ -8,7 +8,7 @@ between each pair of marker comments in ``chapters/appendix_benchmarks.md``::
     <!-- results:NAME:end -->
 
 with the markdown that :func:`render_blocks` makes from the JSON, for NAME in ``machine``,
-``regression``, ``poisson_scaling`` and ``unmixing``. Everything outside the markers is left as
+``regression``, ``poisson_scaling``, ``unmixing`` and ``sliding``. Everything outside the markers is left as
 it is. ``run.sh`` (``make bench``) calls it after the benchmarks; on its own::
 
     .venv/bin/python benchmarks/report.py            # rewrite the page's tables
@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 PAGE = ROOT / "chapters" / "appendix_benchmarks.md"
-BLOCKS = ("machine", "regression", "poisson_scaling", "unmixing")
+BLOCKS = ("machine", "regression", "poisson_scaling", "unmixing", "sliding")
 MARKER = re.compile(r"<!-- results:(?P<name>[a-z_]+):start -->\n(?P<body>.*?)"
                     r"<!-- results:(?P=name):end -->", re.S)
 
@@ -78,6 +78,25 @@ def grouped(n):
     return f"{n:,}".replace(",", " ")
 
 
+def mb(n):
+    """Bytes as MB (10⁶ bytes)."""
+    return f"{n / 1e6:.0f} MB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def times(x):
+    """A ratio near 1: two decimals."""
+    return f"{x:.2f}×"
+
+
+def signed(x):
+    """−266.9 with a minus sign."""
+    return f"{x:.1f}".replace("-", "−")
+
+
+def pct(x):
+    return f"{100 * x:.1f} %"
+
+
 # ---------------------------------------------------------------------------------- blocks
 
 
@@ -92,7 +111,7 @@ def render_machine(results):
     ]
     rows = []
     names = {"regression": "regression", "poisson_scaling": "Poisson scaling",
-             "unmixing": "unmixing"}
+             "unmixing": "unmixing", "sliding": "sliding FFT"}
     for key in BLOCKS[1:]:
         if key not in results:
             continue
@@ -103,10 +122,13 @@ def render_machine(results):
         elif key == "poisson_scaling":
             p = v["peer"]
             peer = f"HyperSpy {p['hyperspy']}, numpy {p['numpy']} (own venv)"
-        else:
+        elif key == "unmixing":
             p = v["peer"]
             peer = (f"pysptools {p['pysptools']}, numpy {p['numpy']}, scipy {p['scipy']}, "
                     f"cvxopt {p['cvxopt']}, scikit-learn {p['sklearn']} (own venv)")
+        else:
+            peer = f"scipy.fft {v['scipy']} (the floor, same venv); " + "; ".join(
+                sliding_peer_versions(name, r["peers"][name]) for name in ("pycroscopy", "atomai"))
         rows.append([names[key], r["date"].replace("T", " ").replace("+00:00", " UTC"),
                      v["lectlib"], v["numpy"], v["scipy"], v["sklearn"], peer])
     lines.append(table(["benchmark", "run", "lectlib", "numpy", "scipy", "scikit-learn",
@@ -253,6 +275,161 @@ def render_unmixing(r):
     return "\n".join(lines)
 
 
+def sliding_peer_versions(name, p):
+    if p["status"] != "ran":
+        return f"{name}: {p['status']}"
+    v = p["versions"]
+    extra = (f", sidpy {v['sidpy']}, dask {v['dask']}" if name == "pycroscopy"
+             else f", torch {v['torch']}")
+    return f"{name} {v[name]}, numpy {v['numpy']}, scipy {v['scipy']}{extra} (own venv)"
+
+
+def render_sliding(r):
+    d, tm, t = r["data"], r["timing"], r["targets"]
+    floors, rows, acc, leak = r["floors"], r["lectlib"], r["accuracy"], r["leakage"]
+    floor_rows = []
+    for name in ("float64", "float32"):
+        f = floors[name]
+        floor_rows.append([name, ms(f["whole_s"]), ms(f["rows_s"]),
+                           f"**{ms(f['floor_s'])}** ({'whole stack' if f['floor_variant'] == 'whole' else 'row by row'})",
+                           mb(f["peak_bytes_whole"]), mb(f["peak_bytes_rows"]),
+                           ms(f["complete_rows_s"])])
+    lect_rows = []
+    for x in rows:
+        crop = "all" if x["crop"] is None else f"crop={x['crop']}"
+        shape = " × ".join(str(n) for n in x["feature_shape"])
+        ratio_cell = times(x["ratio_to_floor"])
+        if x["speed_target_applies"]:
+            ratio_cell = f"**{ratio_cell}**"
+        lect_rows.append([f"{x['dtype']}, {crop}", f"{grouped(x['n_features'])} ({shape})",
+                          ms(x["time_s"]), ratio_cell, times(x["ratio_to_float64_floor"]),
+                          mb(x["output_nbytes"]), mb(x["peak_bytes"]),
+                          times(x["peak_over_output"])])
+    header_floor = ["precision", "whole stack", "row by row", "floor", "peak memory, whole stack",
+                    "peak memory, row by row",
+                    r"*not the floor:* row by row + log(1 + \|F\|) into a kept output"]
+    header_lect = ["`SlidingFFT`", "features per window (k_y × k_x)", "time",
+                   "/ floor, same precision", "/ float64 floor", "output", "peak memory",
+                   "peak / output"]
+    targeted = [x for x in rows if x["speed_target_applies"]]
+    lines = [
+        f"Data: `{d['call']}`, {d['window']} × {d['window']} windows every {d['step']} px: "
+        f"{d['grid'][0]} × {d['grid'][1]} = {grouped(d['n_windows'])} windows. Best of "
+        f"{tm['repeats']} rounds (lectlib and the row-by-row floor), {tm['whole_repeats']} "
+        f"(whole-stack floor); each round times every one of them once.",
+        "",
+        "**The floor**: Hann taper × window stack → `scipy.fft.rfft2(..., workers=1)`, the "
+        "complex spectrum only (no magnitude, no log, no output array kept). The last column "
+        "is the same row-by-row loop doing lectlib's whole job, for reference.",
+        "",
+        table(header_floor, floor_rows),
+        "",
+        "**lectlib**: `SlidingFFT(window=64, step=8, dtype=...)` with its defaults otherwise "
+        "(Hann, `log=True`, `mask_center=1`), and with `crop=16`.",
+        "",
+        table(header_lect, lect_rows),
+        "",
+        f"- Speed target, lectlib / floor ≤ {t['speed_ratio_max']:g}× with the same precision "
+        "(uncropped): " + "; ".join(f"{met(x['speed_target_met'])} in {x['dtype']} "
+                                    f"({times(x['ratio_to_floor'])}; the medians of the "
+                                    f"{tm['repeats']} rounds give "
+                                    f"{times(x['ratio_of_medians_to_floor'])})"
+                                    for x in targeted)
+        + f". lectlib's default float32 takes {times(targeted[0]['ratio_to_float64_floor'])} "
+        "the float64 floor's time.",
+        f"- Memory target, lectlib's peak ≤ {t['memory_ratio_max']:g}× its output: "
+        + "; ".join(f"{met(x['memory_target_met'])} in {x['dtype']}"
+                    f"{'' if x['crop'] is None else ', crop=' + str(x['crop'])} "
+                    f"({times(x['peak_over_output'])})" for x in rows) + ".",
+        "- Accuracy target, lectlib's magnitudes (`log=False, mask_center=0`) against the "
+        "floor's |rfft2| in the order of `frequencies_`, and the timed outputs against "
+        f"log(1 + |rfft2|) except the {len(acc['float32']['masked_bins[float32]'])} bins next "
+        "to k = 0 that `mask_center=1` zeroes, relative to the largest value: "
+        + "; ".join(
+            f"{met(a['accuracy_ok'])} in {name} (≤ {tol(a['tolerance'])}: "
+            + (f"{sci(a['rel_max_diff_magnitude_same_precision_floor'])} against the {name} "
+               "floor, " if name != "float64" else "")
+            + f"{sci(a['rel_max_diff_magnitude_float64_floor'])} against the float64 floor, "
+            f"{sci(max(v for k, v in a.items() if k.startswith('rel_max_diff_log')))} for the "
+            "log features)" for name, a in acc.items()) + ".",
+    ]
+
+    peers = r["peers"]
+    ran = {n: p for n, p in peers.items() if p["status"] == "ran"}
+    speed_rows, spectra_rows = [], [[
+        "lectlib `SlidingFFT`, Hann", "Hann ⊗ Hann, before the FFT", "—", "0",
+        pct(leak["lectlib_hann_off_peak_power_median"])]]
+    labels = {"pycroscopy": "pycroscopy{} `ImageWindowing`, `filter='hann'`",
+              "atomai": "atomai{} `SlidingFFTNMF`"}
+    lectlib_labels = {"untapered float64 |F|": "`taper=None, log=False, mask_center=0`, float64",
+                      "hamming float64 log": "`taper='hamming', mask_center=0`, float64"}
+    for name, p in peers.items():
+        if name not in ran:
+            continue
+        c, lc = p["comparison"], p["lectlib_closest"]
+        speed_rows.append([labels[name].format(" " + p["versions"][name]), ms(p["seconds"]),
+                           lectlib_labels[lc["label"]], ms(lc["time_s"]),
+                           f"**{ratio(p['ratio_to_lectlib_closest'])}**"])
+        if name == "pycroscopy":
+            taper = "none (`'hann'` is ignored)"
+            same = f"{sci(c['rel_max_diff_to_lectlib_taper_none'])} (lectlib, `taper=None`)"
+        else:
+            taper = "√(Hamming ⊗ Hamming), before the FFT, on the image rescaled to [0, 1]"
+            same = "— (lectlib has no √Hamming taper)"
+        spectra_rows.append([
+            labels[name].format(""), taper, same,
+            f"{c['vs_lectlib_hann_unit_spectrum_distance_median']:.2f} "
+            f"(max {c['vs_lectlib_hann_unit_spectrum_distance_max']:.2f})",
+            pct(c["vs_lectlib_hann_off_peak_power_median"])])
+    lines += ["", "**Peers**, each in its own venv, on the same image, window and step; "
+              f"{tm['peer_repeats']} timed call{'s' if tm['peer_repeats'] > 1 else ''} each "
+              "after an untimed one on a 128 × 128 crop."]
+    if speed_rows:
+        lines += ["", table(["peer", "time", "lectlib, closest settings", "time",
+                             "peer / lectlib"], speed_rows),
+                  "", table(["spectra", "taper", "max rel diff to lectlib, same settings",
+                             "distance to lectlib's Hann spectra, median (max)",
+                             "off-peak power, median"], spectra_rows),
+                  "",
+                  "Distance: between each window's two spectra, each scaled to unit norm "
+                  f"(0: same shape, √2: nothing in common). Off-peak power: {leak['measure']}; "
+                  "less is less leakage."]
+    notes = []
+    for name, p in peers.items():
+        if name not in ran:
+            reason = " ".join(p.get("reason", "").split())
+            notes.append(f"- **{name}: {p['status']}.** {reason}")
+            continue
+        c = p["comparison"]
+        if name == "pycroscopy":
+            z = p["zoom_check"]
+            notes.append(
+                f"- **pycroscopy** accepts `filter='hann'` but never builds the Hann matrix "
+                f"(it builds one only for the name `'hanning'`, which its own check of the "
+                f"parameter rejects), so its spectra are those of the "
+                f"untapered windows: {sci(c['rel_max_diff_to_untapered_abs_fft'])} from "
+                f"|FFT| without taper. Its filter is used only with a zoom or interpolation "
+                f"factor other than 1, and then after the FFT, on the real part of the "
+                f"spectrum: with `filter='hamming', zoom_factor=2` (checked on a "
+                f"{z['crop']} × {z['crop']} crop, {z['n_windows']} windows) the `'abs'` output "
+                f"is Re(F) × √(Hamming ⊗ Hamming) to "
+                f"{sci(z['rel_max_diff_to_real_part_times_sqrt_hamming'])} ({z['output_dtype']}; "
+                f"numpy warns `{z['warnings'][0].split(':')[0] if z['warnings'] else 'nothing'}`"
+                f"), with values down to {signed(z['min_value'])}. "
+                f"Its window grid is {c['window_order'].split(':')[0]}; one call builds "
+                "a sidpy/dask slice per window.")
+        else:
+            notes.append(
+                f"- **atomai**'s output is {c['recipe']}: recomputed here, the largest "
+                f"difference is {sci(c['max_abs_diff_to_recipe_log'])}. It takes square "
+                "windows only: with "
+                "64 × 32 it fails with "
+                f"`{p['window_64x32'].strip()}`. Its defaults (`interpolation_factor=2, "
+                "zoom_factor=2`) crop and resample the spectrum; both were set to 1.")
+    lines += [""] + notes
+    return "\n".join(lines)
+
+
 def render_blocks(results):
     """Markdown for every block, from the loaded results (a dict: JSON file stem → data)."""
     missing = [k for k in BLOCKS[1:] if k not in results]
@@ -263,6 +440,7 @@ def render_blocks(results):
         regression=render_regression(results["regression"]),
         poisson_scaling=render_poisson(results["poisson_scaling"]),
         unmixing=render_unmixing(results["unmixing"]),
+        sliding=render_sliding(results["sliding"]),
     )
 
 

@@ -6,14 +6,24 @@
 #
 # 1. Creates the peer venvs, each from its pinned requirements file, when it is missing or older
 #    than that file (it is recreated from scratch then):
-#      benchmarks/.venv-hyperspy   from requirements-hyperspy.txt   (HyperSpy 2.5)
-#      benchmarks/.venv-pysptools  from requirements-pysptools.txt  (pysptools 0.15, numpy 1.23)
-# 2. Runs bench_regression.py, bench_poisson_scaling.py and bench_unmixing.py with the course's
-#    venv (.venv, made by `make venv`); the last two run their peer in its venv on the same arrays.
+#      benchmarks/.venv-hyperspy    from requirements-hyperspy.txt    (HyperSpy 2.5)
+#      benchmarks/.venv-pysptools   from requirements-pysptools.txt   (pysptools 0.15, numpy 1.23)
+#      benchmarks/.venv-pycroscopy  from requirements-pycroscopy.txt  (pycroscopy 0.63, torch)
+#      benchmarks/.venv-atomai      from requirements-atomai.txt      (atomai 0.8, torch)
+#    The last two are optional: if pip fails (or takes longer than PEER_INSTALL_TIMEOUT), the
+#    reason goes to benchmarks/.venv-NAME.install-error.txt, bench_sliding.py reports the peer
+#    as not installed, and the run goes on. A failed install is tried again only once the
+#    requirements file is newer than that error file (or the file is deleted).
+# 2. Runs bench_regression.py, bench_poisson_scaling.py, bench_unmixing.py and bench_sliding.py
+#    with the course's venv (.venv, made by `make venv`); all but the first run their peers in
+#    their own venvs on the same arrays.
 # 3. Runs report.py, which renders the tables of every results/*.json into the appendix page.
 # BLAS/OpenMP are limited to one thread. Overrides: PYTHON (base interpreter for the peer venvs,
 # default python3), MAIN_PYTHON (default .venv/bin/python), PEER_VENV (the HyperSpy venv),
-# PYSPTOOLS_VENV, REPEATS (lectlib and HyperSpy), PEER_REPEATS (scipy loop, pysptools, NMF/ICA).
+# PYSPTOOLS_VENV, PYCROSCOPY_VENV, ATOMAI_VENV, REPEATS (lectlib and HyperSpy; the timing rounds
+# of the sliding FFT), PEER_REPEATS (scipy loop, pysptools, NMF/ICA), SLIDING_PEER_REPEATS
+# (pycroscopy and atomai, default 1), SLIDING_PEERS (default "pycroscopy atomai"; leave a name
+# out to skip that peer and its 6-7 GB venv), PEER_INSTALL_TIMEOUT (seconds, default 1200).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,8 +32,13 @@ BASE_PYTHON="${PYTHON:-python3}"
 MAIN_PYTHON="${MAIN_PYTHON:-$ROOT/.venv/bin/python}"
 PEER_VENV="${PEER_VENV:-$HERE/.venv-hyperspy}"
 PYSPTOOLS_VENV="${PYSPTOOLS_VENV:-$HERE/.venv-pysptools}"
+PYCROSCOPY_VENV="${PYCROSCOPY_VENV:-$HERE/.venv-pycroscopy}"
+ATOMAI_VENV="${ATOMAI_VENV:-$HERE/.venv-atomai}"
 REPEATS="${REPEATS:-7}"
 PEER_REPEATS="${PEER_REPEATS:-3}"
+SLIDING_PEER_REPEATS="${SLIDING_PEER_REPEATS:-1}"
+SLIDING_PEERS="${SLIDING_PEERS-pycroscopy atomai}"
+PEER_INSTALL_TIMEOUT="${PEER_INSTALL_TIMEOUT:-1200}"
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
 
@@ -51,8 +66,53 @@ make_peer_venv() {
   touch "$venv/.installed"
 }
 
+# make_optional_peer_venv VENV REQUIREMENTS NAME: as make_peer_venv, but a failed or too long
+# install is recorded in VENV.install-error.txt (and the venv removed) instead of stopping the run.
+make_optional_peer_venv() {
+  local venv="$1" reqs="$2" name="$3" error="$1.install-error.txt" log status
+  if [ -f "$venv/.installed" ] && [ ! "$reqs" -nt "$venv/.installed" ]; then
+    return 0
+  fi
+  if [ -f "$error" ] && [ ! "$reqs" -nt "$error" ]; then
+    echo "note: the $name venv did not install last time (see $error); not trying again" >&2
+    return 0
+  fi
+  echo "Creating the $name peer venv in $venv (about 2 minutes and 6-7 GB: torch from PyPI) ..."
+  rm -rf "$venv" "$error"
+  log="$(mktemp)"
+  status=0
+  { "$BASE_PYTHON" -m venv "$venv" \
+      && "$venv/bin/python" -m pip install --quiet --upgrade pip \
+      && timeout "$PEER_INSTALL_TIMEOUT" "$venv/bin/python" -m pip install --quiet -r "$reqs"
+  } >"$log" 2>&1 || status=$?
+  if [ "$status" -eq 0 ]; then
+    touch "$venv/.installed"
+  else
+    {
+      if [ "$status" -eq 124 ]; then
+        echo "pip install -r $(basename "$reqs") timed out after $PEER_INSTALL_TIMEOUT s"
+      else
+        echo "pip install -r $(basename "$reqs") failed (exit $status):"
+      fi
+      grep -v "^WARNING: Location 'file:" "$log" | tail -n 15
+    } >"$error"
+    rm -rf "$venv"
+    echo "warning: the $name venv did not install; see $error" >&2
+  fi
+  rm -f "$log"
+}
+
 make_peer_venv "$PEER_VENV" "$HERE/requirements-hyperspy.txt" HyperSpy
 make_peer_venv "$PYSPTOOLS_VENV" "$HERE/requirements-pysptools.txt" pysptools
+SKIP_SLIDING=()
+for peer in pycroscopy atomai; do
+  case " $SLIDING_PEERS " in
+    *" $peer "*)
+      if [ "$peer" = pycroscopy ]; then venv="$PYCROSCOPY_VENV"; else venv="$ATOMAI_VENV"; fi
+      make_optional_peer_venv "$venv" "$HERE/requirements-$peer.txt" "$peer" ;;
+    *) SKIP_SLIDING+=(--skip-peer "$peer") ;;
+  esac
+done
 
 mkdir -p "$HERE/results"
 echo
@@ -68,6 +128,12 @@ echo "== lectlib.unmixing (NFINDR, fcls) vs pysptools; sklearn NMF and FastICA a
 "$MAIN_PYTHON" "$HERE/bench_unmixing.py" --repeats "$REPEATS" --peer-repeats "$PEER_REPEATS" \
   --ref-repeats "$PEER_REPEATS" --peer-python "$PYSPTOOLS_VENV/bin/python" \
   --out "$HERE/results/unmixing.json"
+echo
+echo "== lectlib.sliding.SlidingFFT vs the batched rfft2 floor; pycroscopy and atomai"
+"$MAIN_PYTHON" "$HERE/bench_sliding.py" --repeats "$REPEATS" \
+  --peer-repeats "$SLIDING_PEER_REPEATS" --pycroscopy-python "$PYCROSCOPY_VENV/bin/python" \
+  --atomai-python "$ATOMAI_VENV/bin/python" ${SKIP_SLIDING[@]+"${SKIP_SLIDING[@]}"} \
+  --out "$HERE/results/sliding.json"
 echo
 echo "== the tables of chapters/appendix_benchmarks.md"
 "$MAIN_PYTHON" "$HERE/report.py"

@@ -30,11 +30,12 @@ def report():
 def test_every_results_file_has_a_block_on_the_page(report):
     results = report.load_results(RESULTS)
     blocks = report.page_blocks(PAGE.read_text())
-    assert set(results) == {"regression", "poisson_scaling", "unmixing"}
+    assert set(results) == {"regression", "poisson_scaling", "unmixing", "sliding"}
     assert set(blocks) == set(report.BLOCKS)
 
 
-@pytest.mark.parametrize("name", ["machine", "regression", "poisson_scaling", "unmixing"])
+@pytest.mark.parametrize("name", ["machine", "regression", "poisson_scaling", "unmixing",
+                                  "sliding"])
 def test_page_table_equals_the_rendered_results(report, name):
     expected = report.render_blocks(report.load_results(RESULTS))[name]
     on_page = report.page_blocks(PAGE.read_text())[name]
@@ -63,3 +64,18 @@ def test_fill_replaces_only_between_markers(report):
         "<!-- results:regression:end -->\noutro\n")
     with pytest.raises(ValueError, match="no markers"):
         report.fill("no markers here\n", {"regression": "x"})
+
+
+def test_sliding_block_says_when_a_peer_did_not_run(report):
+    """A peer that did not install (or was skipped) is named on the page, with the reason."""
+    results = report.load_results(RESULTS)
+    sliding = results["sliding"]
+    sliding["peers"]["atomai"] = dict(status="not installed",
+                                      reason="pip install -r requirements-atomai.txt failed")
+    sliding["peers"]["pycroscopy"] = dict(status="skipped", reason="left out of SLIDING_PEERS")
+    block = report.render_sliding(sliding)
+    assert "**atomai: not installed.** pip install -r requirements-atomai.txt failed" in block
+    assert "**pycroscopy: skipped.**" in block
+    assert "peer / lectlib" not in block          # no peer table without a peer that ran
+    machine = report.render_machine(results)
+    assert "atomai: not installed" in machine

@@ -1,0 +1,44 @@
+"""What every benchmark records about its run: the machine, the thread settings, the commit.
+
+Standard library only, so that the peer environments can import it too.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: One thread for BLAS and OpenMP in every process: the times compare algorithms, not cores.
+THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info():
+    return dict(cpu=cpu_model(), logical_cpus=os.cpu_count(), platform=platform.platform(),
+                python=platform.python_version(),
+                thread_env={k: os.environ.get(k) for k in THREAD_ENV})
+
+
+def git_commit():
+    """HEAD of the course repository, marked when lectlib has uncommitted changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "lectlib"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+dirty-lectlib" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
