@@ -199,8 +199,6 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer", nargs=3, metavar=("IN_NPY", "OUT_NPY", "OUT_JSON"),

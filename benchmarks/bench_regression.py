@@ -134,7 +134,6 @@ def best_time(func, repeats):
 # ------------------------------------------------------------------------------- reporting
 
 
-
 def blas_pools():
     return [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "filepath")}
             for p in threadpool_info()]

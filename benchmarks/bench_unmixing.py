@@ -401,8 +401,6 @@ def markdown_tables(result):
     return "\n".join(lines)
 
 
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peer", nargs=3, metavar=("CUBE_NPY", "ENDMEMBERS_NPY", "OUT_DIR"),
