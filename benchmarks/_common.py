@@ -5,9 +5,11 @@ Standard library only, so that the peer environments can import it too.
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +44,27 @@ def git_commit():
         return head + ("+dirty-lectlib" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def best_time(func, repeats, setup=None):
+    """Best wall time (s) of ``repeats`` calls of ``func(setup())``, the GC off while timing.
+
+    ``setup`` runs before each call, outside the timed region. Returns (seconds, outputs), the
+    outputs of every call in order.
+    """
+    best = float("inf")
+    outputs = []
+    for _ in range(repeats):
+        arg = setup() if setup is not None else None
+        gc_was_on = gc.isenabled()
+        gc.disable()
+        try:
+            t0 = time.perf_counter()
+            out = func(arg)
+            elapsed = time.perf_counter() - t0
+        finally:
+            if gc_was_on:
+                gc.enable()
+        outputs.append(out)
+        best = min(best, elapsed)
+    return best, outputs

@@ -43,41 +43,20 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from _common import THREAD_ENV, git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
+from _common import THREAD_ENV, best_time, git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REL_TOL = 1e-12
-
-
-def best_time(func, repeats, setup=None):
-    """Best wall time (s) of ``repeats`` calls of ``func(setup())``, GC off while timing."""
-    best = float("inf")
-    result = None
-    for _ in range(repeats):
-        arg = setup() if setup is not None else None
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            t0 = time.perf_counter()
-            result = func(arg)
-            elapsed = time.perf_counter() - t0
-        finally:
-            if gc_was_on:
-                gc.enable()
-        best = min(best, elapsed)
-    return best, result
 
 
 # ------------------------------------------------------------------- peer mode (HyperSpy venv)
@@ -97,7 +76,8 @@ def peer_main(in_path, out_path, json_path, repeats):
         signal.normalize_poissonian_noise()
         return signal
 
-    seconds, signal = best_time(normalize, repeats, setup=make_signal)
+    seconds, signals = best_time(normalize, repeats, setup=make_signal)
+    signal = signals[-1]
     scaled = np.asarray(signal.data)
     np.save(out_path, scaled, allow_pickle=False)
     info = dict(
@@ -172,7 +152,8 @@ def run_case(name, cube, description, peer_python, tmp, repeats):
 
     theirs, peer = run_peer(peer_python, cube, tmp, name, repeats)
     X = cube.reshape(-1, cube.shape[-1])
-    seconds, (ours, _, _) = best_time(lambda _: poisson_normalize(X), repeats)
+    seconds, runs = best_time(lambda _: poisson_normalize(X), repeats)
+    ours = runs[-1][0]
     if theirs.shape != cube.shape:
         raise RuntimeError(f"HyperSpy returned shape {theirs.shape} for a cube of {cube.shape}")
     cmp = compare(ours, theirs.reshape(X.shape))

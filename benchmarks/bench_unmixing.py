@@ -59,18 +59,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
 import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
-from _common import THREAD_ENV, git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
+from _common import THREAD_ENV, best_time, git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
 
 import numpy as np
 
@@ -84,30 +82,6 @@ FCLS_TOL = 1e-4
 PEER_TIGHT_TOL = 1e-12   # cvxopt abstol/reltol/feastol for the converged pysptools FCLS run
 NFINDR_SPEED_TARGET = 20.0
 FCLS_SPEED_TARGET = 30.0
-
-
-def best_time(func, repeats, setup=None):
-    """Best wall time (s) of ``repeats`` calls of ``func(setup())``, GC off while timing.
-
-    ``setup`` runs before each call, outside the timed region. Returns (seconds, outputs), the
-    outputs of every call in order.
-    """
-    best = float("inf")
-    outputs = []
-    for _ in range(repeats):
-        arg = setup() if setup is not None else None
-        gc_was_on = gc.isenabled()
-        gc.disable()
-        try:
-            t0 = time.perf_counter()
-            out = func(arg)
-            elapsed = time.perf_counter() - t0
-        finally:
-            if gc_was_on:
-                gc.enable()
-        outputs.append(out)
-        best = min(best, elapsed)
-    return best, outputs
 
 
 # ---------------------------------------------------------------- peer mode (pysptools venv)
