@@ -1,9 +1,12 @@
 # Machine Learning for Spectroscopy and Imaging Data: build the book, run the tests.
 #
-#   make book   build the HTML site into _build/html
-#   make test   run every test (unit, doctest, notebooks, book build, browser)
-#   make lab    open the chapters in JupyterLab
-#   make bench  run benchmarks/ (peer venvs benchmarks/.venv-*) and refresh the appendix page
+#   make book       build the HTML site into _build/html
+#   make test       run every test (unit, doctest, notebooks, book build, browser)
+#   make test-fast  only lectlib's unit and property tests (tests/unit) and the doctests of
+#                   lectlib/: no notebooks, book build or browser (about 20 s, ~640 tests)
+#   make lab        open the chapters in JupyterLab
+#   make bench      run benchmarks/ (peer venvs benchmarks/.venv-*) and refresh the
+#                   appendix page
 #
 # Each target creates .venv and installs requirements.txt (which installs lectlib in editable
 # mode) when the environment is missing or older than requirements.txt / pyproject.toml.
@@ -31,7 +34,7 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test lab clean venv assets chromium repo-url bench
+.PHONY: book test test-fast lab clean venv assets chromium repo-url bench
 
 venv: $(STAMP)
 
@@ -86,6 +89,10 @@ chromium:
 test: $(STAMP) $(ASSETS_STAMP) chromium
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
+# The fast loop while working on lectlib: tests/unit and the doctests of lectlib/ only.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest lectlib tests/unit
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root,) chapters
 
@@ -96,7 +103,7 @@ bench: $(STAMP)
 # Publishing: set the repository URL in _config.yml and every chapter's install cell at once.
 repo-url: $(STAMP)
 	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/ORG/REPO"; exit 1; }
-	$(BIN)/python -m lectlib._book "$(URL)"
+	$(BIN)/python chapters/_ext/course_book.py "$(URL)"
 
 clean:
 	rm -rf _build

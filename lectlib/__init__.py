@@ -3,27 +3,46 @@
 
 Conventions, the same in every module:
 
-* A spectrum image is an array ``(ny, nx, n_channels)``; pixel coordinates are ``(row, col)``.
+* A spectrum image is an array ``(ny, nx, n_channels)``; pixel coordinates are ``(row, col)``,
+  and so are vectors in an image (lattice vectors, reciprocal vectors in cycles per pixel).
   Learning methods take a matrix ``X`` of shape ``(n_samples, n_features)``, one spectrum per
   row; :func:`lectlib.mixing.unfold` and :func:`lectlib.mixing.fold` convert between the two.
-* Energies are in eV; arrays are float64.
-* Randomness goes through ``random_state`` (None, an int or a ``numpy.random.Generator``).
+  Image transformers take a stack of images ``(n_images, height, width)``.
+* Energies are in eV, lengths in pixels, angles in degrees.
+* **Arrays are float64.** Every function and estimator converts its input to float64 (float32,
+  integer, boolean, list, read-only and non-contiguous input are all accepted) and returns
+  float64. The one exception is asked for by name: ``SlidingFFT(dtype=numpy.float32)``
+  computes and returns single precision, for speed and memory on large images.
+* Randomness goes through ``random_state`` (None, an int, a ``numpy.random.SeedSequence`` or a
+  ``numpy.random.Generator``); the same seed gives the same numbers.
 * Datasets are ``make_*`` functions that return the data with their ground truth
   (:mod:`lectlib.datasets`).
+* Everything that learns is a scikit-learn estimator (parameters in ``__init__``, ``fit``
+  returns ``self``, learned attributes end in ``_``), so it composes in a ``Pipeline``.
 * Bad input raises ``ValueError`` or ``TypeError`` naming what was expected and what came.
 
-Modules: :mod:`~lectlib.datasets`, :mod:`~lectlib.mixing`, :mod:`~lectlib.metrics`,
-:mod:`~lectlib.plotting`, :mod:`~lectlib.widgets`, :mod:`~lectlib.eels` (physics of the EELS
-references), :mod:`~lectlib.regression` (fits with known endmembers),
-:mod:`~lectlib.decomposition` (PCA, Poisson weighting, correspondence analysis),
-:mod:`~lectlib.unmixing` (N-FINDR, fully constrained least squares, Bayesian unmixing),
-:mod:`~lectlib.sliding` (sliding-window FFT, autocorrelation and histogram descriptors).
+Modules, one per idea:
+
+* :mod:`~lectlib.datasets` — data with ground truth: spectral mixtures, EELS, lattice images,
+  and the named datasets in ``data/``;
+* :mod:`~lectlib.mixing` — the linear mixing model, Gaussian and Poisson noise, resolution;
+* :mod:`~lectlib.eels` — physics of the EELS references: plasmons, energy-loss function, edges;
+* :mod:`~lectlib.lattice` — lattice and reciprocal vectors, Bragg spots, lattice points;
+* :mod:`~lectlib.metrics` — scores against the truth: spectral angles, component and label
+  matching, abundance error, χ², residual and noise statistics;
+* :mod:`~lectlib.regression` — fits with known endmembers (OLS, non-negative, Poisson);
+* :mod:`~lectlib.decomposition` — PCA, noise edge, Poisson weighting, correspondence analysis;
+* :mod:`~lectlib.unmixing` — N-FINDR, fully constrained least squares, Bayesian unmixing;
+* :mod:`~lectlib.sliding` — sliding-window descriptors of images: FFT, autocorrelation,
+  histograms, and the ground truth of windows;
+* :mod:`~lectlib.plotting` — the course's figure style and figure helpers;
+* :mod:`~lectlib.widgets` — sliders that work live and on the static site.
 """
 
-from . import (datasets, decomposition, eels, metrics, mixing, plotting, regression, sliding,
-               unmixing, widgets)
+from . import (datasets, decomposition, eels, lattice, metrics, mixing, plotting, regression,
+               sliding, unmixing, widgets)
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 
-__all__ = ["datasets", "decomposition", "eels", "metrics", "mixing", "plotting", "regression",
-           "sliding", "unmixing", "widgets", "__version__"]
+__all__ = ["datasets", "decomposition", "eels", "lattice", "metrics", "mixing", "plotting",
+           "regression", "sliding", "unmixing", "widgets", "__version__"]

@@ -67,16 +67,107 @@ def check_scalar(x, name, *, low=None, high=None, low_inclusive=True, high_inclu
     return int(x) if integer else float(x)
 
 
+def _quote(option):
+    return "None" if option is None else repr(option)
+
+
+def check_option(value, name, options):
+    """Return ``value`` if it is one of ``options`` (strings or None), else raise naming them.
+
+    >>> check_option("hann", "taper", ("hann", "blackman", None))
+    'hann'
+    """
+    if not any(value is o or (isinstance(value, str) and value == o) for o in options):
+        listed = [_quote(o) for o in options]
+        expected = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " or " + listed[-1]
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return value
+
+
+def check_pair(value, name, *, integer=False, low=None, low_inclusive=True, broadcast=False,
+               increasing=False, labels=None):
+    """Return a pair of numbers as a tuple, each checked like :func:`check_scalar`.
+
+    Something that is not a sequence (a string, None, a lone number without ``broadcast``) is
+    a ``TypeError``; a sequence of another length a ``ValueError``.
+
+    Parameters
+    ----------
+    integer, low, low_inclusive
+        As in :func:`check_scalar`, for both numbers.
+    broadcast : bool
+        A single number ``v`` stands for ``(v, v)`` (a square window, the same step along both
+        axes).
+    increasing : bool
+        The pair is a range: the second number must exceed the first.
+    labels : str, optional
+        What the numbers are, for the message, e.g. ``"(ny, nx)"``.
+    """
+    kind = "ints" if integer else "numbers"
+    what = f"a pair {labels} of {kind}" if labels else f"a pair of {kind}"
+    if broadcast:
+        what = f"{'an int' if integer else 'a number'} or {what}"
+    if broadcast and isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = (value, value)
+    try:
+        length = None if isinstance(value, (str, bytes, dict)) else len(value)
+    except TypeError:         # a number, None, a 0-d array
+        length = None
+    if length is None:
+        raise TypeError(f"{name} must be {what}, got {value!r}")
+    if length != 2:
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    first, second = value
+    pair = tuple(
+        check_scalar(v, f"{name}[{i}]", low=low, low_inclusive=low_inclusive, integer=integer)
+        for i, v in enumerate((first, second))
+    )
+    if increasing and not pair[1] > pair[0]:
+        raise ValueError(f"{name} must be increasing (low, high), got {value!r}")
+    return pair
+
+
 def check_shape2(shape, name="shape"):
     """Return a ``(ny, nx)`` tuple of positive ints."""
-    try:
-        ny, nx = shape
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (ny, nx), got {shape!r}") from None
-    return (
-        check_scalar(ny, f"{name}[0]", low=1, integer=True),
-        check_scalar(nx, f"{name}[1]", low=1, integer=True),
-    )
+    return check_pair(shape, name, integer=True, low=1, labels="(ny, nx)")
+
+
+def check_endmembers(endmembers, n_channels=None, *, affine=False):
+    """Endmembers ``(k, n_channels)`` (one spectrum per row) as a float array.
+
+    With ``affine=False`` they must be linearly independent, the condition of a regression on
+    them; with ``affine=True`` only affinely independent, the vertices of a simplex (the
+    condition of a sum-to-one fit): at most ``n_channels + 1`` of them, and a zero spectrum may
+    be one. For a regression a 1-D array is one endmember; the vertices of a simplex must be
+    listed as rows.
+    """
+    E = as_float_array(endmembers, "endmembers", ndim=2 if affine else (1, 2))
+    if E.ndim == 1:
+        E = E[None, :]
+    k, c = E.shape
+    if n_channels is not None and c != n_channels:
+        raise ValueError(f"endmembers have {c} channels but data have {n_channels}")
+    if affine:
+        if k > c + 1:
+            raise ValueError(f"{k} endmembers in {c} channels: at most {c + 1} can be the "
+                             "vertices of a simplex")
+        if k > 1 and np.linalg.matrix_rank(E[1:] - E[0]) < k - 1:
+            raise ValueError("the endmembers are affinely dependent: they are not the vertices "
+                             "of a simplex (one lies in the span of the others' differences)")
+    elif np.linalg.matrix_rank(E) < k:
+        raise ValueError(f"the {k} endmembers are linearly dependent"
+                         + (f" ({k} endmembers in {c} channels)" if k > c else ""))
+    return E
+
+
+def check_non_negative(X, what, need="it needs counts"):
+    """Raise unless every value of ``X`` is >= 0; ``what`` names the caller, ``need`` says why.
+
+    The message starts as scikit-learn's own check does, so estimators that need counts pass
+    its ``check_estimator`` tests for non-negative input.
+    """
+    if np.any(X < 0):
+        raise ValueError(f"Negative values in data passed to {what}: {need}")
 
 
 def check_random_state(random_state):

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import as_float_array, check_scalar
+from ._validation import as_float_array, check_non_negative, check_option, check_scalar
 
 __all__ = [
     "pca",
@@ -170,8 +170,7 @@ def poisson_normalize(X):
     ([2.0, 2.0], [2.23606797749979, 1.7320508075688772], True)
     """
     X = _matrix(X)
-    if np.any(X < 0):
-        raise ValueError("poisson_normalize needs counts: X must be non-negative")
+    check_non_negative(X, "poisson_normalize")
     row = np.sqrt(X.sum(axis=1))
     col = np.sqrt(X.sum(axis=0))
     denom = row[:, None] * col[None, :]
@@ -239,11 +238,9 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)
-        if self.weighting not in ("poisson", None):
-            raise ValueError(f"weighting must be 'poisson' or None, got {self.weighting!r}")
-        if self.weighting == "poisson" and np.any(X < 0):
-            raise ValueError("Negative values in data passed to WeightedPCA: "
-                             "weighting='poisson' needs counts")
+        check_option(self.weighting, "weighting", ("poisson", None))
+        if self.weighting == "poisson":
+            check_non_negative(X, "WeightedPCA", "weighting='poisson' needs counts")
         if X.shape[0] < 2:
             raise ValueError(f"WeightedPCA needs at least 2 samples, got n_samples = {X.shape[0]}")
         k = _check_n_components(self.n_components, min(X.shape))
@@ -262,9 +259,8 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
     def transform(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        if self.weighting == "poisson" and np.any(X < 0):
-            raise ValueError("Negative values in data passed to WeightedPCA: "
-                             "weighting='poisson' needs counts")
+        if self.weighting == "poisson":
+            check_non_negative(X, "WeightedPCA", "weighting='poisson' needs counts")
         return (self._scale(X, self._row_weights(X)) - self.mean_) @ self.components_.T
 
     def inverse_transform(self, X, row_weights=None):
@@ -342,9 +338,7 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)
-        if np.any(X < 0):
-            raise ValueError("Negative values in data passed to CorrespondenceAnalysis: "
-                             "it needs counts")
+        check_non_negative(X, "CorrespondenceAnalysis")
         if X.shape[0] < 2:
             raise ValueError(f"correspondence analysis needs at least 2 samples, got n_samples = {X.shape[0]}")
         total = X.sum()
@@ -392,9 +386,7 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         """Principal coordinates of rows (supplementary rows are projected the same way)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        if np.any(X < 0):
-            raise ValueError("Negative values in data passed to CorrespondenceAnalysis: "
-                             "it needs counts")
+        check_non_negative(X, "CorrespondenceAnalysis")
         sums = X.sum(axis=1, keepdims=True)
         if np.any(sums <= 0):
             raise ValueError("every row of X needs a positive sum")
@@ -445,8 +437,7 @@ def image_statistics(image, *, base=2.0):
     (1.0, 3.0)
     """
     image = as_float_array(image, "image", min_ndim=1)
-    if np.any(image < 0):
-        raise ValueError("image must hold non-negative counts")
+    check_non_negative(image, "image_statistics")
     base = check_scalar(base, "base", low=1.0, low_inclusive=False)
     total = image.sum()
     if total <= 0:

@@ -1,4 +1,5 @@
-"""Scores against ground truth: spectral angles, component matching, abundance error, chi-square.
+"""Scores against ground truth: spectral angles, component and label matching, abundance error,
+chi-square, and the statistics of residuals and noise.
 
 Unmixing methods return components in an arbitrary order and scale (and ICA or PCA in an
 arbitrary sign), so comparing them with the truth starts by matching each true endmember with
@@ -22,6 +23,8 @@ __all__ = [
     "snr_db",
     "reduced_chi_square",
     "lag_autocorrelation",
+    "match_labels",
+    "variance_by_intensity",
 ]
 
 
@@ -272,3 +275,120 @@ def lag_autocorrelation(residuals, lag=1):
     r = r - r.mean(axis=1, keepdims=True)
     denom = float(np.sum(r * r))
     return float(np.sum(r[:, lag:] * r[:, :-lag]) / denom)
+
+
+def match_labels(found, truth):
+    """Relabel a segmentation to agree best with the truth, and score it.
+
+    Clustering and unmixing number their classes arbitrarily. The best relabelling maps each
+    found label to one true label, no two to the same, so that as many samples as possible
+    agree: an assignment problem on the confusion matrix.
+
+    Parameters
+    ----------
+    found : array_like of int, shape (n_samples,)
+        Labels ``0 .. n_found - 1`` from a method, in any numbering.
+    truth : array_like of int, shape (n_samples,)
+        True labels ``0 .. n_true - 1``.
+
+    Returns
+    -------
+    result : sklearn.utils.Bunch
+        ``accuracy``: the share of samples whose relabelled label is the true one.
+        ``mapping`` (n_found,): the true label given to each found label (-1 for a found label
+        left over when there are more found labels than true ones). ``labels`` (n_samples,):
+        ``mapping[found]``. ``confusion`` (n_found, n_true): samples with each pair of labels.
+
+    See Also
+    --------
+    match_components : the same matching for spectra, by spectral angle.
+    sklearn.metrics.adjusted_rand_score : agreement without a relabelling, chance-corrected.
+
+    Notes
+    -----
+    The assignment maximises the trace of the permuted confusion matrix with the Hungarian
+    algorithm (:func:`scipy.optimize.linear_sum_assignment`) in O(n³) for n labels, instead of
+    trying all n! relabellings.
+
+    Examples
+    --------
+    >>> from lectlib.metrics import match_labels
+    >>> result = match_labels([2, 2, 0, 0, 1, 1, 1], [0, 0, 1, 1, 2, 2, 0])
+    >>> result.mapping.tolist(), result.labels.tolist(), round(result.accuracy, 3)
+    ([1, 2, 0], [0, 0, 1, 1, 2, 2, 2], 0.857)
+    """
+    found = _labels(found, "found")
+    truth = _labels(truth, "truth")
+    if found.shape != truth.shape:
+        raise ValueError(f"found has {found.size} labels and truth {truth.size}; they must match")
+    n_found, n_true = int(found.max()) + 1, int(truth.max()) + 1
+    confusion = np.zeros((n_found, n_true), dtype=np.int64)
+    np.add.at(confusion, (found, truth), 1)
+    rows, cols = linear_sum_assignment(confusion, maximize=True)
+    mapping = np.full(n_found, -1, dtype=np.intp)
+    mapping[rows] = cols
+    labels = mapping[found]
+    return Bunch(accuracy=float(np.mean(labels == truth)), mapping=mapping, labels=labels,
+                 confusion=confusion)
+
+
+def _labels(x, name):
+    values = as_float_array(x, name, ndim=1)
+    if np.any(values < 0) or np.any(values != np.round(values)):
+        raise ValueError(f"{name} must hold non-negative integer labels")
+    return values.astype(np.intp)
+
+
+def variance_by_intensity(expected, noisy, n_bins=12):
+    """Noise variance as a function of intensity, in quantile bins of the expected intensity.
+
+    The noise model in one picture: Gaussian read-out noise has the same variance at every
+    intensity; Poisson counting noise has a variance equal to the expected counts.
+
+    Parameters
+    ----------
+    expected : array_like
+        Noise-free intensities (any shape).
+    noisy : array_like, same shape
+        The measured values.
+    n_bins : int, default=12
+        Bins with (about) equal numbers of values, from quantiles of ``expected``.
+
+    Returns
+    -------
+    level : ndarray of shape (n_bins,)
+        Mean expected intensity in each bin.
+    variance : ndarray of shape (n_bins,)
+        Mean squared noise ``(noisy - expected)²`` in each bin.
+
+    See Also
+    --------
+    snr_db : one number for the whole signal instead of a curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.metrics import variance_by_intensity
+    >>> rng = np.random.default_rng(0)
+    >>> expected = rng.uniform(10, 100, 200_000)
+    >>> level, variance = variance_by_intensity(expected, rng.poisson(expected), n_bins=4)
+    >>> bool(np.allclose(variance / level, 1, atol=0.03))     # Poisson: variance = mean
+    True
+    """
+    expected = as_float_array(expected, "expected")
+    noisy = as_float_array(noisy, "noisy")
+    if expected.shape != noisy.shape:
+        raise ValueError(f"expected has shape {expected.shape} but noisy has {noisy.shape}")
+    n_bins = check_scalar(n_bins, "n_bins", low=1, integer=True)
+    if n_bins > expected.size:
+        raise ValueError(f"{n_bins} bins for {expected.size} values; use fewer bins")
+    expected, noise = expected.ravel(), (noisy - expected).ravel()
+    edges = np.quantile(expected, np.linspace(0, 1, n_bins + 1))
+    which = np.clip(np.searchsorted(edges, expected, side="right") - 1, 0, n_bins - 1)
+    counts = np.bincount(which, minlength=n_bins)
+    if np.any(counts == 0):
+        raise ValueError("some intensity bins are empty (many equal expected values); "
+                         "use fewer bins")
+    level = np.bincount(which, expected, minlength=n_bins) / counts
+    variance = np.bincount(which, noise**2, minlength=n_bins) / counts
+    return level, variance

@@ -158,18 +158,37 @@ def add_gaussian_noise(clean, snr_db, *, random_state=None):
     return clean + sigma * rng.standard_normal(clean.shape), sigma**2
 
 
-def add_poisson_noise(expected, *, random_state=None):
+def add_poisson_noise(expected, *, snr_db=None, random_state=None):
     """Draw counts from a Poisson distribution with the given expected values.
 
     Counting detectors (EELS, EDS, SIMS, photon counting) follow Poisson statistics: the
     variance of each element equals its expected value, so bright channels are noisier in
     absolute terms but cleaner in relative terms (relative error ``1/sqrt(counts)``).
 
+    Parameters
+    ----------
+    expected : array_like
+        Expected counts, non-negative.
+    snr_db : float, optional
+        Scale ``expected`` first (choose the dose) so that the counts have this
+        signal-to-noise ratio in dB, as :func:`add_gaussian_noise` does for Gaussian noise.
+    random_state : None, int or numpy.random.Generator
+
     Returns
     -------
     counts : ndarray of float, same shape as ``expected``
     variance : ndarray
-        The per-element noise variance, equal to ``expected``.
+        The per-element noise variance, equal to the expected counts (after scaling).
+
+    See Also
+    --------
+    add_gaussian_noise : constant-variance noise at a given SNR.
+
+    Notes
+    -----
+    The noise power of Poisson counts is their mean, so ``SNR = mean(λ²) / mean(λ)``: it
+    grows linearly with the scale of ``λ``, and the scale that gives a requested SNR is
+    ``10^(SNR/10) mean(λ) / mean(λ²)``. Ten times the dose is 10 dB more.
 
     Examples
     --------
@@ -178,10 +197,19 @@ def add_poisson_noise(expected, *, random_state=None):
     >>> counts, variance = add_poisson_noise(np.full(100000, 50.0), random_state=0)
     >>> round(float(counts.mean())), round(float(counts.var()))
     (50, 50)
+    >>> counts, expected = add_poisson_noise(np.full(10, 0.5), snr_db=20.0, random_state=0)
+    >>> float(expected[0])            # 20 dB: 100 counts expected in every element
+    100.0
     """
     expected = as_float_array(expected, "expected")
     if np.any(expected < 0):
         raise ValueError("expected counts must be non-negative for Poisson noise")
+    if snr_db is not None:
+        snr_db = check_scalar(snr_db, "snr_db")
+        power = np.mean(expected**2)
+        if power == 0:
+            raise ValueError("expected is all zeros, so no dose gives it a finite SNR")
+        expected = expected * (10 ** (snr_db / 10) * expected.mean() / power)
     rng = check_random_state(random_state)
     return rng.poisson(expected).astype(np.float64), expected.copy()
 

@@ -1,4 +1,5 @@
-"""Figure helpers shared by the chapters: spectra on an energy axis, maps with colour bars.
+"""Figure helpers shared by the chapters: the course's style, spectra on an energy axis, maps
+with color bars, singular values, the simplex, and reciprocal space.
 
 They only style plots; each returns the Matplotlib objects it drew on, so a chapter can add to
 them. Images are drawn with ``origin="upper"``: pixel ``(row, col)`` sits at row ``row`` from
@@ -12,7 +13,42 @@ import numpy as np
 
 from ._validation import as_float_array
 
-__all__ = ["plot_spectra", "plot_maps", "plot_singular_values", "plot_simplex"]
+__all__ = ["use_style", "plot_spectra", "plot_maps", "plot_singular_values", "plot_simplex",
+           "plot_reciprocal", "mark_spots"]
+
+#: The course's Matplotlib settings, applied by :func:`use_style`.
+STYLE = {"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def use_style():
+    """Apply the course's figure style; in a notebook, also show figures inline.
+
+    Every chapter calls it once, after its imports, so that all figures look the same. In a
+    Jupyter kernel it selects the inline backend too: figures then appear in the notebook and
+    on the built site whatever ``MPLBACKEND`` says (the test and build environments set it to
+    ``Agg``, which would otherwise show nothing).
+
+    See Also
+    --------
+    matplotlib.pyplot.style.use : for a style of one's own on top.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from lectlib.plotting import use_style
+    >>> use_style()
+    >>> plt.rcParams["axes.spines.top"]
+    False
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:               # plain Python: no inline backend to select
+        shell = None
+    else:
+        shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        shell.run_line_magic("matplotlib", "inline")
+    plt.rcParams.update(STYLE)
 
 
 def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="Energy (eV)",
@@ -223,3 +259,106 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
     ax.set_ylabel("PC 2")
     ax.legend(fontsize="small", frameon=False, markerscale=1)
     return ax
+
+
+def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symmetric=False,
+                    spots=None, spot_color="w"):
+    """A sliding-FFT descriptor (or component) as a centered reciprocal-space image.
+
+    Parameters
+    ----------
+    model : lectlib.sliding.SlidingFFT
+        The fitted transform that made the features (it knows their frequencies).
+    features : array_like of shape (n_features,)
+        One descriptor, endmember or eigenvector.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    cmap : str, default="magma"
+    symmetric : bool, default=False
+        A diverging scale centered on zero (for eigenvectors and ICA components, which have
+        both signs); otherwise the scale starts at zero (magnitudes).
+    spots : array_like of shape (n_spots, 2), optional
+        ``(k_row, k_col)`` positions to circle, e.g. predicted Bragg spots; each is circled
+        with its opposite ``-k`` (the magnitude of a real image's transform is
+        centrosymmetric).
+    spot_color : color, default="w"
+
+    Returns
+    -------
+    ax : matplotlib Axes
+
+    See Also
+    --------
+    lectlib.sliding.SlidingFFT.to_reciprocal : the image this draws.
+    mark_spots : the circles alone, on any reciprocal-space axes.
+    lectlib.lattice.bragg_spots : where a lattice's spots are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.plotting import plot_reciprocal
+    >>> from lectlib.sliding import SlidingFFT
+    >>> x = np.arange(64.0)
+    >>> image = np.cos(2 * np.pi * x / 8)[None, :] * np.ones((64, 1))
+    >>> fft = SlidingFFT(32, 16, log=False, crop=8).fit(image)
+    >>> ax = plot_reciprocal(fft, fft.transform(image)[0], spots=[[0.0, 0.125]])
+    >>> len(ax.images), len(ax.collections[0].get_offsets())     # the spot and its opposite
+    (1, 2)
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model)
+    features = as_float_array(features, "features", ndim=1)
+    picture = model.to_reciprocal(features)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3, 3), layout="constrained")
+    k = float(model.frequencies_.max())
+    limits = dict(vmin=0)
+    if symmetric:
+        v = float(np.abs(picture).max())
+        limits = dict(vmin=-v, vmax=v)
+    ax.imshow(picture, cmap=cmap, extent=(-k, k, k, -k), **limits)
+    ax.set(xticks=[], yticks=[])
+    if spots is not None:
+        mark_spots(ax, spots, color=spot_color)
+    if title:
+        ax.set_title(title, fontsize="medium")
+    return ax
+
+
+def mark_spots(ax, spots, *, color="w", size=110, lw=0.8):
+    """Circle reciprocal-space positions and their opposites on axes in (k_col, k_row) units.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Showing reciprocal space with k_col along x and k_row along y (as
+        :func:`plot_reciprocal` draws it).
+    spots : array_like of shape (n_spots, 2)
+        ``(k_row, k_col)`` in cycles per pixel; ``-k`` is circled too.
+    color : color, default="w"
+    size : float, default=110
+        Marker area in points².
+    lw : float, default=0.8
+
+    Returns
+    -------
+    collection : matplotlib PathCollection
+
+    See Also
+    --------
+    plot_reciprocal : a descriptor with its spots circled.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from lectlib.plotting import mark_spots
+    >>> _, ax = plt.subplots()
+    >>> len(mark_spots(ax, [[0.1, 0.0], [0.0, 0.1]]).get_offsets())
+    4
+    """
+    spots = as_float_array(spots, "spots", ndim=2)
+    if spots.shape[1] != 2:
+        raise ValueError(f"spots must have shape (n_spots, 2), got {spots.shape}")
+    both = np.unique(np.round(np.vstack([spots, -spots]), 12) + 0.0, axis=0)
+    return ax.scatter(both[:, 1], both[:, 0], s=size, facecolors="none", edgecolors=color, lw=lw)

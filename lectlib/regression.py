@@ -23,7 +23,8 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._active_set import active_set
-from ._validation import as_float_array
+from ._validation import (as_float_array, check_endmembers, check_option, check_pair,
+                          check_scalar)
 
 __all__ = ["fit_known_endmembers", "nnls_batch", "KnownEndmemberRegression"]
 
@@ -93,25 +94,9 @@ def _channel_mask(n_channels, energy, window):
         return np.ones(n_channels, dtype=bool), energy
     if energy is None:
         raise ValueError("window needs the energy axis: pass energy=")
-    try:
-        lo, hi = (float(v) for v in window)
-    except (TypeError, ValueError):
-        raise ValueError(f"window must be a pair (low, high) in eV, got {window!r}") from None
-    if not lo < hi:
-        raise ValueError(f"window must have low < high, got {window!r}")
+    lo, hi = check_pair(window, "window", increasing=True, labels="(low, high) in eV")
     mask = (energy >= lo) & (energy <= hi)
     return mask, energy[mask]
-
-
-def _check_endmembers(endmembers, n_channels=None):
-    endmembers = as_float_array(endmembers, "endmembers", ndim=(1, 2))
-    if endmembers.ndim == 1:
-        endmembers = endmembers[None, :]
-    if n_channels is not None and endmembers.shape[1] != n_channels:
-        raise ValueError(
-            f"endmembers have {endmembers.shape[1]} channels but data have {n_channels}"
-        )
-    return endmembers
 
 
 def _variance(variance, model, grid, mask):
@@ -184,7 +169,7 @@ def _solve(X, E, method, max_iter):
     return coef, max_iter
 
 
-def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="ols",
+def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="nnls",
                          variance="poisson", max_iter=100):
     """Fit every spectrum as a linear combination of known endmembers.
 
@@ -198,9 +183,10 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
         The energy axis; needed for ``window``.
     window : (float, float), optional
         Fit only the channels with ``low <= energy <= high`` (eV).
-    method : {"ols", "nnls", "poisson"}, default="ols"
-        Ordinary least squares, non-negative least squares, or the non-negative Poisson
-        maximum-likelihood fit for counts (iteratively reweighted by the model).
+    method : {"ols", "nnls", "poisson"}, default="nnls"
+        Non-negative least squares, ordinary least squares, or the non-negative Poisson
+        maximum-likelihood fit for counts (iteratively reweighted by the model). The default
+        is the same in :class:`KnownEndmemberRegression`; see Notes for why.
     variance : "poisson", float or array_like, default="poisson"
         Noise variance for χ²: ``"poisson"`` uses the fitted model (counts; floored at
         :data:`POISSON_VARIANCE_FLOOR`), otherwise a value broadcastable to ``data``'s shape
@@ -216,6 +202,25 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
         freedom ``dof = n_window - k`` —, ``dof``, ``channels`` (boolean mask of the fitted
         channels), ``energy`` (their energies, or None), ``method``, ``n_iter``.
 
+    See Also
+    --------
+    KnownEndmemberRegression : the same fit as a scikit-learn transformer (coefficients only).
+    nnls_batch : the non-negative solver, for given normal equations.
+    lectlib.unmixing.fcls : abundances that also sum to one (fractions, not amounts).
+
+    Notes
+    -----
+    Ordinary least squares solves all pixels in one LAPACK call; the non-negative fit is
+    Lawson & Hanson's active-set method on all pixels in lock-step; the Poisson fit maximises
+    the likelihood of counts by iteratively reweighted non-negative fits.
+
+    Why ``"nnls"`` by default, here and in :class:`KnownEndmemberRegression`: a coefficient is
+    an amount of a reference (thickness times fraction), never negative. On noisy counts
+    ordinary least squares returns negative amounts wherever a reference is absent and is the
+    less accurate estimate (chapter 2 measures both); the non-negative fit costs little more.
+    Ask for ``method="ols"`` for the unconstrained linear estimate, e.g. to see a wrong model
+    as negative coefficients.
+
     Examples
     --------
     >>> E = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]])
@@ -224,10 +229,9 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
     >>> fit.coefficients.shape, fit.coefficients[0, 0].round(12).tolist(), float(fit.chi2.max()) < 1e-20
     ((2, 3, 2), [0.5, 2.0], True)
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
+    check_option(method, "method", _METHODS)
     X, grid = _as_pixels(data)
-    E = _check_endmembers(endmembers, X.shape[1])
+    E = check_endmembers(endmembers, X.shape[1])
     if energy is not None:
         energy = as_float_array(energy, "energy", ndim=1)
         if energy.size != X.shape[1]:
@@ -242,8 +246,7 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
     Xw, Ew = (X, E) if mask.all() else (X[:, mask], E[:, mask])
     if np.linalg.matrix_rank(Ew) < k:
         raise ValueError("the endmembers are linearly dependent on the fitted channels")
-    if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    max_iter = check_scalar(max_iter, "max_iter", low=1, integer=True)
 
     coef, n_iter = _solve(Xw, Ew, method, max_iter)
     model = coef @ Ew
@@ -318,9 +321,8 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)
-        if self.method not in _METHODS:
-            raise ValueError(f"method must be one of {_METHODS}, got {self.method!r}")
-        E = _check_endmembers(self.endmembers, X.shape[1])
+        check_option(self.method, "method", _METHODS)
+        E = check_endmembers(self.endmembers, X.shape[1])
         energy = None if self.energy is None else as_float_array(self.energy, "energy", ndim=1)
         if energy is not None and energy.size != X.shape[1]:
             raise ValueError(f"energy has {energy.size} values but X has {X.shape[1]} features")

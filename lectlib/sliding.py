@@ -16,20 +16,23 @@ Coordinates are ``(row, col)``; windows are listed in row-major order of their g
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._validation import as_float_array, check_scalar
+from ._validation import as_float_array, check_option, check_pair, check_scalar
+
+#: Window functions a taper can be (None: no taper), from :func:`scipy.signal.get_window`.
+TAPERS = ("hann", "hamming", "blackman", "tukey", None)
 
 __all__ = [
     "sliding_windows",
     "window_grid",
     "fold_windows",
+    "window_fractions",
+    "labels_at_centers",
     "SlidingFFT",
     "sliding_autocorrelation",
     "sliding_histogram",
@@ -37,17 +40,8 @@ __all__ = [
 
 
 def _pair(value, name, low=1):
-    """An int or a pair of ints as a (y, x) tuple."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = (value, value)
-    if not isinstance(value, (tuple, list, np.ndarray)):
-        raise TypeError(f"{name} must be an int or a pair (y, x) of ints, got {value!r}")
-    try:
-        y, x = value
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be an int or a pair (y, x) of ints, got {value!r}") from None
-    return (check_scalar(y, f"{name}[0]", low=low, integer=True),
-            check_scalar(x, f"{name}[1]", low=low, integer=True))
+    """An int or a pair of ints as a (y, x) tuple: window sizes, steps, crops, grid shapes."""
+    return check_pair(value, name, integer=True, low=low, broadcast=True, labels="(y, x)")
 
 
 def _check_image(image, name="image"):
@@ -124,32 +118,158 @@ def fold_windows(values, grid_shape):
     return values.reshape(grid + values.shape[1:])
 
 
+def _label_map(labels):
+    """A 2-D map of non-negative integer labels (e.g. phases), as an int array."""
+    values = as_float_array(labels, "labels", ndim=2)
+    if np.any(values < 0) or np.any(values != np.round(values)):
+        raise ValueError("labels must hold non-negative integer labels")
+    return values.astype(np.intp)
+
+
+def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
+    """The share of every window that each label covers, weighted by the taper.
+
+    A window's Fourier magnitude is a sum over its pixels weighted by the taper, so the
+    natural measure of how much of a phase a window sees is the **taper-weighted fraction**
+    ``f_p = Σ h [label = p] / Σ h``: the ground truth that unmixing sliding descriptors
+    should recover, and its largest value is the window's **purity**.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (height, width)
+        A label per pixel (e.g. the true phase map), ``0 .. n_labels - 1``.
+    window : int or (int, int)
+        Window size (wy, wx).
+    step : int or (int, int), default=1
+        Step between windows.
+    n_labels : int, optional
+        Number of labels (columns of the result); by default ``labels.max() + 1``.
+    taper : {"hann", "hamming", "blackman", "tukey", None}, default="hann"
+        The weights, as in :class:`SlidingFFT`; None weighs every pixel the same.
+
+    Returns
+    -------
+    fractions : ndarray of shape (n_windows, n_labels)
+        Rows sum to one; windows in row-major grid order, as :class:`SlidingFFT` lists them.
+
+    See Also
+    --------
+    labels_at_centers : one label per window, the one at its center.
+    fold_windows : the fractions as maps on the window grid.
+
+    Notes
+    -----
+    The taper is separable, so each label's weighted sum is a correlation along the rows and
+    then along the columns, sampled every ``step`` pixels: the cost grows with ``wy + wx``, not
+    ``wy * wx``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.sliding import window_fractions
+    >>> labels = np.zeros((8, 12), dtype=int); labels[:, 6:] = 1
+    >>> window_fractions(labels, 4, 2, taper=None).round(2).tolist()[:5]
+    [[1.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [0.0, 1.0]]
+    """
+    labels = _label_map(labels)
+    n_found = int(labels.max()) + 1
+    if n_labels is None:
+        n_labels = n_found
+    n_labels = check_scalar(n_labels, "n_labels", low=1, integer=True)
+    if n_found > n_labels:
+        raise ValueError(f"labels go up to {n_found - 1} but n_labels is {n_labels}")
+    window_grid(labels.shape, window, step)             # checks that the window fits
+    wy, wx = _pair(window, "window")
+    sy, sx = _pair(step, "step")
+    ty, tx = _taper_1d(taper, wy, wx)
+    one_hot = (labels[None] == np.arange(n_labels)[:, None, None]).astype(float)
+    along_y = np.lib.stride_tricks.sliding_window_view(one_hot, wy, axis=1)[:, ::sy] @ ty
+    both = np.lib.stride_tricks.sliding_window_view(along_y, wx, axis=2)[:, :, ::sx] @ tx
+    return both.reshape(n_labels, -1).T / (ty.sum() * tx.sum())
+
+
+def labels_at_centers(labels, window, step=1):
+    """The label of the pixel at the center of every window: ``(n_windows,)``.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (height, width)
+    window : int or (int, int)
+    step : int or (int, int), default=1
+
+    Returns
+    -------
+    center_labels : ndarray of int, shape (n_windows,)
+        In row-major grid order. An even window's center lies between pixels; the pixel taken
+        is the nearest one, ties to the even index (as :func:`numpy.rint`).
+
+    See Also
+    --------
+    window_fractions : how much of each label every window sees.
+    window_grid : the centers themselves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.sliding import labels_at_centers
+    >>> labels = np.zeros((8, 12), dtype=int); labels[:, 6:] = 1
+    >>> labels_at_centers(labels, 4, 2).tolist()[:5]
+    [0, 0, 1, 1, 1]
+    """
+    labels = _label_map(labels)
+    _, centers = window_grid(labels.shape, window, step)
+    rows, cols = np.rint(centers).astype(np.intp).T
+    return labels[rows, cols]
+
+
 def _taper_1d(kind, wy, wx):
     """The taper's two factors (it is separable): arrays of length wy and wx."""
-    if kind is None or kind == "none":
+    check_option(kind, "taper", TAPERS)
+    if kind is None:
         return np.ones(wy), np.ones(wx)
-    if kind not in ("hann", "hamming", "blackman", "tukey"):
-        raise ValueError(f"taper must be 'hann', 'hamming', 'blackman', 'tukey' or None, got {kind!r}")
     wy_ = signal.get_window(kind, wy, fftbins=False) if wy > 1 else np.ones(1)
     wx_ = signal.get_window(kind, wx, fftbins=False) if wx > 1 else np.ones(1)
+    for n, factor in ((wy, wy_), (wx, wx_)):
+        if not np.any(factor > 0):
+            raise ValueError(f"a {kind!r} taper over {n} pixels is zero everywhere; use a "
+                             "window of at least 3 pixels, or taper=None")
     return wy_, wx_
 
 
 def _taper(kind, wy, wx, dtype):
-    if kind is None or kind == "none":
+    if kind is None:
         return None
     wy_, wx_ = _taper_1d(kind, wy, wx)
     return np.outer(wy_, wx_).astype(dtype)
 
 
+def _check_images(X):
+    """A stack of images (n_images, height, width) of float64; one 2-D image is a stack of one.
+
+    scikit-learn's validator, so that messages (complex, object, empty input) are the ones its
+    estimator checks expect.
+    """
+    X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
+    if X.ndim > 3:
+        raise ValueError(f"X must be one image (height, width) or a stack of images "
+                         f"(n_images, height, width), got a {X.ndim}-D array of shape {X.shape}")
+    return X[None] if X.ndim == 2 else X
+
+
 class SlidingFFT(TransformerMixin, BaseEstimator):
-    """Local Fourier-magnitude descriptors of an image, one row per window.
+    """Local Fourier-magnitude descriptors of images, one row per window.
 
     Each window is tapered, Fourier transformed (all windows of a block of grid rows in one
     batched real FFT), and its magnitude — optionally log-scaled, cropped to the central part
     of reciprocal space and with the zero frequency masked — becomes a feature vector. The
     magnitude of the transform of a real image is centrosymmetric, |F(−k)| = |F(k)|, so only
     the half plane k_x ≥ 0 is kept: no information is lost.
+
+    The input is a stack of images of one size, ``(n_images, height, width)``, or one image
+    ``(height, width)`` (a stack of one), as for scikit-learn's
+    :class:`~sklearn.feature_extraction.image.PatchExtractor`. Every image gives the windows
+    of one grid, so the output has ``n_images * n_windows`` rows: the windows of the first
+    image in row-major grid order, then those of the second, and so on.
 
     Parameters
     ----------
@@ -166,31 +286,53 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         all of them.
     mask_center : int, default=1
         Zero the frequencies within this many bins of k = 0 along both axes (a square: the
-        mean intensity, spread by the taper over the neighbouring bins, carries no structure);
+        mean intensity, spread by the taper over the neighboring bins, carries no structure);
         0 keeps them.
-    dtype : numpy dtype, default=numpy.float32
-        Precision of the transform and of the descriptors: single precision is ample for
-        magnitudes used in segmentation, halves the memory and doubles the speed.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        Precision of the transform and of the descriptors. Single precision is ample for
+        magnitudes used in segmentation, halves the memory and is about twice as fast (see the
+        benchmarks appendix); it is lectlib's one option that returns float32.
     block_rows : int, optional
         Grid rows transformed at a time (bounds the temporary memory); chosen automatically.
 
     Attributes
     ----------
+    image_shape_ : (int, int)
+        ``(height, width)`` of the images seen in ``fit``; ``transform`` takes images of this
+        size.
     grid_shape_ : (int, int)
-        Windows per column and per row of the image, from the last ``fit``/``transform``.
-    centers_ : ndarray, shape (n_windows, 2)
-        (row, col) centres of the windows in the image.
+        Windows per column and per row of an image.
+    n_windows_ : int
+        Windows per image, ``grid_shape_[0] * grid_shape_[1]``.
+    centers_ : ndarray, shape (n_windows_, 2)
+        (row, col) centers of the windows in an image.
     frequencies_ : ndarray, shape (n_features, 2)
         (k_y, k_x) of every feature in cycles per pixel (rows of the half plane in the FFT's
         natural order, k_y = 0, 1/wy, …, then the negative ones; :meth:`to_reciprocal` puts
         them in order for display).
     feature_shape_ : (int, int)
         The kept half plane as an image, (n_ky, n_kx).
-    image_shape_ : (int, int)
-        Shape of the image seen in ``fit``.
+    n_features_in_ : int
+        Width of the images (pixels per image row): the second axis of a 2-D ``X``, as
+        scikit-learn counts features.
+
+    See Also
+    --------
+    sliding_windows : the windows themselves, as a view (the first step of this transform).
+    sliding_autocorrelation : the same information in real space (Wiener–Khinchin).
+    sliding_histogram : a descriptor that sees composition, not structure.
+
+    Notes
+    -----
+    The taper is separable and the 2-D transform is a transform along x followed by one along
+    y. Every image-row segment at a given column offset belongs to the ``wy / sy`` windows
+    stacked above each other, so each segment is tapered and transformed along x once; each
+    window then needs only the transforms along y. No tapered copy of every window is made.
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.sliding import SlidingFFT
     >>> y, x = np.mgrid[:64, :64]
     >>> image = np.cos(2 * np.pi * (x / 8))             # fringes along x, period 8 px
     >>> fft = SlidingFFT(window=32, step=16, log=False)
@@ -199,10 +341,12 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
     ((9, 544), (3, 3))
     >>> fft.frequencies_[np.argmax(features[0])].tolist()   # the peak at k_x = 1/8
     [0.0, 0.125]
+    >>> fft.transform(np.stack([image, image.T])).shape     # two images: 2 x 9 windows
+    (18, 544)
     """
 
     def __init__(self, window=32, step=8, *, taper="hann", log=True, crop=None, mask_center=1,
-                 dtype=np.float32, block_rows=None):
+                 dtype=np.float64, block_rows=None):
         self.window = window
         self.step = step
         self.taper = taper
@@ -218,7 +362,10 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         dtype = np.dtype(self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        grid, centres = window_grid(image_shape, self.window, self.step)
+        check_option(self.taper, "taper", TAPERS)
+        if self.block_rows is not None:
+            check_scalar(self.block_rows, "block_rows", low=1, integer=True)
+        grid, centers = window_grid(image_shape, self.window, self.step)
         # FFT rows stay in their natural order (k_y = 0, 1, ..., then the negative ones), so
         # that the uncropped magnitudes need no reordering; frequencies_ says which is which.
         ky = sp_fft.fftfreq(wy)
@@ -236,44 +383,76 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         # A square around k = 0: the taper spreads the window's mean over the 3 x 3 bins
         # around zero (Hann), diagonals included.
         keep_zero = np.maximum(np.abs(by), np.abs(bx)) > (mask if mask > 0 else -1)
-        return dict(
-            wy=wy, wx=wx, dtype=dtype, grid=grid, centres=centres, rows=rows, cols=cols,
-            taper=_taper(self.taper, wy, wx, dtype), frequencies=np.stack([fy, fx], -1).reshape(-1, 2),
-            masked=~keep_zero.ravel(),
-        )
+        return dict(grid=grid, centers=centers, rows=rows, cols=cols,
+                    frequencies=np.stack([fy, fx], -1).reshape(-1, 2), masked=~keep_zero.ravel())
 
     def fit(self, X, y=None):
-        """Record the window grid and the frequencies for images of this shape."""
-        image = _check_image(X, "X")
-        setup = self._setup(image.shape)
-        self.image_shape_ = image.shape
+        """Check the parameters and record the window grid and frequencies for these images.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_images, height, width) or (height, width)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : SlidingFFT
+        """
+        images = _check_images(X)
+        setup = self._setup(images.shape[1:])
+        self.image_shape_ = images.shape[1:]
         self.grid_shape_ = setup["grid"]
-        self.centers_ = setup["centres"]
+        self.n_windows_ = setup["grid"][0] * setup["grid"][1]
+        self.centers_ = setup["centers"]
         self.frequencies_ = setup["frequencies"]
         self.feature_shape_ = (setup["rows"].size, setup["cols"].size)
-        self.n_features_in_ = image.shape[1]
+        self.n_features_in_ = images.shape[2]
+        self._masked = setup["masked"]
+        self._rows, self._cols = setup["rows"], setup["cols"]
         return self
 
     def transform(self, X):
-        """Descriptors of every window of the image ``X``: (n_windows, n_features)."""
+        """Descriptors of every window of every image: ``(n_images * n_windows_, n_features)``.
+
+        Parameters
+        ----------
+        X : array_like, shape (n_images, height, width) or (height, width)
+            Images of the size seen in ``fit``.
+
+        Returns
+        -------
+        features : ndarray, shape (n_images * n_windows_, n_features), of ``dtype``
+        """
         check_is_fitted(self)
-        image = _check_image(X, "X")
-        setup = self._setup(image.shape)
-        self.grid_shape_ = setup["grid"]
-        self.centers_ = setup["centres"]
-        wy, wx, dtype = setup["wy"], setup["wx"], setup["dtype"]
-        rows, cols = setup["rows"], setup["cols"]
-        n_rows, n_cols = setup["grid"]
-        n_features = rows.size * cols.size
-        out = np.empty((n_rows * n_cols, n_features), dtype=dtype)
+        images = _check_images(X)
+        height, width = self.image_shape_
+        if images.shape[2] != width:
+            raise ValueError(f"X has {images.shape[2]} features, but SlidingFFT is expecting "
+                             f"{width} features as input (images of {height} x {width} px, "
+                             "as in fit)")
+        if images.shape[1] != height:
+            raise ValueError(f"X holds images of {images.shape[1]} x {images.shape[2]} px, but "
+                             f"SlidingFFT was fitted on images of {height} x {width} px")
+        dtype = np.dtype(self.dtype)
+        out = np.empty((len(images) * self.n_windows_, self._rows.size * self._cols.size),
+                       dtype=dtype)
+        for i, image in enumerate(images):
+            self._transform_image(image, out[i * self.n_windows_:(i + 1) * self.n_windows_])
+        out[:, self._masked] = 0
+        return out
+
+    def _transform_image(self, image, out):
+        """Fill ``out`` (n_windows_, n_features) with the descriptors of one image's windows."""
+        wy, wx = _pair(self.window, "window")
         sy, sx = _pair(self.step, "step")
+        dtype = out.dtype
+        rows, cols = self._rows, self._cols
+        n_rows, n_cols = self.grid_shape_
         ty, tx = (t.astype(dtype) for t in _taper_1d(self.taper, wy, wx))
         complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
-        # The taper is separable and the 2-D transform is a transform along x, then along y.
-        # A window's rows are segments of image rows, and every image row segment at a given
-        # column offset is shared by the wy / sy windows stacked above each other: transform
-        # each segment along x once (tapered by the x factor), then, for each window, only
-        # along y (tapered by the y factor). The result is the tapered window's rfft2.
+        # Each image row segment is transformed along x once (tapered by the x factor); every
+        # window then only along y (tapered by the y factor): the tapered window's rfft2.
         used = (n_rows - 1) * sy + wy
         segments = np.lib.stride_tricks.sliding_window_view(image[:used], wx, axis=1)[:, ::sx]
         row_fft = np.empty((used, n_cols, cols.size), dtype=complex_dtype)
@@ -288,7 +467,7 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
             per_row = n_cols * cols.size * wy * np.dtype(complex_dtype).itemsize
             block = max(1, int(4e6 // per_row))
         else:
-            block = check_scalar(self.block_rows, "block_rows", low=1, integer=True)
+            block = self.block_rows
         for r0 in range(0, n_rows, block):
             r1 = min(n_rows, r0 + block)
             tapered = np.multiply(stacks[r0:r1], ty, dtype=complex_dtype)
@@ -299,16 +478,24 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
             np.abs(spectrum.swapaxes(-1, -2), out=dest)
             if self.log:
                 np.log1p(dest, out=dest)
-        out[:, setup["masked"]] = 0
-        return out
 
     def to_maps(self, values):
-        """Per-window values (n_windows, ...) as maps on the window grid (n_rows, n_cols, ...)."""
+        """Per-window values as maps on the window grid.
+
+        ``(n_windows_, ...)`` becomes ``(n_rows, n_cols, ...)``; the rows of several images,
+        ``(n_images * n_windows_, ...)``, become ``(n_images, n_rows, n_cols, ...)``.
+        """
         check_is_fitted(self)
-        return fold_windows(values, self.grid_shape_)
+        values = np.asarray(values)
+        if values.ndim == 0 or values.shape[0] % self.n_windows_:
+            raise ValueError(f"{values.shape[0] if values.ndim else 0} values are not a whole "
+                             f"number of images of {self.n_windows_} windows")
+        if values.shape[0] == self.n_windows_:
+            return fold_windows(values, self.grid_shape_)
+        return values.reshape((-1,) + self.grid_shape_ + values.shape[1:])
 
     def to_reciprocal(self, features):
-        """Feature vectors as centred reciprocal-space images (..., n_ky, 2 n_kx − 1).
+        """Feature vectors as centered reciprocal-space images (..., n_ky, 2 n_kx − 1).
 
         The kept half plane is mirrored through k = 0 (|F(−k)| = |F(k)|) to give the full,
         centrosymmetric picture, k_x increasing to the right and k_y downwards.
@@ -321,12 +508,18 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         half = features.reshape(features.shape[:-1] + (ny, nx))
         ky = self.frequencies_.reshape(ny, nx, 2)[:, 0, 0]
         half = half[..., np.argsort(ky, kind="stable"), :]          # ascending k_y
-        # Mirror: column kx ↦ −kx, row ky ↦ −ky (rows are symmetric about the centre row when
+        # Mirror: column kx ↦ −kx, row ky ↦ −ky (rows are symmetric about the center row when
         # cropped symmetrically; for an even uncropped window the lowest k_y has no partner).
         mirrored = half[..., ::-1, :0:-1]
         if ny % 2 == 0:                 # uncropped even window: drop the unpaired Nyquist row
             half, mirrored = half[..., 1:, :], mirrored[..., :-1, :]
         return np.concatenate([mirrored, half], axis=-1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = [np.dtype(self.dtype).name]
+        return tags
 
 
 def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=True):

@@ -25,25 +25,10 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._active_set import active_set
-from ._validation import as_float_array, check_random_state, check_scalar
+from ._validation import (as_float_array, check_endmembers, check_random_state,
+                          check_scalar)
 
 __all__ = ["fcls", "simplex_projection", "NFINDR", "BayesianUnmixing"]
-
-
-def _check_endmembers(endmembers, n_channels):
-    """Endmembers for a sum-to-one fit: they need to be affinely independent (the vertices of
-    a simplex), not linearly: k ≤ n_channels + 1, and a zero spectrum may be one of them."""
-    E = as_float_array(endmembers, "endmembers", ndim=2)
-    k, c = E.shape
-    if c != n_channels:
-        raise ValueError(f"endmembers have {c} channels but the data have {n_channels}")
-    if k > c + 1:
-        raise ValueError(f"{k} endmembers in {c} channels: at most {c + 1} can be the vertices "
-                         "of a simplex")
-    if k > 1 and np.linalg.matrix_rank(E[1:] - E[0]) < k - 1:
-        raise ValueError("the endmembers are affinely dependent: they are not the vertices of a "
-                         "simplex (one lies in the span of the others' differences)")
-    return E
 
 
 def fcls(X, endmembers, *, max_iter=None):
@@ -78,7 +63,7 @@ def fcls(X, endmembers, *, max_iter=None):
     X = as_float_array(X, "X", min_ndim=2, max_ndim=3)
     grid = X.shape[:-1]
     flat = X.reshape(-1, X.shape[-1])
-    E = _check_endmembers(endmembers, flat.shape[1])
+    E = check_endmembers(endmembers, flat.shape[1], affine=True)
     # Sum-to-one makes the problem invariant to a common shift of data and endmembers; working
     # relative to the mean endmember keeps a large shared background from ruining the
     # conditioning of the small systems.

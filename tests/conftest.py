@@ -1,4 +1,4 @@
-"""Shared fixtures: repository paths, a free loopback port, and headless Chromium.
+"""Pytest fixtures and the test environment; plain helpers and constants are in ``helpers.py``.
 
 The browser tests drive Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) through the
 playwright Python package; playwright's own browser download is never used. A missing browser
@@ -16,31 +16,26 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-CHAPTERS = REPO / "chapters"
-
-#: Flags that let Chromium run headless as root in a closed network without phoning home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-]
+from helpers import CHROMIUM_ARGS, REPO  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def repo_root():
     return REPO
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure before and after the test (``usefixtures`` in a module)."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(scope="session")
@@ -53,12 +48,6 @@ def chromium_path():
             "or set CHROMIUM=/path/to/chromium."
         )
     return path
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -80,31 +69,3 @@ def browser(chromium_path):
         finally:
             context.close()
             shutil.rmtree(profile, ignore_errors=True)
-
-
-def run_estimator_checks(estimator, expected):
-    """Run scikit-learn's ``check_estimator``; return the expected failures' messages.
-
-    Asserts that no check outside ``expected`` fails and that every listed check does fail
-    (no stale entries).
-    """
-    import warnings
-
-    from sklearn.utils.estimator_checks import check_estimator
-
-    def messages(exc):
-        out = []
-        while exc is not None:
-            out.append(str(exc))
-            exc = exc.__cause__
-        return " | ".join(out)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None)
-    failed = {r["check_name"]: messages(r["exception"]) for r in results if r["status"] == "failed"}
-    assert failed == {}
-    xfailed = {r["check_name"]: messages(r["exception"]) for r in results if r["status"] == "xfail"}
-    assert set(xfailed) == set(expected)
-    assert sum(r["status"] == "passed" for r in results) > 20
-    return xfailed

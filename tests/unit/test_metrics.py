@@ -19,10 +19,12 @@ from lectlib.metrics import (
     abundance_rmse,
     lag_autocorrelation,
     match_components,
+    match_labels,
     pairwise_spectral_angles,
     reduced_chi_square,
     snr_db,
     spectral_angle,
+    variance_by_intensity,
 )
 
 FAST = settings(deadline=None, max_examples=40)
@@ -498,3 +500,72 @@ def test_lag_autocorrelation_constant_residual_is_undefined(value, n):
     # from 1.0 (its mean is not exactly 0.1 in floating point, which must not matter).
     with pytest.raises(ValueError, match=r"residuals are constant along the last axis"):
         lag_autocorrelation(np.full((2, n), value))
+
+
+# --------------------------------------------------------------------------- match_labels
+
+@FAST
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), size=st.integers(1, 60))
+def test_match_labels_equals_the_best_of_all_relabellings(seed, n, size):
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, n, size)
+    found = rng.integers(0, n, size)
+    result = match_labels(found, truth)
+    n_found = int(found.max()) + 1
+    best = max(np.mean(np.asarray(p)[found] == truth)
+               for p in itertools.permutations(range(max(n_found, int(truth.max()) + 1)),
+                                               n_found))
+    assert result.accuracy == pytest.approx(best)
+    np.testing.assert_array_equal(result.labels, result.mapping[found])
+    assert result.confusion.sum() == size
+    used = result.mapping[result.mapping >= 0]
+    assert len(set(used.tolist())) == len(used)            # no two found labels share a truth
+
+
+def test_match_labels_is_invariant_to_renumbering_and_handles_many_classes():
+    rng = np.random.default_rng(3)
+    truth = rng.integers(0, 40, 5000)
+    permutation = rng.permutation(40)
+    result = match_labels(permutation[truth], truth)       # 40! relabellings: no brute force
+    assert result.accuracy == 1.0
+    np.testing.assert_array_equal(result.labels, truth)
+    np.testing.assert_array_equal(result.mapping[permutation], np.arange(40))
+
+
+def test_match_labels_with_more_found_labels_than_true_ones():
+    result = match_labels([0, 1, 2, 2], [0, 0, 1, 1])
+    assert result.accuracy == 0.75
+    assert sorted(result.mapping.tolist()) == [-1, 0, 1]
+
+
+def test_match_labels_errors():
+    with pytest.raises(ValueError, match=r"found has 3 labels and truth 2"):
+        match_labels([0, 1, 1], [0, 1])
+    with pytest.raises(ValueError, match=r"found must hold non-negative integer labels"):
+        match_labels([0, 1.5], [0, 1])
+    with pytest.raises(ValueError, match=r"truth must hold non-negative integer labels"):
+        match_labels([0, 1], [0, -1])
+    with pytest.raises(ValueError, match=r"truth must be 1-D"):
+        match_labels([0, 1], [[0, 1]])
+
+
+# ------------------------------------------------------------------ variance_by_intensity
+
+def test_variance_by_intensity_tells_the_noise_models_apart():
+    rng = np.random.default_rng(8)
+    expected = rng.uniform(5, 200, 300_000)
+    level, var_p = variance_by_intensity(expected, rng.poisson(expected), n_bins=8)
+    slope = np.polyfit(level, var_p, 1)[0]
+    assert abs(slope - 1) < 0.05                                  # Poisson: variance = mean
+    _, var_g = variance_by_intensity(expected, expected + rng.normal(0, 3.0, expected.size), 8)
+    np.testing.assert_allclose(var_g, 9.0, rtol=0.05)             # Gaussian: flat
+    assert np.all(np.diff(level) > 0)
+
+
+def test_variance_by_intensity_errors():
+    with pytest.raises(ValueError, match=r"expected has shape \(3,\) but noisy has \(4,\)"):
+        variance_by_intensity(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match=r"5 bins for 3 values"):
+        variance_by_intensity(np.arange(3.0), np.arange(3.0), n_bins=5)
+    with pytest.raises(ValueError, match=r"bins are empty"):
+        variance_by_intensity(np.ones(100), np.ones(100), n_bins=4)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, free_port
+from helpers import REPO, free_port, screenshot_dir
 
 ASSETS = REPO / "_build" / "web-assets" / "static"
 
@@ -80,7 +79,7 @@ def test_pages_load_nothing_from_the_network(built_book):
 
 
 def test_launch_buttons_and_install_cells_use_the_one_repository_url(built_book):
-    from lectlib._book import install_cell_urls, repository_url
+    from course_book import install_cell_urls, repository_url
 
     url = repository_url(REPO)
     org_repo = url.split("github.com/")[1]
@@ -109,12 +108,6 @@ def site(built_book):
         server.server_close()
 
 
-def _screenshot_dir(tmp_path):
-    directory = Path(os.environ.get("LECTLIB_SCREENSHOTS", tmp_path))
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
 def _watch(page, origin):
     problems = []
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -138,7 +131,7 @@ def test_intro_page_renders_offline(site, browser, tmp_path):
     assert page.locator("table").first.is_visible()
     assert page.get_by_text("Secondary-ion mass spectrometry").count() >= 1
     assert page.locator(".bibliography dd, .bibliography .citation, div.citation").count() >= 10
-    page.screenshot(path=str(_screenshot_dir(tmp_path) / "site-intro.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "site-intro.png"), full_page=True)
     page.close()
     assert not problems, problems
 
@@ -198,7 +191,7 @@ def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, 
                            arg=[readout.element_handle(), before_text], timeout=10000)
     image = group.locator("img").locator("visible=true").first
     after_png, after_text = image.screenshot(), readout.inner_text()
-    page.screenshot(path=str(_screenshot_dir(tmp_path) / f"site-{chapter}.png"), full_page=True)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / f"site-{chapter}.png"), full_page=True)
     page.close()
 
     assert after_text != before_text

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+
+from helpers import FAST
 
 from lectlib.datasets import make_eels_interface
 from lectlib.eels import (
@@ -23,7 +25,6 @@ from lectlib.eels import (
     reference_spectrum,
 )
 
-FAST = settings(deadline=None, max_examples=30)
 ENERGY = np.arange(5.0, 125.5, 0.5)
 
 
@@ -401,15 +402,15 @@ def test_interface_abrupt_and_smooth():
     (dict(shape=(0, 5)), ValueError, r"shape\[0\] must be >= 1"),
     (dict(shape=(4,)), ValueError, r"shape must be a pair"),
     (dict(scan="point"), ValueError, r"scan must be 'area' or 'line'"),
-    (dict(energy_range=(10.0, 5.0)), ValueError, r"positive and increasing"),
-    (dict(energy_range=(-1.0, 5.0)), ValueError, r"positive and increasing"),
-    (dict(energy_range=("a", 5.0)), TypeError, r"energy_range must be a pair of numbers"),
+    (dict(energy_range=(10.0, 5.0)), ValueError, r"energy_range must be increasing"),
+    (dict(energy_range=(-1.0, 5.0)), ValueError, r"energy_range\[0\] must be > 0"),
+    (dict(energy_range=("a", 5.0)), TypeError, r"energy_range\[0\] must be a real number"),
     (dict(energy_step=0.0), ValueError, r"energy_step must be > 0"),
     (dict(energy_step=100.0), ValueError, r"fewer than 3 channels"),
     (dict(layer_fractions=(0.5, 0.5)), ValueError, r"three numbers"),
     (dict(layer_fractions=(0.5, -0.1, 0.5)), ValueError, r"layer_fractions must be > 0"),
     (dict(layer_fractions=(0.5, "x", 0.5)), TypeError, r"three positive numbers"),
-    (dict(thickness=(0.0, 0.5)), ValueError, r"thickness must be > 0"),
+    (dict(thickness=(0.0, 0.5)), ValueError, r"thickness\[0\] must be > 0"),
     (dict(intermixing=-1.0), ValueError, r"intermixing must be >= 0"),
     (dict(roughness=-1.0), ValueError, r"roughness must be >= 0"),
     (dict(dose=0.0), ValueError, r"dose must be > 0"),

@@ -31,7 +31,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from conftest import CHAPTERS, REPO
+from helpers import CHAPTERS, REPO
 
 pytestmark = pytest.mark.slow
 

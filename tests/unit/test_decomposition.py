@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 from sklearn.decomposition import PCA
 
-from conftest import run_estimator_checks
+from helpers import FAST, run_estimator_checks
 
 from lectlib.decomposition import (
     CorrespondenceAnalysis,
@@ -25,8 +25,6 @@ from lectlib.decomposition import (
     pca,
     poisson_normalize,
 )
-
-FAST = settings(deadline=None, max_examples=30)
 
 
 def _same_up_to_sign(A, B, atol):
@@ -185,7 +183,7 @@ def test_poisson_normalize_whitens_rank_one_counts():
 
 
 def test_poisson_normalize_errors():
-    with pytest.raises(ValueError, match=r"must be non-negative"):
+    with pytest.raises(ValueError, match=r"Negative values in data passed to poisson_normalize: it needs counts"):
         poisson_normalize(np.array([[1.0, -1.0], [2.0, 3.0]]))
     with pytest.raises(ValueError, match=r"X must be 2-D"):
         poisson_normalize(np.ones(4))
@@ -569,7 +567,7 @@ def test_image_statistics_base_below_one():
 
 
 def test_image_statistics_errors():
-    with pytest.raises(ValueError, match=r"non-negative counts"):
+    with pytest.raises(ValueError, match=r"Negative values in data passed to image_statistics: it needs counts"):
         image_statistics(np.array([[1.0, -1.0], [2.0, 3.0]]))
     with pytest.raises(ValueError, match=r"image has no counts"):
         image_statistics(np.zeros((4, 4)))

@@ -12,14 +12,12 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lectlib.plotting import plot_maps, plot_singular_values, plot_spectra  # noqa: E402
+from lectlib.plotting import (STYLE, mark_spots, plot_maps, plot_reciprocal,  # noqa: E402
+                              plot_singular_values, plot_spectra, use_style)
+from lectlib.sliding import SlidingFFT  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    plt.close("all")
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def _visible_axes(fig):
@@ -200,3 +198,40 @@ def test_plot_singular_values_errors():
         plot_singular_values([])
     with pytest.raises(ValueError, match=r"values contains 1 NaN"):
         plot_singular_values([1.0, np.nan])
+
+
+
+def test_use_style_sets_the_course_style_outside_a_notebook():
+    with plt.rc_context():
+        use_style()
+        for key, value in STYLE.items():
+            assert plt.rcParams[key] == value
+        assert matplotlib.get_backend().lower() == "agg"      # no kernel: backend untouched
+
+
+def test_plot_reciprocal_draws_the_centered_picture_and_circles_spots():
+    image = np.cos(2 * np.pi * np.arange(64.0) / 8)[None, :] * np.ones((64, 1))
+    fft = SlidingFFT(32, 16, log=False, crop=8).fit(image)
+    features = fft.transform(image)[0]
+    ax = plot_reciprocal(fft, features, title="fringes", spots=[[0.0, 0.125]])
+    np.testing.assert_array_equal(ax.images[0].get_array(), fft.to_reciprocal(features))
+    k = fft.frequencies_.max()
+    np.testing.assert_allclose(ax.images[0].get_extent(), [-k, k, k, -k])
+    assert ax.images[0].get_clim()[0] == 0 and ax.get_title() == "fringes"
+    offsets = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(sorted(map(tuple, offsets)), [(-0.125, 0.0), (0.125, 0.0)])
+    symmetric = plot_reciprocal(fft, features - features.mean(), symmetric=True, cmap="RdBu_r")
+    low, high = symmetric.images[0].get_clim()
+    assert low == -high < 0
+
+
+def test_plot_reciprocal_and_mark_spots_errors():
+    with pytest.raises(Exception, match=r"not fitted"):
+        plot_reciprocal(SlidingFFT(8, 4), np.ones(5))
+    fft = SlidingFFT(8, 4).fit(np.ones((16, 16)))
+    with pytest.raises(ValueError, match=r"features have 3 values"):
+        plot_reciprocal(fft, np.ones(3))
+    _, ax = plt.subplots()
+    assert len(mark_spots(ax, [[0.1, 0.2], [-0.1, -0.2]]).get_offsets()) == 2   # pairs once
+    with pytest.raises(ValueError, match=r"spots must have shape \(n_spots, 2\)"):
+        mark_spots(ax, np.ones((2, 3)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy import optimize
 from sklearn.base import clone
@@ -18,20 +18,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from conftest import run_estimator_checks
+from helpers import FAST, run_estimator_checks, well_conditioned
 
 from lectlib.regression import KnownEndmemberRegression, fit_known_endmembers, nnls_batch
-
-FAST = settings(deadline=None, max_examples=30)
-
-
-def _well_conditioned(rng, k, c, max_cond=50.0):
-    """Random endmembers (k, c) with a modest condition number."""
-    for _ in range(100):
-        E = rng.normal(size=(k, c))
-        if np.linalg.cond(E) < max_cond:
-            return E
-    raise AssertionError("could not draw well-conditioned endmembers")  # pragma: no cover
 
 
 @st.composite
@@ -43,7 +32,7 @@ def problems(draw, cube=None):
     c = draw(st.integers(k + 1, 16))
     is_cube = draw(st.booleans()) if cube is None else cube
     grid = (draw(st.integers(1, 4)), draw(st.integers(1, 5))) if is_cube else (draw(st.integers(1, 12)),)
-    E = _well_conditioned(rng, k, c)
+    E = well_conditioned(rng, k, c)
     data = rng.normal(size=grid + (c,)) * draw(st.floats(0.1, 10.0))
     return data, E
 
@@ -131,7 +120,7 @@ def test_exact_recovery_with_some_true_zeros():
 def test_window_restricts_channels():
     rng = np.random.default_rng(2)
     energy = np.linspace(10.0, 60.0, 101)
-    E = _well_conditioned(rng, 3, energy.size)
+    E = well_conditioned(rng, 3, energy.size)
     data = rng.normal(size=(4, 5, energy.size))
     fit = fit_known_endmembers(data, E, energy=energy, window=(20.0, 35.0), method="ols", variance=2.0)
     mask = (energy >= 20.0) & (energy <= 35.0)
@@ -146,7 +135,7 @@ def test_window_restricts_channels():
     changed = data.copy()
     changed[..., ~mask] = 1e6
     np.testing.assert_allclose(
-        fit_known_endmembers(changed, E, energy=energy, window=(20.0, 35.0)).coefficients,
+        fit_known_endmembers(changed, E, energy=energy, window=(20.0, 35.0), method="ols").coefficients,
         fit.coefficients, atol=1e-10)
     np.testing.assert_allclose(fit.reduced_chi2, np.sum(fit.residuals**2, axis=-1) / 2.0 / fit.dof)
 
@@ -159,7 +148,7 @@ def test_window_errors():
         fit_known_endmembers(data, E, window=(1.0, 5.0))
     with pytest.raises(ValueError, match=r"holds 2 channel\(s\): fewer than the 3 endmembers"):
         fit_known_endmembers(data, E, energy=energy, window=(2.0, 3.0))
-    with pytest.raises(ValueError, match=r"low < high"):
+    with pytest.raises(ValueError, match=r"window must be increasing"):
         fit_known_endmembers(data, E, energy=energy, window=(5.0, 2.0))
     with pytest.raises(ValueError, match=r"window must be a pair"):
         fit_known_endmembers(data, E, energy=energy, window=(1.0, 2.0, 3.0))
@@ -173,7 +162,7 @@ def test_window_errors():
 def test_reduced_chi2_is_one_for_gaussian_noise():
     rng = np.random.default_rng(4)
     k, c, n, sigma = 3, 40, 3000, 0.7
-    E = _well_conditioned(rng, k, c)
+    E = well_conditioned(rng, k, c)
     true = rng.uniform(0.0, 2.0, (n, k))
     data = true @ E + sigma * rng.standard_normal((n, c))
     fit = fit_known_endmembers(data, E, method="ols", variance=sigma**2)
@@ -266,7 +255,7 @@ def test_poisson_variance_floor_flags_counts_where_model_predicts_none():
        n=st.integers(1, 30))
 def test_nnls_batch_kkt_conditions(seed, k, extra, n):
     rng = np.random.default_rng(seed)
-    A = _well_conditioned(rng, k, k + extra + 1).T  # (c, k)
+    A = well_conditioned(rng, k, k + extra + 1).T  # (c, k)
     B = rng.normal(size=(n, A.shape[0])) * 3.0
     x, n_iter = nnls_batch(A.T @ A, B @ A)
     assert x.shape == (n, k) and isinstance(n_iter, int)
@@ -284,7 +273,7 @@ def test_nnls_batch_kkt_conditions(seed, k, extra, n):
 def test_nnls_batch_per_row_gram_equals_row_by_row(seed, k, n):
     rng = np.random.default_rng(seed)
     c = k + 4
-    A = np.stack([_well_conditioned(rng, k, c).T for _ in range(n)])  # (n, c, k)
+    A = np.stack([well_conditioned(rng, k, c).T for _ in range(n)])  # (n, c, k)
     B = rng.normal(size=(n, c))
     gram = np.einsum("nck,ncj->nkj", A, A)
     rhs = np.einsum("nc,nck->nk", B, A)
@@ -298,7 +287,7 @@ def test_nnls_batch_per_row_gram_equals_row_by_row(seed, k, n):
 
 def test_nnls_batch_warns_when_stopped_early():
     rng = np.random.default_rng(8)
-    A = _well_conditioned(rng, 6, 12).T
+    A = well_conditioned(rng, 6, 12).T
     B = np.abs(rng.normal(size=(5, 12))) @ np.ones((12, 12))  # all variables want to be free
     B = B + rng.normal(size=B.shape)
     x_full, _ = nnls_batch(A.T @ A, B @ A)
@@ -326,7 +315,7 @@ def test_bad_input_raises():
         fit_known_endmembers(data[0, 0], E)
     with pytest.raises(ValueError, match=r"at most 3 dimensions"):
         fit_known_endmembers(data[None], E)
-    with pytest.raises(ValueError, match=r"method must be one of"):
+    with pytest.raises(ValueError, match=r"method must be 'ols', 'nnls' or 'poisson'"):
         fit_known_endmembers(data, E, method="lasso")
     with pytest.raises(ValueError, match=r"linearly dependent"):
         fit_known_endmembers(data, np.vstack([E, 2 * E[0] - 3 * E[1]]))
@@ -342,7 +331,7 @@ def test_bad_input_raises():
         fit_known_endmembers(data, E, variance=-np.ones(6))
     with pytest.raises(ValueError, match=r"variance must be 'poisson'"):
         fit_known_endmembers(data, E, variance="gaussian")
-    with pytest.raises(ValueError, match=r"max_iter must be a positive integer"):
+    with pytest.raises(ValueError, match=r"max_iter must be >= 1"):
         fit_known_endmembers(data, E, max_iter=0)
     with pytest.raises(TypeError, match=r"data must be a numeric array"):
         fit_known_endmembers("spectra", E)
@@ -421,9 +410,9 @@ def test_transformer_errors():
         est.transform(np.hstack([X, X[:, :1]]))
     with pytest.raises(ValueError, match=r"endmembers have 20 channels but data have 19"):
         KnownEndmemberRegression(E).fit(X[:, :19])
-    with pytest.raises(ValueError, match=r"method must be one of"):
+    with pytest.raises(ValueError, match=r"method must be 'ols', 'nnls' or 'poisson'"):
         KnownEndmemberRegression(E, method="magic").fit(X)
-    with pytest.raises(ValueError, match=r"not independent"):
+    with pytest.raises(ValueError, match=r"linearly dependent"):
         KnownEndmemberRegression(np.vstack([E, E[0] + E[1]])).fit(X)
     with pytest.raises(ValueError, match=r"X has 2 columns but there are 3 endmembers"):
         est.inverse_transform(np.ones((4, 2)))
@@ -457,3 +446,19 @@ def test_check_estimator_known_endmember_regression():
     for name, message in xfailed.items():
         n = KNOWN_ENDMEMBER_EXPECTED_FAILURES[name].split("data with ")[1].split(" ")[0]
         assert f"endmembers have 3 channels but data have {n}" in message, (name, message)
+
+
+
+def test_function_and_estimator_share_the_default_method():
+    """One default for one parameter: fit_known_endmembers and KnownEndmemberRegression both
+    fit non-negative amounts unless told otherwise."""
+    import inspect
+
+    function_default = inspect.signature(fit_known_endmembers).parameters["method"].default
+    assert function_default == KnownEndmemberRegression(np.eye(2)).method == "nnls"
+    rng = np.random.default_rng(4)
+    E = well_conditioned(rng, 3, 12)
+    X = rng.normal(size=(50, 12))                      # noise: OLS would go negative
+    np.testing.assert_allclose(fit_known_endmembers(X, E).coefficients,
+                               KnownEndmemberRegression(E).fit_transform(X), atol=1e-12)
+    assert fit_known_endmembers(X, E).coefficients.min() >= 0

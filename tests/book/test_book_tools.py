@@ -1,4 +1,4 @@
-"""Tests of the build tooling in lectlib._book: the repository URL, defined in one place.
+"""Tests of the build tooling in chapters/_ext/course_book.py: the repository URL, defined once.
 
 ``_config.yml``'s ``repository.url`` is the single definition; every chapter's first cell names
 the same URL in its ``LECTLIB_REPOSITORY = "..."`` line (written there by ``make repo-url``).
@@ -15,13 +15,13 @@ import nbformat
 import pytest
 import yaml
 
-from lectlib._book import install_cell_urls, repository_url, set_repository_url
+from course_book import install_cell_urls, repository_url, set_repository_url
 
 NEW_URL = "https://github.com/example-org/spectro-course_2.0"
 
 
 def _yaml_url(text):
-    """repository.url read with a YAML parser (independent of lectlib's regex)."""
+    """repository.url read with a YAML parser (independent of course_book's regex)."""
     return yaml.safe_load(text)["repository"]["url"]
 
 

@@ -31,7 +31,7 @@ from sklearn.datasets import make_blobs  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from conftest import run_estimator_checks  # noqa: E402
+from helpers import FAST, SEEDS, run_estimator_checks, well_conditioned  # noqa: E402
 
 from lectlib._active_set import active_set  # noqa: E402
 from lectlib.datasets import make_mixture  # noqa: E402
@@ -39,30 +39,14 @@ from lectlib.metrics import abundance_rmse, match_components  # noqa: E402
 from lectlib.plotting import plot_simplex  # noqa: E402
 from lectlib.unmixing import NFINDR, BayesianUnmixing, fcls  # noqa: E402
 
-FAST = settings(deadline=None, max_examples=30)
-SEEDS = st.integers(0, 2**32 - 1)
 
 # The default max_iter of the active-set method must suffice: a ConvergenceWarning is an error
 # unless a test asks for it with pytest.warns.
-pytestmark = pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
+pytestmark = [pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning"),
+              pytest.mark.usefixtures("close_figures")]
 
 
 # -------------------------------------------------------------------------------- references
-
-
-def _well_conditioned(rng, k, c, max_cond=50.0):
-    """Random endmembers (k, c), linearly independent with a modest condition number."""
-    for _ in range(200):
-        E = rng.normal(size=(k, c))
-        if np.linalg.cond(E) < max_cond:
-            return E
-    raise AssertionError("could not draw well-conditioned endmembers")  # pragma: no cover
 
 
 def _affinely_well_conditioned(rng, k, c, max_cond=1e3):
@@ -459,7 +443,7 @@ def test_nfindr_on_noisy_data_with_and_without_pure_pixels(seed):
        cube=st.booleans())
 def test_fcls_gives_barycentric_coordinates_inside(seed, k, extra, n, cube):
     rng = np.random.default_rng(seed)
-    E = _well_conditioned(rng, k, k + extra)
+    E = well_conditioned(rng, k, k + extra)
     A = rng.dirichlet(np.ones(k), n)
     X = A @ E
     if cube:
@@ -472,7 +456,7 @@ def test_fcls_gives_barycentric_coordinates_inside(seed, k, extra, n, cube):
        scale=st.floats(1e-3, 1e3), offset=st.floats(-3.0, 3.0))
 def test_fcls_matches_the_enumerated_qp_optimum(seed, k, extra, n, scale, offset):
     rng = np.random.default_rng(seed)
-    E = scale * _well_conditioned(rng, k, k + extra)
+    E = scale * well_conditioned(rng, k, k + extra)
     X = scale * (offset + 2.0 * rng.normal(size=(n, k + extra)))  # mostly outside the simplex
     a = fcls(X, E)
     assert a.shape == (n, k)
@@ -540,7 +524,7 @@ def test_fcls_is_shift_invariant(offset):
 def test_fcls_agrees_with_slsqp():
     rng = np.random.default_rng(5)
     k, c = 4, 15
-    E = np.abs(_well_conditioned(rng, k, c)) + 0.1
+    E = np.abs(well_conditioned(rng, k, c)) + 0.1
     X = rng.dirichlet(np.full(k, 0.5), 8) @ E + 0.3 * rng.normal(size=(8, c))
     a = fcls(X, E)
     for x, ai in zip(X, a):
@@ -557,7 +541,7 @@ def test_fcls_agrees_with_slsqp():
 
 def test_fcls_cube_in_cube_out():
     rng = np.random.default_rng(6)
-    E = _well_conditioned(rng, 3, 10)
+    E = well_conditioned(rng, 3, 10)
     cube = rng.normal(size=(4, 5, 10))
     a = fcls(cube, E)
     assert a.shape == (4, 5, 3)
@@ -570,7 +554,7 @@ def test_fcls_bad_input_raises():
     rng = np.random.default_rng(7)
     E = rng.uniform(0.5, 1.5, (3, 6))
     X = rng.uniform(0.0, 1.0, (10, 6))
-    with pytest.raises(ValueError, match=r"endmembers have 6 channels but the data have 5"):
+    with pytest.raises(ValueError, match=r"endmembers have 6 channels but data have 5"):
         fcls(X[:, :5], E)
     # the third endmember is the midpoint of the others: linearly and affinely dependent
     with pytest.raises(ValueError, match=r"affinely dependent"):
@@ -603,9 +587,9 @@ def test_active_set_without_sum_to_one_is_nnls(seed, k, extra, n, per_row):
     rng = np.random.default_rng(seed)
     c = k + extra + 1
     if per_row:
-        A = np.stack([_well_conditioned(rng, k, c).T for _ in range(n)])  # (n, c, k)
+        A = np.stack([well_conditioned(rng, k, c).T for _ in range(n)])  # (n, c, k)
     else:
-        A = np.broadcast_to(_well_conditioned(rng, k, c).T, (n, c, k))
+        A = np.broadcast_to(well_conditioned(rng, k, c).T, (n, c, k))
     B = 3.0 * rng.normal(size=(n, c))
     gram = np.einsum("nck,ncj->nkj", A, A) if per_row else A[0].T @ A[0]
     rhs = np.einsum("nc,nck->nk", B, A)
@@ -617,7 +601,7 @@ def test_active_set_without_sum_to_one_is_nnls(seed, k, extra, n, per_row):
 
 def test_active_set_warns_when_max_iter_is_too_small():
     rng = np.random.default_rng(8)
-    E = _well_conditioned(rng, 5, 12)
+    E = well_conditioned(rng, 5, 12)
     A_true = 0.5 * rng.dirichlet(np.ones(5), 6) + 0.1  # all five variables free at the optimum
     X = A_true @ E
     # with sum-to-one: one variable is freed per outer iteration, starting from one vertex

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CHAPTERS, free_port
+from helpers import CHAPTERS, free_port, screenshot_dir
 
 NOTEBOOK = "01_linear_mixing.ipynb"
 SERVER_START_TIMEOUT = 90  # s until /api/status answers
@@ -260,13 +260,6 @@ def _describe_cells(state):
     return "\n".join(lines) or "  (no code cells found)"
 
 
-def _screenshot_dir(tmp_path):
-    target = os.environ.get("LECTLIB_SCREENSHOTS")
-    path = Path(target) if target else tmp_path
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_property):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -292,7 +285,7 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
             page.wait_for_function(_JS_KERNEL_IDLE, timeout=KERNEL_READY_TIMEOUT * 1000, polling=250)
             page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-CodeCell", timeout=10_000)
         except PlaywrightTimeout:
-            page.screenshot(path=str(_screenshot_dir(tmp_path) / "lab-open-failed.png"))
+            page.screenshot(path=str(screenshot_dir(tmp_path) / "lab-open-failed.png"))
             pytest.fail(f"JupyterLab did not open {NOTEBOOK} with an idle kernel within "
                         f"{KERNEL_READY_TIMEOUT} s." + context())
 
@@ -306,7 +299,7 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
             page.wait_for_function(_JS_RUN_FINISHED, timeout=RUN_ALL_TIMEOUT * 1000, polling=500)
         except PlaywrightTimeout:
             state = page.evaluate(_JS_CELL_STATE)
-            page.screenshot(path=str(_screenshot_dir(tmp_path) / "lab-run-all-timeout.png"))
+            page.screenshot(path=str(screenshot_dir(tmp_path) / "lab-run-all-timeout.png"))
             pytest.fail(f"Run All Cells did not finish within {RUN_ALL_TIMEOUT} s; prompts "
                         f"{(state or {}).get('prompts')}, kernel {(state or {}).get('kernel')}:\n"
                         + _describe_cells(state) + context())
@@ -362,7 +355,7 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
         page.locator('[data-lectlib-test="image"]').scroll_into_view_if_needed()
         image_after = page.locator('[data-lectlib-test="image"]').screenshot()
 
-        shots = _screenshot_dir(tmp_path)
+        shots = screenshot_dir(tmp_path)
         (shots / "lab-slider-image-before.png").write_bytes(image_before)
         (shots / "lab-slider-image-after.png").write_bytes(image_after)
         slider.scroll_into_view_if_needed()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+from helpers import FAST
 
 from lectlib.metrics import snr_db
 from lectlib.mixing import (
@@ -23,7 +25,6 @@ from lectlib.mixing import (
     unfold,
 )
 
-FAST = settings(deadline=None, max_examples=30)
 # fwhm values: exactly 0 (the identity) or a resolvable width; sub-channel widths have their own test
 fwhms = st.one_of(st.just(0.0), st.floats(0.01, 20.0))
 SIGMA_PER_FWHM = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
@@ -180,9 +181,16 @@ def test_fold_wrong_number_of_rows():
         fold(np.ones((10, 2)), (3, 4))
 
 
-@pytest.mark.parametrize("shape", [(3,), (1, 2, 3), 5, "abc"])
-def test_fold_bad_shape_argument(shape):
-    with pytest.raises(ValueError, match=r"shape must be a pair \(ny, nx\)"):
+@pytest.mark.parametrize("shape", [(3,), (1, 2, 3)])
+def test_fold_shape_of_another_length(shape):
+    with pytest.raises(ValueError, match=r"shape must be a pair \(ny, nx\) of ints"):
+        fold(np.ones((6, 2)), shape)
+
+
+@pytest.mark.parametrize("shape", [5, "abc", "ab", None])
+def test_fold_shape_that_is_not_a_sequence(shape):
+    """A number, a string or None is a wrong type (as everywhere in lectlib): TypeError."""
+    with pytest.raises(TypeError, match=r"shape must be a pair \(ny, nx\) of ints"):
         fold(np.ones((6, 2)), shape)
 
 
@@ -190,7 +198,7 @@ def test_fold_non_positive_or_non_integer_shape():
     with pytest.raises(ValueError, match=r"shape\[0\] must be >= 1"):
         fold(np.ones((1, 2)), (0, 4))
     with pytest.raises(TypeError, match=r"shape\[0\] must be an integer"):
-        fold(np.ones((6, 2)), "ab")
+        fold(np.ones((6, 2)), (2.0, 3))
     with pytest.raises(TypeError, match=r"shape\[1\] must be an integer"):
         fold(np.ones((6, 2)), (2, 3.0))
 
@@ -498,3 +506,21 @@ def test_poisson_rejects_negative_and_nan():
         add_poisson_noise(np.array([1.0, np.nan]))
     with pytest.raises(TypeError, match=r"expected must hold real numbers"):
         add_poisson_noise(np.array(["1", "2"]))
+
+
+@FAST
+@given(target=st.floats(-5.0, 40.0), seed=st.integers(0, 2**32 - 1))
+def test_poisson_noise_at_a_requested_snr(target, seed):
+    clean = np.abs(np.random.default_rng(seed).normal(size=(30, 40))) + 0.1
+    counts, expected = add_poisson_noise(clean, snr_db=target, random_state=seed)
+    # the scale is exact: expected counts have mean(lambda^2) / mean(lambda) = 10^(SNR/10)
+    assert 10 * np.log10(np.mean(expected**2) / expected.mean()) == pytest.approx(target)
+    np.testing.assert_allclose(expected / clean, expected[0, 0] / clean[0, 0])
+    assert counts.shape == clean.shape
+
+
+def test_poisson_noise_at_snr_errors():
+    with pytest.raises(ValueError, match=r"expected is all zeros"):
+        add_poisson_noise(np.zeros(5), snr_db=10.0)
+    with pytest.raises(TypeError, match=r"snr_db must be a real number"):
+        add_poisson_noise(np.ones(5), snr_db="10")

@@ -12,7 +12,7 @@ import importlib.util
 
 import pytest
 
-from conftest import REPO
+from helpers import REPO
 
 PAGE = REPO / "chapters" / "appendix_benchmarks.md"
 RESULTS = REPO / "benchmarks" / "results"

@@ -1,7 +1,9 @@
 """Build-time support for the course's Jupyter Book; the chapters never import it.
 
-* A Sphinx extension (``extra_extensions: [lectlib._book]`` in ``_config.yml``) that keeps the
-  built site clean offline:
+It lives beside the book, not in lectlib: students install lectlib, not the build tooling.
+
+* A Sphinx extension (``local_extensions: {course_book: chapters/_ext}`` under ``sphinx:`` in
+  ``_config.yml``) that keeps the built site clean offline:
 
   - Sphinx 7 re-adds inline scripts registered after the builder started (it compares ``None``
     with ``''``), so sphinx-thebe's ``const`` declarations appear twice and the second copy
@@ -126,10 +128,10 @@ def set_repository_url(url, root="."):
     return changed
 
 
-if __name__ == "__main__":  # python -m lectlib._book https://github.com/ORG/REPO
+if __name__ == "__main__":  # python chapters/_ext/course_book.py https://github.com/ORG/REPO
     import sys
 
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m lectlib._book https://github.com/ORG/REPO")
+        sys.exit("usage: python chapters/_ext/course_book.py https://github.com/ORG/REPO")
     for name in set_repository_url(sys.argv[1]) or ["nothing to change"]:
         print(name)

@@ -1,7 +1,7 @@
 """The chapter notebooks as files: stored clean, listed in the book, built to the course's pattern.
 
 Running them is nbval's job (``--nbval-lax`` over ``chapters/`` in pytest's addopts) and the
-book build's (tests/test_book.py).
+book build's (tests/book/test_book.py).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import nbformat
 import pytest
 
-from conftest import CHAPTERS, REPO
+from helpers import CHAPTERS, REPO
 
 NOTEBOOKS = sorted(CHAPTERS.glob("*.ipynb"))
 

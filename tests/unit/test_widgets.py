@@ -22,11 +22,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 DPI = 20  # tiny frames keep the tests fast
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    plt.close("all")
-    yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def _draw_factory(calls=None):

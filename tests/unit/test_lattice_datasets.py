@@ -276,7 +276,7 @@ def test_lattice_deterministic_given_random_state(noise):
         (dict(noise="speckle"), ValueError, r"noise must be 'gaussian', 'poisson' or None"),
         (dict(noise_level=-0.1), ValueError, r"noise_level must be >= 0"),
         (dict(shape=(0, 32)), ValueError, r"shape\[0\] must be >= 1"),
-        (dict(shape=32), ValueError, r"shape must be a pair"),
+        (dict(shape=32), TypeError, r"shape must be a pair"),
         (dict(random_state=-1), ValueError, r"random_state must be a non-negative integer"),
         (dict(random_state="seed"), TypeError, r"random_state must be None"),
     ],

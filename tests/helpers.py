@@ -1,0 +1,91 @@
+"""Plain helpers and constants shared by the tests in ``tests/unit`` and ``tests/book``.
+
+Importable as ``helpers`` from every test module (``pythonpath = ["tests", ...]`` in
+pyproject.toml's ``[tool.pytest.ini_options]``). Fixtures and the environment set-up stay in
+``conftest.py``; nothing here is a fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from hypothesis import settings
+from hypothesis import strategies as st
+
+REPO = Path(__file__).resolve().parent.parent
+CHAPTERS = REPO / "chapters"
+
+#: Flags that let Chromium run headless as root in a closed network without phoning home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+#: Hypothesis settings of the property tests: no deadline (first calls compile and cache),
+#: 30 examples. A module that needs another number of examples defines its own.
+FAST = settings(deadline=None, max_examples=30)
+
+#: Seeds for ``numpy.random.default_rng`` drawn by hypothesis.
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+def free_port():
+    """A free TCP port on the loopback interface."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def screenshot_dir(tmp_path):
+    """Where browser tests save screenshots: ``$LECTLIB_SCREENSHOTS`` if set, else ``tmp_path``."""
+    target = os.environ.get("LECTLIB_SCREENSHOTS")
+    path = Path(target) if target else Path(tmp_path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def well_conditioned(rng, k, c, max_cond=50.0):
+    """Random endmembers (k, c), linearly independent with a modest condition number."""
+    import numpy as np
+
+    for _ in range(200):
+        E = rng.normal(size=(k, c))
+        if np.linalg.cond(E) < max_cond:
+            return E
+    raise AssertionError("could not draw well-conditioned endmembers")  # pragma: no cover
+
+
+def run_estimator_checks(estimator, expected):
+    """Run scikit-learn's ``check_estimator``; return the expected failures' messages.
+
+    Asserts that no check outside ``expected`` fails and that every listed check does fail
+    (no stale entries).
+    """
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    def messages(exc):
+        out = []
+        while exc is not None:
+            out.append(str(exc))
+            exc = exc.__cause__
+        return " | ".join(out)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None)
+    failed = {r["check_name"]: messages(r["exception"]) for r in results if r["status"] == "failed"}
+    assert failed == {}
+    xfailed = {r["check_name"]: messages(r["exception"]) for r in results if r["status"] == "xfail"}
+    assert set(xfailed) == set(expected)
+    assert sum(r["status"] == "passed" for r in results) > 20
+    return xfailed
