@@ -17,17 +17,18 @@ What
     three spectra and which has empty pixels and empty channels (so that 0/0 → 0 is exercised).
 
 How
-    This script runs in the course's venv. For each cube it writes the array with ``np.save``
-    to a temporary folder, runs *itself* with ``--peer`` under the peer venv's Python (that mode
-    imports only numpy and HyperSpy, never lectlib), which loads it with
-    ``allow_pickle=False``, times the HyperSpy call and saves the scaled cube and its timing;
-    then it times lectlib on the same array, compares the two results and prints one table. ::
+    This script runs in the course's venv. For each cube it hands the array to
+    ``poisson_scaling_peer.py``, run under the peer venv's Python (``harness.run_peer``: the
+    array goes as ``.npy`` through a temporary folder and both sides load with
+    ``allow_pickle=False``; the peer module imports numpy and HyperSpy, never lectlib), which
+    times the HyperSpy call and hands back the scaled cube and its timing; then it times lectlib
+    on the same array, compares the two results and prints one table. ::
 
         .venv/bin/python benchmarks/bench_poisson_scaling.py \\
             --peer-python benchmarks/.venv-hyperspy/bin/python \\
             --out benchmarks/results/poisson_scaling.json
 
-    (``make bench`` creates the peer venv and runs both benchmarks.) Each timing is the best of
+    (``make bench`` creates the peer venv and runs every benchmark.) Each timing is the best of
     ``--repeats`` calls (``timeit``-style, garbage collector off); the HyperSpy signal is built
     from a fresh copy of the array before each call, outside the timed region. BLAS/OpenMP are
     limited to one thread in both processes (``threadpoolctl`` here, environment variables in the
@@ -41,56 +42,19 @@ Targets
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import THREAD_ENV, best_time, git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
-
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+import harness  # beside this script: Python puts the script's folder first on the path
+
 REL_TOL = 1e-12
+PEER = harness.HERE / "poisson_scaling_peer.py"
 
 
-# ------------------------------------------------------------------- peer mode (HyperSpy venv)
-
-
-def peer_main(in_path, out_path, json_path, repeats):
-    """Run HyperSpy on the saved cube; save the scaled cube and the timing. No lectlib here."""
-    import hyperspy
-    import hyperspy.api as hs
-
-    cube = np.load(in_path, allow_pickle=False)
-
-    def make_signal(_=None):
-        return hs.signals.Signal1D(cube.copy())
-
-    def normalize(signal):
-        signal.normalize_poissonian_noise()
-        return signal
-
-    seconds, signals = best_time(normalize, repeats, setup=make_signal)
-    signal = signals[-1]
-    scaled = np.asarray(signal.data)
-    np.save(out_path, scaled, allow_pickle=False)
-    info = dict(
-        seconds=seconds, repeats=repeats, shape=list(scaled.shape), dtype=str(scaled.dtype),
-        signal_class=f"{type(signal).__module__}.{type(signal).__name__}",
-        versions=dict(hyperspy=hyperspy.__version__, numpy=np.__version__,
-                      python=platform.python_version()),
-        thread_env={k: os.environ.get(k) for k in THREAD_ENV},
-    )
-    Path(json_path).write_text(json.dumps(info, indent=2) + "\n")
-
-
-# ------------------------------------------------------------------------ main mode (.venv)
+# ------------------------------------------------------------------------------------ data
 
 
 def eels_cube():
@@ -117,23 +81,6 @@ def random_poisson_cube(shape=(128, 128), n_channels=1024, seed=2):
             f"pixels, seed={seed}")
 
 
-def run_peer(peer_python, cube, tmp, name, repeats):
-    in_path, out_path, json_path = (tmp / f"{name}.npy", tmp / f"{name}.scaled.npy",
-                                    tmp / f"{name}.json")
-    np.save(in_path, cube, allow_pickle=False)
-    env = {**os.environ, **THREAD_ENV, "MPLBACKEND": "Agg"}
-    env.pop("PYTHONPATH", None)
-    cmd = [str(peer_python), str(Path(__file__).resolve()), "--peer", str(in_path), str(out_path),
-           str(json_path), "--repeats", str(repeats)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the HyperSpy peer failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    info = json.loads(json_path.read_text())
-    scaled = np.load(out_path, allow_pickle=False)
-    return scaled, info
-
-
 def compare(ours, theirs):
     diff = np.abs(ours - theirs)
     nonzero = theirs != 0
@@ -150,9 +97,11 @@ def compare(ours, theirs):
 def run_case(name, cube, description, peer_python, tmp, repeats):
     from lectlib.decomposition import poisson_normalize
 
-    theirs, peer = run_peer(peer_python, cube, tmp, name, repeats)
+    peer, outputs = harness.run_peer(PEER, peer_python, dict(cube=cube), tmp / name,
+                                     ["--repeats", repeats])
+    theirs = outputs["scaled"]
     X = cube.reshape(-1, cube.shape[-1])
-    seconds, runs = best_time(lambda _: poisson_normalize(X), repeats)
+    seconds, runs = harness.best_time(lambda: poisson_normalize(X), repeats)
     ours = runs[-1][0]
     if theirs.shape != cube.shape:
         raise RuntimeError(f"HyperSpy returned shape {theirs.shape} for a cube of {cube.shape}")
@@ -168,42 +117,26 @@ def run_case(name, cube, description, peer_python, tmp, repeats):
 
 
 def markdown_table(rows):
-    lines = ["| case | shape (ny, nx, channels) | HyperSpy (ms) | lectlib (ms) | "
-             "HyperSpy / lectlib | max abs diff | max rel diff | same zeros |",
-             "|" + "---|" * 8]
-    for r in rows:
-        lines.append(
-            f"| {r['case']} | {' × '.join(map(str, r['shape']))} |"
-            f" {1e3 * r['time_s']['hyperspy']:.1f} | {1e3 * r['time_s']['lectlib']:.1f} |"
-            f" {r['ratio_hyperspy_over_lectlib']:.2f}× | {r['max_abs_diff']:.1e} |"
-            f" {r['max_rel_diff']:.1e} | {'yes' if r['same_zeros'] else 'NO'} |")
-    return "\n".join(lines)
+    """The table this script prints (report.py renders the book's tables itself)."""
+    header = ["case", "shape (ny, nx, channels)", "HyperSpy (ms)", "lectlib (ms)",
+              "HyperSpy / lectlib", "max abs diff", "max rel diff", "same zeros"]
+    return harness.md_table(header, [
+        [r["case"], " × ".join(map(str, r["shape"])), f"{1e3 * r['time_s']['hyperspy']:.1f}",
+         f"{1e3 * r['time_s']['lectlib']:.1f}", f"{r['ratio_hyperspy_over_lectlib']:.2f}×",
+         f"{r['max_abs_diff']:.1e}", f"{r['max_rel_diff']:.1e}",
+         "yes" if r["same_zeros"] else "NO"]
+        for r in rows])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peer", nargs=3, metavar=("IN_NPY", "OUT_NPY", "OUT_JSON"),
-                        help="internal: run the HyperSpy side (in the peer venv)")
-    parser.add_argument("--peer-python", type=Path,
-                        default=HERE / ".venv-hyperspy" / "bin" / "python",
-                        help="Python of the HyperSpy venv")
-    parser.add_argument("--repeats", type=int, default=7, help="timed calls (best kept)")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "poisson_scaling.json")
+    parser = harness.bench_parser(__doc__, "poisson_scaling", "timed calls (best kept)")
+    harness.add_peer_python(parser, ".venv-hyperspy", "HyperSpy")
     args = parser.parse_args(argv)
+    harness.require_peer(args.peer_python, "HyperSpy")
 
-    if args.peer:
-        peer_main(*args.peer, repeats=args.repeats)
-        return 0
-
-    if not args.peer_python.exists():
-        print(f"error: no HyperSpy venv at {args.peer_python}; run benchmarks/run.sh "
-              "(or make bench) to create it", file=sys.stderr)
-        return 2
+    from threadpoolctl import threadpool_limits
 
     import lectlib
-    import scipy
-    import sklearn
-    from threadpoolctl import threadpool_limits
 
     cases = [eels_cube(), random_poisson_cube()]
     with threadpool_limits(limits=1), tempfile.TemporaryDirectory(prefix="bench-poisson-") as tmp:
@@ -212,32 +145,26 @@ def main(argv=None):
     table = markdown_table(rows)
     peer_versions = rows[0]["peer"]["versions"]
     result = dict(
-        benchmark="Poisson two-way scaling: lectlib.decomposition.poisson_normalize vs "
-                  "hyperspy Signal1D.normalize_poissonian_noise",
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        machine=machine_info(),
-        threads="1: threadpoolctl.threadpool_limits(1) for lectlib; OMP/OpenBLAS/MKL_NUM_THREADS=1 "
-                "for the HyperSpy process (element-wise operation, no BLAS)",
-        versions=dict(lectlib=lectlib.__version__, lectlib_commit=git_commit(),
-                      numpy=np.__version__, scipy=scipy.__version__, sklearn=sklearn.__version__,
-                      peer=peer_versions, peer_python=str(args.peer_python)),
+        **harness.run_header(
+            "Poisson two-way scaling: lectlib.decomposition.poisson_normalize vs hyperspy "
+            "Signal1D.normalize_poissonian_noise",
+            threads="1: threadpoolctl.threadpool_limits(1) for lectlib; "
+                    "OMP/OpenBLAS/MKL_NUM_THREADS=1 for the HyperSpy process (element-wise "
+                    "operation, no BLAS)"),
+        versions=dict(**harness.course_versions(threadpoolctl=False), peer=peer_versions,
+                      peer_python=str(args.peer_python)),
         timing=dict(statistic="best of repeats, wall time (s); HyperSpy: the method call only, "
                               "signal built from a fresh copy before each call",
                     repeats=args.repeats),
         targets=dict(max_rel_diff=REL_TOL),
         cases=rows, table_markdown=table,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table)
-    print(f"\nHyperSpy {peer_versions['hyperspy']} (numpy {peer_versions['numpy']}) vs lectlib "
-          f"{lectlib.__version__} (numpy {np.__version__}); written to {args.out}")
+    harness.write_result(args.out, result, versions=(
+        f"HyperSpy {peer_versions['hyperspy']} (numpy {peer_versions['numpy']}) vs lectlib "
+        f"{lectlib.__version__} (numpy {np.__version__})"))
     bad = [r["case"] for r in rows if not r["agreement_ok"]]
-    if bad:
-        print(f"FAILED: lectlib and HyperSpy disagree (relative tolerance {REL_TOL:g}) in {bad}",
-              file=sys.stderr)
-        return 1
-    return 0
+    return harness.exit_status([f"lectlib and HyperSpy disagree (relative tolerance "
+                                f"{REL_TOL:g}) in {bad}"] if bad else [])
 
 
 if __name__ == "__main__":

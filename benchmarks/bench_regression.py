@@ -1,4 +1,4 @@
-"""Benchmark: lectlib's vectorised non-negative fit vs a per-pixel ``scipy.optimize.nnls`` loop.
+"""Benchmark: lectlib's vectorized non-negative fit vs a per-pixel ``scipy.optimize.nnls`` loop.
 
 What
     Non-negative least squares of every pixel's spectrum on known endmembers, solved
@@ -18,14 +18,14 @@ What
     so that many non-negativity constraints are active at the solution.
 
 How
-    Each timing is the best of ``--repeats`` runs (``timeit``, garbage collector off), with the
+    Each timing is the best of ``--repeats`` runs (garbage collector off), with the
     BLAS/OpenMP pools limited to one thread by ``threadpoolctl`` (``run.sh`` also sets
     ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1``). Every method is run once
     untimed first; that run's coefficients are the ones compared. ::
 
         .venv/bin/python benchmarks/bench_regression.py --out benchmarks/results/regression.json
 
-    (or ``make bench``, which runs both benchmarks). It prints a markdown table and writes the
+    (or ``make bench``, which runs every benchmark). It prints a markdown table and writes the
     numbers, versions, machine and date as JSON.
 
 Targets
@@ -36,27 +36,17 @@ Targets
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 import sys
-import timeit
-from pathlib import Path
-
-from _common import git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
 
 import numpy as np
-import scipy
-import sklearn
-import threadpoolctl
 from scipy.optimize import nnls
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-import lectlib
 from lectlib.datasets import make_eels_interface
 from lectlib.regression import fit_known_endmembers, nnls_batch
 
-HERE = Path(__file__).resolve().parent
+import harness  # beside this script: Python puts the script's folder first on the path
+
 ACCURACY_TOL = 1e-8
 SPEED_TARGET = 10.0
 SYNTHETIC_NOISE = 0.05
@@ -84,9 +74,9 @@ def synthetic_case(shape=(128, 128), n_endmembers=6, n_channels=200, zero_fracti
     """
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 1.0, n_channels)
-    centres = rng.uniform(0.1, 0.9, (n_endmembers, 3))
+    centers = rng.uniform(0.1, 0.9, (n_endmembers, 3))
     widths = rng.uniform(0.03, 0.12, (n_endmembers, 3))
-    peaks = np.exp(-0.5 * ((x - centres[..., None]) / widths[..., None]) ** 2).sum(axis=1)
+    peaks = np.exp(-0.5 * ((x - centers[..., None]) / widths[..., None]) ** 2).sum(axis=1)
     endmembers = peaks + 0.2 * np.exp(-x / 0.5)
     endmembers /= endmembers.max(axis=1, keepdims=True)
     n_pixels = shape[0] * shape[1]
@@ -126,35 +116,20 @@ def scipy_loop(cube, endmembers):
     return out
 
 
-def best_time(func, repeats):
-    """Best wall time of ``repeats`` single calls (seconds); timeit turns the GC off."""
-    return min(timeit.repeat(func, number=1, repeat=repeats))
-
-
-# ------------------------------------------------------------------------------- reporting
-
-
-def blas_pools():
-    return [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "filepath")}
-            for p in threadpool_info()]
-
-
 def markdown_table(rows):
-    head = ("| case | pixels × channels, k | active constraints | scipy nnls loop (ms) | "
-            "fit_known_endmembers (ms) | speed-up | max abs diff | nnls_batch (ms) | speed-up | "
-            "max abs diff |")
-    lines = [head, "|" + "---|" * 10]
-    for r in rows:
-        lines.append(
-            f"| {r['case']} | {r['n_pixels']} × {r['n_channels']}, {r['n_endmembers']} | "
-            f"{r['active_constraint_fraction']:.1%} of coefficients |"
-            f" {1e3 * r['time_s']['scipy_nnls_loop']:.1f} |"
-            f" {1e3 * r['time_s']['fit_known_endmembers']:.1f} |"
-            f" {r['speedup']['fit_known_endmembers']:.1f}× |"
-            f" {r['max_abs_diff']['fit_known_endmembers']:.1e} |"
-            f" {1e3 * r['time_s']['nnls_batch']:.1f} | {r['speedup']['nnls_batch']:.1f}× |"
-            f" {r['max_abs_diff']['nnls_batch']:.1e} |")
-    return "\n".join(lines)
+    """The table this script prints (report.py renders the book's tables itself)."""
+    header = ["case", "pixels × channels, k", "active constraints", "scipy nnls loop (ms)",
+              "fit_known_endmembers (ms)", "speed-up", "max abs diff", "nnls_batch (ms)",
+              "speed-up", "max abs diff"]
+    t, sp, d = "time_s", "speedup", "max_abs_diff"
+    return harness.md_table(header, [
+        [r["case"], f"{r['n_pixels']} × {r['n_channels']}, {r['n_endmembers']}",
+         f"{r['active_constraint_fraction']:.1%} of coefficients",
+         f"{1e3 * r[t]['scipy_nnls_loop']:.1f}", f"{1e3 * r[t]['fit_known_endmembers']:.1f}",
+         f"{r[sp]['fit_known_endmembers']:.1f}×", f"{r[d]['fit_known_endmembers']:.1e}",
+         f"{1e3 * r[t]['nnls_batch']:.1f}", f"{r[sp]['nnls_batch']:.1f}×",
+         f"{r[d]['nnls_batch']:.1e}"]
+        for r in rows])
 
 
 # ------------------------------------------------------------------------------------ main
@@ -166,9 +141,9 @@ def run_case(case, repeats, peer_repeats):
     coef_batch = lectlib_batch(cube, E)
     coef_ref = scipy_loop(cube, E)
     times = dict(
-        fit_known_endmembers=best_time(lambda: lectlib_fit(cube, E, kwargs), repeats),
-        nnls_batch=best_time(lambda: lectlib_batch(cube, E), repeats),
-        scipy_nnls_loop=best_time(lambda: scipy_loop(cube, E), peer_repeats),
+        fit_known_endmembers=harness.best_time(lambda: lectlib_fit(cube, E, kwargs), repeats)[0],
+        nnls_batch=harness.best_time(lambda: lectlib_batch(cube, E), repeats)[0],
+        scipy_nnls_loop=harness.best_time(lambda: scipy_loop(cube, E), peer_repeats)[0],
     )
     diffs = dict(fit_known_endmembers=float(np.abs(coef_fit - coef_ref).max()),
                  nnls_batch=float(np.abs(coef_batch - coef_ref).max()))
@@ -190,46 +165,35 @@ def run_case(case, repeats, peer_repeats):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs of lectlib (best kept)")
+    parser = harness.bench_parser(__doc__, "regression", "timed runs of lectlib (best kept)")
     parser.add_argument("--peer-repeats", type=int, default=3,
                         help="timed runs of the scipy loop (best kept)")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "regression.json")
     args = parser.parse_args(argv)
 
     with threadpool_limits(limits=1):
-        pools = blas_pools()
+        pools = harness.thread_pools()
         rows = [run_case(case, args.repeats, args.peer_repeats)
                 for case in (eels_case(), synthetic_case())]
     table = markdown_table(rows)
     result = dict(
-        benchmark="regression: lectlib non-negative fit vs per-pixel scipy.optimize.nnls",
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        machine=machine_info(),
-        threads="BLAS/OpenMP limited to 1 thread (threadpoolctl.threadpool_limits(1) + env)",
+        **harness.run_header(
+            "regression: lectlib non-negative fit vs per-pixel scipy.optimize.nnls",
+            threads="BLAS/OpenMP limited to 1 thread (threadpoolctl.threadpool_limits(1) + env)"),
         blas_pools_during_timing=pools,
-        versions=dict(lectlib=lectlib.__version__, lectlib_commit=git_commit(),
-                      numpy=np.__version__, scipy=scipy.__version__, sklearn=sklearn.__version__,
-                      threadpoolctl=threadpoolctl.__version__),
+        versions=harness.course_versions(),
         timing=dict(statistic="best of repeats, wall time (s)", lectlib_repeats=args.repeats,
                     scipy_repeats=args.peer_repeats),
         targets=dict(max_abs_diff=ACCURACY_TOL, speedup=SPEED_TARGET),
         cases=rows, table_markdown=table,
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table)
-    print(f"\nwritten to {args.out}")
+    harness.write_result(args.out, result)
     for r in rows:
         if not r["speed_target_met"]:
             print(f"note: {r['case']}: speed-up {r['speedup']['fit_known_endmembers']:.1f}x is "
                   f"below the {SPEED_TARGET:g}x target")
     bad = [r["case"] for r in rows if not r["accuracy_ok"]]
-    if bad:
-        print(f"FAILED: coefficients differ from scipy by more than {ACCURACY_TOL:g} in {bad}",
-              file=sys.stderr)
-        return 1
-    return 0
+    return harness.exit_status([f"coefficients differ from scipy by more than "
+                                f"{ACCURACY_TOL:g} in {bad}"] if bad else [])
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ What
       endmembers is matched to the true ones by ``lectlib.metrics.match_components`` (spectral
       angles in degrees).
     * FCLS (abundances with a ≥ 0 and Σ a = 1): ``lectlib.unmixing.fcls(X, E)`` vs pysptools
-      ``pysptools.abundance_maps.FCLS().map(cube, E)`` (one cvxopt quadratic programme per
+      ``pysptools.abundance_maps.FCLS().map(cube, E)`` (one cvxopt quadratic program per
       pixel), both with the TRUE endmembers E, so that only the solvers are compared.
     * References, in the course's venv, that solve different problems: scikit-learn
       ``NMF(n_components=6, init="nndsvda", max_iter=500, random_state=0)`` on ``X`` clipped at 0
@@ -21,12 +21,12 @@ What
       its mixing-matrix columns being the spectra (matched with ``sign_invariant=True``).
 
 How
-    This script runs in the course's venv. It writes the cube and the true endmembers with
-    ``np.save`` to a temporary folder and runs *itself* with ``--peer`` under the pysptools
-    venv's Python (``benchmarks/.venv-pysptools``, built from ``requirements-pysptools.txt`` by
-    ``run.sh``). That mode imports only numpy, threadpoolctl and pysptools, never lectlib: it
-    loads the arrays with ``allow_pickle=False``, runs and times pysptools and saves its results
-    (``.npy``) and timings (``.json``), which this side loads with ``allow_pickle=False``. ::
+    This script runs in the course's venv. It hands the cube and the true endmembers to
+    ``unmixing_peer.py``, run under the pysptools venv's Python (``benchmarks/.venv-pysptools``,
+    built from ``requirements-pysptools.txt`` by ``run.sh``; ``harness.run_peer``: the arrays
+    go as ``.npy`` through a temporary folder and both sides load them with
+    ``allow_pickle=False``). That module imports only numpy, threadpoolctl and pysptools, never
+    lectlib; it runs and times pysptools and hands back its results and timings. ::
 
         .venv/bin/python benchmarks/bench_unmixing.py \\
             --peer-python benchmarks/.venv-pysptools/bin/python \\
@@ -57,22 +57,16 @@ Targets
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import os
-import platform
-import subprocess
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
-from _common import THREAD_ENV, best_time, git_commit, machine_info  # noqa: E402 (the benchmarks' folder)
-
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
+import harness  # beside this script: Python puts the script's folder first on the path
+
+PEER = harness.HERE / "unmixing_peer.py"
 N_ENDMEMBERS = 6
 SEED = 0
 DATA_KWARGS = dict(n_components=N_ENDMEMBERS, shape=(128, 128), n_channels=200, n_pure=1,
@@ -84,130 +78,7 @@ NFINDR_SPEED_TARGET = 20.0
 FCLS_SPEED_TARGET = 30.0
 
 
-# ---------------------------------------------------------------- peer mode (pysptools venv)
-
-
-def peer_main(cube_path, endmembers_path, out_dir, repeats, fcls_pixels, seed):
-    """Run pysptools' N-FINDR and FCLS on the saved arrays; save results and timings."""
-    import random
-
-    import cvxopt
-    import matplotlib
-    import pysptools
-    import scipy
-    import sklearn
-    import threadpoolctl
-    from pysptools.abundance_maps import FCLS
-    from cvxopt import solvers
-    from pysptools.eea import NFINDR
-    from threadpoolctl import threadpool_limits
-
-    out_dir = Path(out_dir)
-    cube = np.load(cube_path, allow_pickle=False)
-    E = np.load(endmembers_path, allow_pickle=False)
-    h, w, _ = cube.shape
-    q = E.shape[0]
-
-    def seeded(_=None):
-        random.seed(seed)         # what pysptools' N-FINDR uses for its initial pixels
-        np.random.seed(seed)      # not used by it; set anyway
-        return NFINDR()
-
-    def run_nfindr(model):
-        endmembers = model.extract(cube, q)
-        return endmembers, np.asarray(model.idx, dtype=np.int64), int(model.it)
-
-    fcls_cube = cube if fcls_pixels is None else cube.reshape(-1, cube.shape[-1])[
-        :fcls_pixels].reshape(1, fcls_pixels, -1)
-
-    def run_fcls(_):
-        return FCLS().map(fcls_cube, E)
-
-    with threadpool_limits(limits=1):
-        # untimed runs first (they also import sklearn's PCA inside pysptools); compared below
-        nf_endmembers, nf_idx, nf_it = run_nfindr(seeded())
-        abundances = run_fcls(None)
-        nf_seconds, nf_runs = best_time(run_nfindr, repeats, setup=seeded)
-        fcls_seconds, _ = best_time(run_fcls, repeats)
-        # The same FCLS with cvxopt's stopping tolerances tightened (pysptools sets only
-        # show_progress and leaves cvxopt's defaults, abstol=1e-7, reltol=1e-6, feastol=1e-7):
-        # the converged solution of the same problem. One timed run, for information.
-        solvers.options.update(abstol=PEER_TIGHT_TOL, reltol=PEER_TIGHT_TOL,
-                               feastol=PEER_TIGHT_TOL)
-        try:
-            tight_seconds, (tight_abundances,) = best_time(run_fcls, 1)
-        finally:
-            for key in ("abstol", "reltol", "feastol"):
-                solvers.options.pop(key, None)
-        pools = [{k: p.get(k) for k in ("internal_api", "version", "num_threads")}
-                 for p in threadpoolctl.threadpool_info()]
-        # what seeding does: a different seed of `random` may start elsewhere
-        random.seed(seed + 1)
-        other_model = NFINDR()
-        other_model.extract(cube, q)
-        other_idx = np.asarray(other_model.idx, dtype=np.int64)
-
-    np.save(out_dir / "nfindr_endmembers.npy", np.asarray(nf_endmembers), allow_pickle=False)
-    np.save(out_dir / "nfindr_indices.npy", nf_idx, allow_pickle=False)
-    np.save(out_dir / "fcls_abundances.npy", np.asarray(abundances), allow_pickle=False)
-    np.save(out_dir / "fcls_abundances_tight.npy", np.asarray(tight_abundances),
-            allow_pickle=False)
-    info = dict(
-        nfindr=dict(
-            seconds=nf_seconds, repeats=repeats, n_iter=nf_it,
-            call="pysptools.eea.NFINDR().extract(cube, q)  # transform=None, maxit=None, "
-                 "normalize=False, ATGP_init=False, mask=None",
-            endmembers_dtype=str(np.asarray(nf_endmembers).dtype),
-            indices=nf_idx.tolist(),
-            same_indices_every_run=all(np.array_equal(r[1], nf_idx) for r in nf_runs),
-            indices_with_seed_plus_1=other_idx.tolist(),
-            same_set_with_seed_plus_1=sorted(other_idx.tolist()) == sorted(nf_idx.tolist()),
-        ),
-        fcls=dict(
-            seconds=fcls_seconds, repeats=repeats,
-            n_pixels=int(fcls_cube.shape[0] * fcls_cube.shape[1]),
-            call="pysptools.abundance_maps.FCLS().map(cube, E)  # normalize=False, mask=None",
-            abundances_dtype=str(np.asarray(abundances).dtype),
-            abundances_shape=list(np.asarray(abundances).shape),
-            cvxopt_options="defaults (pysptools sets only show_progress=False)",
-            tight=dict(seconds=tight_seconds, repeats=1,
-                       cvxopt_options=dict(abstol=PEER_TIGHT_TOL, reltol=PEER_TIGHT_TOL,
-                                           feastol=PEER_TIGHT_TOL)),
-        ),
-        seed=dict(random_seed=seed, numpy_seed=seed),
-        versions=dict(pysptools=pysptools.__version__, numpy=np.__version__,
-                      scipy=scipy.__version__, cvxopt=cvxopt.__version__,
-                      sklearn=sklearn.__version__, matplotlib=matplotlib.__version__,
-                      threadpoolctl=threadpoolctl.__version__,
-                      python=platform.python_version()),
-        blas_pools_during_timing=pools,
-        thread_env={k: os.environ.get(k) for k in THREAD_ENV},
-    )
-    (out_dir / "peer.json").write_text(json.dumps(info, indent=2) + "\n")
-
-
-# ------------------------------------------------------------------------ main mode (.venv)
-
-
-def run_peer(peer_python, cube, endmembers, tmp, repeats, fcls_pixels):
-    cube_path, em_path = tmp / "cube.npy", tmp / "endmembers.npy"
-    np.save(cube_path, cube, allow_pickle=False)
-    np.save(em_path, endmembers, allow_pickle=False)
-    env = {**os.environ, **THREAD_ENV, "MPLBACKEND": "Agg"}
-    env.pop("PYTHONPATH", None)
-    cmd = [str(peer_python), str(Path(__file__).resolve()), "--peer", str(cube_path),
-           str(em_path), str(tmp), "--peer-repeats", str(repeats), "--seed", str(SEED)]
-    if fcls_pixels is not None:
-        cmd += ["--fcls-pixels", str(fcls_pixels)]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"the pysptools peer failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    info = json.loads((tmp / "peer.json").read_text())
-    arrays = {name: np.load(tmp / f"{name}.npy", allow_pickle=False)
-              for name in ("nfindr_endmembers", "nfindr_indices", "fcls_abundances",
-                           "fcls_abundances_tight")}
-    return info, arrays
+# ---------------------------------------------------------------------------------- methods
 
 
 def angles_summary(found, truth, sign_invariant=False):
@@ -226,11 +97,11 @@ def pixel_rc(indices, width):
 def run_nfindr(X, truth, width, peer, peer_arrays, repeats):
     from lectlib.unmixing import NFINDR
 
-    def fit(_=None):
+    def fit():
         return NFINDR(n_endmembers=N_ENDMEMBERS, random_state=SEED).fit(X)
 
     model = fit()
-    seconds, fits = best_time(fit, repeats)
+    seconds, fits = harness.best_time(fit, repeats)
     ours = dict(time_s=seconds, repeats=repeats, n_iter=int(model.n_iter_),
                 indices=np.asarray(model.indices_).tolist(),
                 pixels_row_col=pixel_rc(model.indices_, width),
@@ -267,7 +138,7 @@ def run_fcls(X, truth_E, truth_A, peer, peer_arrays, repeats, fcls_pixels):
     Xs = X if fcls_pixels is None else X[:fcls_pixels]
     As = truth_A if fcls_pixels is None else truth_A[:fcls_pixels]
     ours = fcls(Xs, truth_E)
-    seconds, _ = best_time(lambda _: fcls(Xs, truth_E), repeats)
+    seconds, _ = harness.best_time(lambda: fcls(Xs, truth_E), repeats)
     k = truth_E.shape[0]
     theirs = peer_arrays["fcls_abundances"].reshape(-1, k).astype(np.float64)
     tight = peer_arrays["fcls_abundances_tight"].reshape(-1, k).astype(np.float64)
@@ -317,11 +188,11 @@ def run_references(X, truth, repeats):
     X_nonneg = np.clip(X, 0.0, None)
     out = {}
 
-    def nmf(_=None):
+    def nmf():
         return NMF(n_components=N_ENDMEMBERS, init="nndsvda", max_iter=500,
                    random_state=SEED).fit(X_nonneg)
 
-    def ica(_=None):
+    def ica():
         return FastICA(n_components=N_ENDMEMBERS, random_state=SEED,
                        whiten="unit-variance").fit(X)
 
@@ -338,72 +209,51 @@ def run_references(X, truth, repeats):
         converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            seconds, _ = best_time(func, repeats)
+            seconds, _ = harness.best_time(func, repeats)
         out[name] = dict(call=call, time_s=seconds, repeats=repeats, n_iter=int(model.n_iter_),
                          converged=converged, **angles_summary(spectra(model), truth, sign_inv))
     out["nmf"]["n_negative_values_clipped"] = int((X < 0).sum())
     return out
 
 
-def fmt_ms(seconds):
-    return f"{1e3 * seconds:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
 def markdown_tables(result):
-    """The tables printed by this script (report.py renders the book's tables itself)."""
+    """The tables this script prints (report.py renders the book's tables itself)."""
     nf, fc, refs = result["nfindr"], result["fcls"], result["references"]
-    lines = ["| method | time | angles to the true endmembers (°) | max | mean | passes |",
-             "|---|---|---|---|---|---|"]
-    rows = [("lectlib NFINDR", nf["lectlib"]), ("pysptools NFINDR", nf["pysptools"]),
-            ("sklearn NMF (reference)", refs["nmf"]),
-            ("sklearn FastICA (reference)", refs["fastica"])]
-    for name, r in rows:
-        angles = ", ".join(f"{a:.2f}" for a in r["angles_deg"])
-        lines.append(f"| {name} | {fmt_ms(r['time_s'])} | {angles} | {r['max_angle_deg']:.2f} |"
-                     f" {r['mean_angle_deg']:.2f} | {r['n_iter']} |")
-    lines.append(f"\nN-FINDR: pysptools / lectlib = {nf['ratio_pysptools_over_lectlib']:.1f}×, "
-                 f"same pixels: {'yes' if nf['same_pixels'] else 'no'}\n")
-    lines += ["| FCLS (true endmembers) | pixels | time | pysptools / lectlib | "
-              "max abs diff to lectlib |",
-              "|---|---|---|---|---|",
-              f"| lectlib fcls | {fc['n_pixels']} | {fmt_ms(fc['lectlib']['time_s'])} | | |",
-              f"| pysptools FCLS, cvxopt defaults | {fc['n_pixels']} |"
-              f" {fmt_ms(fc['pysptools']['time_s'])} | {fc['ratio_pysptools_over_lectlib']:.0f}× |"
-              f" {fc['max_abs_diff']:.1e} |",
-              f"| pysptools FCLS, cvxopt tolerances {PEER_TIGHT_TOL:g} (1 run) | {fc['n_pixels']} |"
-              f" {fmt_ms(fc['pysptools_tight']['time_s'])} | | {fc['max_abs_diff_tight']:.1e} |"]
-    return "\n".join(lines)
+    ms = harness.fmt_ms
+    methods = [("lectlib NFINDR", nf["lectlib"]), ("pysptools NFINDR", nf["pysptools"]),
+               ("sklearn NMF (reference)", refs["nmf"]),
+               ("sklearn FastICA (reference)", refs["fastica"])]
+    endmembers = harness.md_table(
+        ["method", "time", "angles to the true endmembers (°)", "max", "mean", "passes"],
+        [[name, ms(r["time_s"]), ", ".join(f"{a:.2f}" for a in r["angles_deg"]),
+          f"{r['max_angle_deg']:.2f}", f"{r['mean_angle_deg']:.2f}", r["n_iter"]]
+         for name, r in methods])
+    n = fc["n_pixels"]
+    abundances = harness.md_table(
+        ["FCLS (true endmembers)", "pixels", "time", "pysptools / lectlib",
+         "max abs diff to lectlib"],
+        [["lectlib fcls", n, ms(fc["lectlib"]["time_s"]), "", ""],
+         ["pysptools FCLS, cvxopt defaults", n, ms(fc["pysptools"]["time_s"]),
+          f"{fc['ratio_pysptools_over_lectlib']:.0f}×", f"{fc['max_abs_diff']:.1e}"],
+         [f"pysptools FCLS, cvxopt tolerances {PEER_TIGHT_TOL:g} (1 run)", n,
+          ms(fc["pysptools_tight"]["time_s"]), "", f"{fc['max_abs_diff_tight']:.1e}"]])
+    return "\n".join([
+        endmembers,
+        f"\nN-FINDR: pysptools / lectlib = {nf['ratio_pysptools_over_lectlib']:.1f}×, same "
+        f"pixels: {'yes' if nf['same_pixels'] else 'no'}\n",
+        abundances])
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--peer", nargs=3, metavar=("CUBE_NPY", "ENDMEMBERS_NPY", "OUT_DIR"),
-                        help="internal: run the pysptools side (in the peer venv)")
-    parser.add_argument("--peer-python", type=Path,
-                        default=HERE / ".venv-pysptools" / "bin" / "python",
-                        help="Python of the pysptools venv")
-    parser.add_argument("--repeats", type=int, default=7, help="timed calls of lectlib")
+    parser = harness.bench_parser(__doc__, "unmixing", "timed calls of lectlib")
+    harness.add_peer_python(parser, ".venv-pysptools", "pysptools")
     parser.add_argument("--peer-repeats", type=int, default=3, help="timed calls of pysptools")
     parser.add_argument("--ref-repeats", type=int, default=3, help="timed fits of NMF/FastICA")
     parser.add_argument("--fcls-pixels", type=int, default=None,
                         help="compare FCLS on the first N pixels only (default: all)")
-    parser.add_argument("--seed", type=int, default=SEED, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "unmixing.json")
     args = parser.parse_args(argv)
+    harness.require_peer(args.peer_python, "pysptools")
 
-    if args.peer:
-        peer_main(*args.peer, repeats=args.peer_repeats, fcls_pixels=args.fcls_pixels,
-                  seed=args.seed)
-        return 0
-
-    if not args.peer_python.exists():
-        print(f"error: no pysptools venv at {args.peer_python}; run benchmarks/run.sh "
-              "(or make bench) to create it", file=sys.stderr)
-        return 2
-
-    import scipy
-    import sklearn
-    import threadpoolctl
     from threadpoolctl import threadpool_limits
 
     import lectlib
@@ -417,10 +267,13 @@ def main(argv=None):
     pure = np.asarray(data.pure_pixels).reshape(-1, 2)
 
     with threadpool_limits(limits=1), tempfile.TemporaryDirectory(prefix="bench-unmix-") as tmp:
-        peer, peer_arrays = run_peer(args.peer_python, cube, truth, Path(tmp), args.peer_repeats,
-                                     args.fcls_pixels)
-        pools = [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "filepath")}
-                 for p in threadpoolctl.threadpool_info()]
+        peer_args = ["--repeats", args.peer_repeats, "--seed", SEED, "--tight-tol", PEER_TIGHT_TOL]
+        if args.fcls_pixels is not None:
+            peer_args += ["--fcls-pixels", args.fcls_pixels]
+        peer, peer_arrays = harness.run_peer(PEER, args.peer_python,
+                                             dict(cube=cube, endmembers=truth), Path(tmp) / "peer",
+                                             peer_args)
+        pools = harness.thread_pools()
         nfindr = run_nfindr(X, truth, nx, peer, peer_arrays, args.repeats)
         fcls_row = run_fcls(X, truth, truth_A, peer, peer_arrays, args.repeats, args.fcls_pixels)
         refs = run_references(X, truth, args.ref_repeats)
@@ -430,17 +283,14 @@ def main(argv=None):
     nfindr["pysptools"]["found_the_pure_pixels"] = (sorted(nfindr["pysptools"]["indices"])
                                                     == pure_idx)
     result = dict(
-        benchmark="unmixing: lectlib.unmixing NFINDR and fcls vs pysptools NFINDR and FCLS; "
-                  "scikit-learn NMF and FastICA as references",
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        machine=machine_info(),
-        threads="1: threadpoolctl.threadpool_limits(1) in both processes, and "
-                "OMP/OpenBLAS/MKL_NUM_THREADS=1",
+        **harness.run_header(
+            "unmixing: lectlib.unmixing NFINDR and fcls vs pysptools NFINDR and FCLS; "
+            "scikit-learn NMF and FastICA as references",
+            threads="1: threadpoolctl.threadpool_limits(1) in both processes, and "
+                    "OMP/OpenBLAS/MKL_NUM_THREADS=1"),
         blas_pools_during_timing=pools,
         peer_blas_pools_during_timing=peer["blas_pools_during_timing"],
-        versions=dict(lectlib=lectlib.__version__, lectlib_commit=git_commit(),
-                      numpy=np.__version__, scipy=scipy.__version__, sklearn=sklearn.__version__,
-                      threadpoolctl=threadpoolctl.__version__, peer=peer["versions"],
+        versions=dict(**harness.course_versions(), peer=peer["versions"],
                       peer_python=str(args.peer_python)),
         data=dict(call="make_mixture(n_components=6, shape=(128, 128), n_channels=200, "
                        "n_pure=1, noise='gaussian', snr_db=30, random_state=0)",
@@ -466,13 +316,10 @@ def main(argv=None):
         nfindr=nfindr, fcls=fcls_row, references=refs,
     )
     result["table_markdown"] = markdown_tables(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(result["table_markdown"])
     pv = peer["versions"]
-    print(f"\npysptools {pv['pysptools']} (numpy {pv['numpy']}, scipy {pv['scipy']}, cvxopt "
-          f"{pv['cvxopt']}) vs lectlib {lectlib.__version__} (numpy {np.__version__}); "
-          f"written to {args.out}")
+    harness.write_result(args.out, result, versions=(
+        f"pysptools {pv['pysptools']} (numpy {pv['numpy']}, scipy {pv['scipy']}, cvxopt "
+        f"{pv['cvxopt']}) vs lectlib {lectlib.__version__} (numpy {np.__version__})"))
     if not nfindr["speed_target_met"]:
         print(f"note: N-FINDR speed-up {nfindr['ratio_pysptools_over_lectlib']:.1f}x is below "
               f"the {NFINDR_SPEED_TARGET:g}x target")
@@ -489,9 +336,7 @@ def main(argv=None):
         print(f"note: FCLS with cvxopt's default tolerances (pysptools' setting) differs by "
               f"{fcls_row['max_abs_diff']:.1e}; converged ({PEER_TIGHT_TOL:g}): "
               f"{fcls_row['max_abs_diff_tight']:.1e}")
-    for message in failed:
-        print(f"FAILED: {message}", file=sys.stderr)
-    return 1 if failed else 0
+    return harness.exit_status(failed)
 
 
 if __name__ == "__main__":

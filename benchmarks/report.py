@@ -8,8 +8,8 @@ between each pair of marker comments in ``chapters/appendix_benchmarks.md``::
     <!-- results:NAME:end -->
 
 with the markdown that :func:`render_blocks` makes from the JSON, for NAME in ``machine``,
-``regression``, ``poisson_scaling``, ``unmixing`` and ``sliding``. Everything outside the markers is left as
-it is. ``run.sh`` (``make bench``) calls it after the benchmarks; on its own::
+``regression``, ``poisson_scaling``, ``unmixing`` and ``sliding``. Everything outside the
+markers is left as it is. ``run.sh`` (``make bench``) calls it after the benchmarks; on its own::
 
     .venv/bin/python benchmarks/report.py            # rewrite the page's tables
     .venv/bin/python benchmarks/report.py --check    # exit 1 if the page is out of date
@@ -187,8 +187,8 @@ def render_poisson(r):
         table(header, rows),
         "",
         f"- Agreement target, relative difference ≤ {tol(r['targets']['max_rel_diff'])} and the "
-        "same zeros: " + "; ".join(f"{met(c['agreement_ok'])} in `{c['case']}`" for c in r["cases"])
-        + ".",
+        "same zeros: "
+        + "; ".join(f"{met(c['agreement_ok'])} in `{c['case']}`" for c in r["cases"]) + ".",
         "- Speed: reported only (no target).",
     ]
     return "\n".join(lines)
@@ -262,8 +262,8 @@ def render_unmixing(r):
         f"- N-FINDR speed target, pysptools / lectlib ≥ {t['nfindr_speedup']:g}×: "
         f"{met(nf['speed_target_met'])} ({ratio(nf['ratio_pysptools_over_lectlib'])}).",
         f"- FCLS agreement target, max abs diff ≤ {tol(t['fcls_max_abs_diff'])} to pysptools run "
-        f"to convergence: {met(fc['accuracy_ok'])} ({sci(fc['max_abs_diff_tight'])}). As pysptools "
-        f"calls cvxopt (default tolerances), the largest difference is "
+        f"to convergence: {met(fc['accuracy_ok'])} ({sci(fc['max_abs_diff_tight'])}). As "
+        f"pysptools calls cvxopt (default tolerances), the largest difference is "
         f"{sci(fc['max_abs_diff'])}, and {100 * fc['fraction_of_pixels_diff_above_tol']:.1f} % of "
         f"the pixels differ by more than {tol(t['fcls_max_abs_diff'])}. The residual sum of "
         f"squares of pysptools' abundances exceeds lectlib's by up to "
@@ -290,8 +290,9 @@ def render_sliding(r):
     floor_rows = []
     for name in ("float64", "float32"):
         f = floors[name]
+        variant = "whole stack" if f["floor_variant"] == "whole" else "row by row"
         floor_rows.append([name, ms(f["whole_s"]), ms(f["rows_s"]),
-                           f"**{ms(f['floor_s'])}** ({'whole stack' if f['floor_variant'] == 'whole' else 'row by row'})",
+                           f"**{ms(f['floor_s'])}** ({variant})",
                            mb(f["peak_bytes_whole"]), mb(f["peak_bytes_rows"]),
                            ms(f["complete_rows_s"])])
     lect_rows = []
@@ -335,7 +336,7 @@ def render_sliding(r):
                                     f"{tm['repeats']} rounds give "
                                     f"{times(x['ratio_of_medians_to_floor'])})"
                                     for x in targeted)
-        + f". lectlib's default float32 takes {times(targeted[0]['ratio_to_float64_floor'])} "
+        + f". lectlib in float32 takes {times(targeted[0]['ratio_to_float64_floor'])} "
         "the float64 floor's time.",
         f"- Memory target, lectlib's peak ≤ {t['memory_ratio_max']:g}× its output: "
         + "; ".join(f"{met(x['memory_target_met'])} in {x['dtype']}"

@@ -15,15 +15,18 @@
 #    as not installed, and the run goes on. A failed install is tried again only once the
 #    requirements file is newer than that error file (or the file is deleted).
 # 2. Runs bench_regression.py, bench_poisson_scaling.py, bench_unmixing.py and bench_sliding.py
-#    with the course's venv (.venv, made by `make venv`); all but the first run their peers in
-#    their own venvs on the same arrays.
+#    with the course's venv (.venv, made by `make venv`); all but the first run their peers'
+#    modules (poisson_scaling_peer.py, unmixing_peer.py, sliding_peers.py) in the peers' venvs
+#    on the same arrays.
 # 3. Runs report.py, which renders the tables of every results/*.json into the appendix page.
 # BLAS/OpenMP are limited to one thread. Overrides: PYTHON (base interpreter for the peer venvs,
 # default python3), MAIN_PYTHON (default .venv/bin/python), PEER_VENV (the HyperSpy venv),
 # PYSPTOOLS_VENV, PYCROSCOPY_VENV, ATOMAI_VENV, REPEATS (lectlib and HyperSpy; the timing rounds
 # of the sliding FFT), PEER_REPEATS (scipy loop, pysptools, NMF/ICA), SLIDING_PEER_REPEATS
 # (pycroscopy and atomai, default 1), SLIDING_PEERS (default "pycroscopy atomai"; leave a name
-# out to skip that peer and its 6-7 GB venv), PEER_INSTALL_TIMEOUT (seconds, default 1200).
+# out to skip that peer and its 6-7 GB venv), PEER_INSTALL_TIMEOUT (seconds, default 1200),
+# RESULTS_DIR (default benchmarks/results) and APPENDIX_PAGE (default
+# chapters/appendix_benchmarks.md), e.g. to try a run without touching the committed files.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,6 +42,8 @@ PEER_REPEATS="${PEER_REPEATS:-3}"
 SLIDING_PEER_REPEATS="${SLIDING_PEER_REPEATS:-1}"
 SLIDING_PEERS="${SLIDING_PEERS-pycroscopy atomai}"
 PEER_INSTALL_TIMEOUT="${PEER_INSTALL_TIMEOUT:-1200}"
+RESULTS_DIR="${RESULTS_DIR:-$HERE/results}"
+APPENDIX_PAGE="${APPENDIX_PAGE:-$ROOT/chapters/appendix_benchmarks.md}"
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
 
@@ -114,26 +119,26 @@ for peer in pycroscopy atomai; do
   esac
 done
 
-mkdir -p "$HERE/results"
+mkdir -p "$RESULTS_DIR"
 echo
 echo "== lectlib.regression (non-negative fit) vs scipy.optimize.nnls per pixel"
 "$MAIN_PYTHON" "$HERE/bench_regression.py" --repeats "$REPEATS" --peer-repeats "$PEER_REPEATS" \
-  --out "$HERE/results/regression.json"
+  --out "$RESULTS_DIR/regression.json"
 echo
 echo "== lectlib.decomposition.poisson_normalize vs HyperSpy normalize_poissonian_noise"
 "$MAIN_PYTHON" "$HERE/bench_poisson_scaling.py" --repeats "$REPEATS" \
-  --peer-python "$PEER_VENV/bin/python" --out "$HERE/results/poisson_scaling.json"
+  --peer-python "$PEER_VENV/bin/python" --out "$RESULTS_DIR/poisson_scaling.json"
 echo
 echo "== lectlib.unmixing (NFINDR, fcls) vs pysptools; sklearn NMF and FastICA as references"
 "$MAIN_PYTHON" "$HERE/bench_unmixing.py" --repeats "$REPEATS" --peer-repeats "$PEER_REPEATS" \
   --ref-repeats "$PEER_REPEATS" --peer-python "$PYSPTOOLS_VENV/bin/python" \
-  --out "$HERE/results/unmixing.json"
+  --out "$RESULTS_DIR/unmixing.json"
 echo
 echo "== lectlib.sliding.SlidingFFT vs the batched rfft2 floor; pycroscopy and atomai"
 "$MAIN_PYTHON" "$HERE/bench_sliding.py" --repeats "$REPEATS" \
   --peer-repeats "$SLIDING_PEER_REPEATS" --pycroscopy-python "$PYCROSCOPY_VENV/bin/python" \
   --atomai-python "$ATOMAI_VENV/bin/python" ${SKIP_SLIDING[@]+"${SKIP_SLIDING[@]}"} \
-  --out "$HERE/results/sliding.json"
+  --out "$RESULTS_DIR/sliding.json"
 echo
 echo "== the tables of chapters/appendix_benchmarks.md"
-"$MAIN_PYTHON" "$HERE/report.py"
+"$MAIN_PYTHON" "$HERE/report.py" --results "$RESULTS_DIR" --page "$APPENDIX_PAGE"

@@ -362,7 +362,7 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         dtype = np.dtype(self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        check_option(self.taper, "taper", TAPERS)
+        _taper_1d(self.taper, wy, wx)          # an unknown or all-zero taper fails in fit
         if self.block_rows is not None:
             check_scalar(self.block_rows, "block_rows", low=1, integer=True)
         grid, centers = window_grid(image_shape, self.window, self.step)

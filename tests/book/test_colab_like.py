@@ -51,7 +51,7 @@ PROBE = textwrap.dedent(
     import json as _json, sys as _sys
     import ipywidgets as _widgets
     import lectlib as _lectlib
-    import lectlib.datasets as _datasets
+    import lectlib.datasets.registry as _datasets
     import lectlib.widgets as _lw
     from sklearn.utils import Bunch as _Bunch
 
@@ -89,8 +89,8 @@ PROBE = textwrap.dedent(
 FRESH_CHECK = textwrap.dedent(
     """
     import importlib.metadata, json, sysconfig
-    import ipywidgets, lectlib, lectlib.datasets
-    d = lectlib.datasets._data_dir()
+    import ipywidgets, lectlib, lectlib.datasets.registry
+    d = lectlib.datasets.registry._data_dir()
     print(json.dumps({
         "installed": {dist.metadata["Name"]: dist.version for dist in importlib.metadata.distributions()},
         "lectlib_file": lectlib.__file__,

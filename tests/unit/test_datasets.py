@@ -196,7 +196,7 @@ def test_poisson_noise_counts():
     residual = d.cube - d.clean
     n = residual.size
     assert abs(residual.mean()) < 5 * np.sqrt(dose / n)
-    # Var(counts) = expected: standardised residuals have unit variance
+    # Var(counts) = expected: standardized residuals have unit variance
     z2 = residual**2 / d.clean
     assert abs(z2.mean() - 1) < 5 * np.sqrt((2 + 1 / d.clean.min()) / n)
 

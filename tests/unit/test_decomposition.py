@@ -62,7 +62,7 @@ def test_pca_matches_sklearn(seed, n, p):
     gaps = np.minimum(np.abs(np.diff(np.r_[np.inf, eig])), np.abs(np.diff(np.r_[eig, -np.inf])))
     separated = (gaps > 1e-3 * eig[0]) & (eig > 1e-8 * eig[0])
     _same_up_to_sign(res.components[separated], ref.components_[separated], atol=1e-6)
-    # scores are the centred data projected on the eigenspectra; all of them rebuild X
+    # scores are the centered data projected on the eigenspectra; all of them rebuild X
     np.testing.assert_allclose(res.scores, (X - X.mean(0)) @ res.components.T, atol=1e-9)
     np.testing.assert_allclose(res.scores @ res.components + res.mean, X, atol=1e-9)
     # deterministic sign: the largest entry of each eigenspectrum is positive
@@ -77,13 +77,13 @@ def test_pca_detects_exact_rank(seed, rank, n, p, center):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, p))
     if center:
-        X = X + rng.normal(size=p)  # an offset adds nothing after centring
+        X = X + rng.normal(size=p)  # an offset adds nothing after centering
     res = pca(X, rank, center=center)
     assert int(np.sum(res.eigenvalues > 1e-9 * res.eigenvalues[0])) == rank
     np.testing.assert_allclose(res.scores @ res.components + res.mean, X, atol=1e-8 * np.abs(X).max())
 
 
-def test_pca_uncentred_and_n_components():
+def test_pca_uncentered_and_n_components():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 6)) + 2.0
     res = pca(X, 2, center=False)
@@ -134,7 +134,7 @@ def test_n_above_noise_counts_planted_signal(rank):
         n_above_noise(eig, n, p, margin=0.0)
 
 
-# ---------------------------------------------------------------------- Poisson normalisation
+# ---------------------------------------------------------------------- Poisson normalization
 
 
 @FAST
@@ -194,7 +194,7 @@ def test_poisson_normalize_errors():
 # ------------------------------------------------------------------------------- WeightedPCA
 
 
-def test_weighted_pca_without_weighting_is_uncentred_pca():
+def test_weighted_pca_without_weighting_is_uncentered_pca():
     rng = np.random.default_rng(4)
     X = rng.normal(size=(50, 8)) + 1.0
     model = WeightedPCA(weighting=None).fit(X)
@@ -266,11 +266,11 @@ def test_weighted_noise_eigenvalues_are_flat_at_the_poisson_level():
     model = WeightedPCA().fit(counts)
     assert model.noise_level_ == pytest.approx(1.0 / counts.sum(), rel=1e-12)
     noise = model.eigenvalues_[1:]
-    # white noise of variance 1/T: the uncentred covariance eigenvalues fill the
+    # white noise of variance 1/T: the uncentered covariance eigenvalues fill the
     # Marchenko–Pastur bulk σ²[(1 − √γ)², (1 + √γ)²], γ = p/n, and their mean is ≈ σ²
     gamma = p / n
     assert noise.mean() / model.noise_level_ == pytest.approx(1.0, rel=0.02)
-    # finite size: the largest noise eigenvalue follows Tracy–Widom, for 1200 x 80 centred
+    # finite size: the largest noise eigenvalue follows Tracy–Widom, for 1200 x 80 centered
     # about 1.5 % below the asymptotic edge with a spread of about 1.5 %
     upper = noise.max() / model.noise_level_ / (1 + np.sqrt(gamma)) ** 2
     assert 0.92 < upper < 1.04
@@ -387,7 +387,7 @@ def test_ca_coordinates_transition_formulas(seed, n, p, k):
     # barycentric relations: each point is the weighted mean of the other set, stretched by 1/√λ
     np.testing.assert_allclose(F, row_profiles @ G / np.sqrt(lam), atol=1e-9)
     np.testing.assert_allclose(G, col_profiles @ F / np.sqrt(lam), atol=1e-9)
-    # principal coordinates are centred and have inertia λ on each axis
+    # principal coordinates are centered and have inertia λ on each axis
     np.testing.assert_allclose(r @ F, 0.0, atol=1e-10)
     np.testing.assert_allclose(c @ G, 0.0, atol=1e-10)
     np.testing.assert_allclose(r @ F**2, lam, rtol=1e-9)

@@ -214,7 +214,7 @@ def test_reference_spectrum_unit_area_positive(material):
 @pytest.mark.parametrize("shift", [0.0, 4.0, -2.5])
 def test_first_edge_starts_exactly_at_its_onset(material, shift):
     """Without edges the spectrum is the loss function alone; the ratio to it stays constant
-    (the normalisation) below the first edge onset and departs from it right above."""
+    (the normalization) below the first edge onset and departs from it right above."""
     s = reference_spectrum(material, ENERGY, edge_shift=shift)
     s0 = reference_spectrum(material, ENERGY, edge_strength=0.0)
     q = s / s0

@@ -56,7 +56,7 @@ def _direction(angle_deg):
 
 
 def _expected_first_shell(symmetry, spacing, angle):
-    """First-order reciprocal vectors (all ± pairs) of a lattice whose nearest-neighbour
+    """First-order reciprocal vectors (all ± pairs) of a lattice whose nearest-neighbor
     vector points along ``angle``: square 1/a at θ + 90° n, hexagonal 2/(√3 a) at
     θ + 30° + 60° n."""
     if symmetry == "square":
@@ -201,7 +201,7 @@ def test_clean_noise_free_and_reproducible():
 
 
 def test_clean_image_is_gaussian_atoms_at_the_listed_positions():
-    """The clean image is a sum of Gaussians of width atom_size centred on ``atoms``, up to
+    """The clean image is a sum of Gaussians of width atom_size centered on ``atoms``, up to
     the bilinear-splat approximation (measured ≤ 0.12 of an atom's peak in the interior) —
     also at the image borders, where atoms just outside the image still show."""
     d = make_lattice_phases((64, 64), random_state=3, **CLEAN)

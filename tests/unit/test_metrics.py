@@ -196,7 +196,7 @@ def test_match_is_globally_optimal_where_greedy_fails():
     c=st.integers(3, 8),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_match_minimises_total_angle_brute_force(k, extra, c, seed):
+def test_match_minimizes_total_angle_brute_force(k, extra, c, seed):
     rng = np.random.default_rng(seed)
     reference = rng.normal(size=(k, c))
     estimated = rng.normal(size=(k + extra, c))
@@ -467,12 +467,12 @@ def test_lag_autocorrelation_of_ar1_process(phi):
     lag=st.integers(1, 2),
 )
 def test_lag_autocorrelation_against_definition(r, lag):
-    centred = r - r.mean(axis=1, keepdims=True)
-    denom = sum(float(v) ** 2 for v in centred.ravel())
+    centered = r - r.mean(axis=1, keepdims=True)
+    denom = sum(float(v) ** 2 for v in centered.ravel())
     # all-constant input has its own test (test_lag_autocorrelation_constant_residual_is_undefined)
     assume(not np.all(r == r[:, :1]))
     num = 0.0
-    for row in centred:
+    for row in centered:
         for t in range(lag, row.size):
             num += row[t] * row[t - lag]
     value = lag_autocorrelation(r, lag)
@@ -506,7 +506,7 @@ def test_lag_autocorrelation_constant_residual_is_undefined(value, n):
 
 @FAST
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), size=st.integers(1, 60))
-def test_match_labels_equals_the_best_of_all_relabellings(seed, n, size):
+def test_match_labels_equals_the_best_of_all_relabelings(seed, n, size):
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, n, size)
     found = rng.integers(0, n, size)
@@ -526,7 +526,7 @@ def test_match_labels_is_invariant_to_renumbering_and_handles_many_classes():
     rng = np.random.default_rng(3)
     truth = rng.integers(0, 40, 5000)
     permutation = rng.permutation(40)
-    result = match_labels(permutation[truth], truth)       # 40! relabellings: no brute force
+    result = match_labels(permutation[truth], truth)       # 40! relabelings: no brute force
     assert result.accuracy == 1.0
     np.testing.assert_array_equal(result.labels, truth)
     np.testing.assert_array_equal(result.mapping[permutation], np.arange(40))

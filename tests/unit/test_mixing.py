@@ -320,7 +320,7 @@ def test_resolution_on_uneven_axis(energy, fwhm, where):
     np.testing.assert_allclose(R.sum(axis=1), 1.0, rtol=0, atol=1e-12)
     assert np.all(R >= 0)
 
-    # A unit-area spike, broadened, keeps its centre (quadrature over the channel widths).
+    # A unit-area spike, broadened, keeps its center (quadrature over the channel widths).
     w = np.gradient(energy)
     j0 = int(np.argmin(np.abs(energy - (energy[0] + where * (energy[-1] - energy[0])))))
     spike = np.zeros(energy.size)

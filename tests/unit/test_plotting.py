@@ -94,7 +94,7 @@ def test_plot_maps_one_image_and_colorbar_per_map(n):
     assert isinstance(fig, Figure)
     image_axes = _image_axes(fig)
     assert len(image_axes) == n
-    # n maps + n colour bars visible; unused grid cells are hidden
+    # n maps + n color bars visible; unused grid cells are hidden
     assert len(_visible_axes(fig)) == 2 * n
     for i, ax in enumerate(image_axes):
         assert len(ax.images) == 1
@@ -105,7 +105,7 @@ def test_plot_maps_one_image_and_colorbar_per_map(n):
     assert fig._suptitle.get_text() == "Loadings"
 
 
-def test_plot_maps_share_scale_gives_one_colour_range():
+def test_plot_maps_share_scale_gives_one_color_range():
     rng = np.random.default_rng(1)
     maps = np.stack([rng.random((6, 6)), 5 + 3 * rng.random((6, 6)), -2 * rng.random((6, 6))], -1)
     fig = plot_maps(maps, share_scale=True)

@@ -46,11 +46,11 @@ def _as_pair(v):
 
 
 def _ref_windows(image, window, step):
-    """Every window as an explicit slice, in row-major order, with its (row, col) centre."""
+    """Every window as an explicit slice, in row-major order, with its (row, col) center."""
     image = np.asarray(image, dtype=float)
     (wy, wx), (sy, sx) = _as_pair(window), _as_pair(step)
     h, w = image.shape
-    out, centres = [], []
+    out, centers = [], []
     r = 0
     rows = 0
     while r + wy <= h:
@@ -58,12 +58,12 @@ def _ref_windows(image, window, step):
         cols = 0
         while c + wx <= w:
             out.append(image[r:r + wy, c:c + wx])
-            centres.append((np.arange(r, r + wy).mean(), np.arange(c, c + wx).mean()))
+            centers.append((np.arange(r, r + wy).mean(), np.arange(c, c + wx).mean()))
             c += sx
             cols += 1
         r += sy
         rows += 1
-    return out, np.array(centres), (rows, cols)
+    return out, np.array(centers), (rows, cols)
 
 
 def _taper_ref(name, n):
@@ -156,11 +156,11 @@ def _geometry(draw):
 
 @FAST
 @given(geom=_geometry(), seed=SEEDS)
-def test_windows_grid_and_centres_match_explicit_slices(geom, seed):
+def test_windows_grid_and_centers_match_explicit_slices(geom, seed):
     shape, window, step = geom
     image = np.random.default_rng(seed).normal(size=shape)
     (wy, wx), (sy, sx) = _as_pair(window), _as_pair(step)
-    ref, centres, grid = _ref_windows(image, window, step)
+    ref, centers, grid = _ref_windows(image, window, step)
     w = sliding_windows(image, window, step)
     assert w.shape == grid + (wy, wx)
     assert np.shares_memory(w, image)
@@ -173,7 +173,7 @@ def test_windows_grid_and_centres_match_explicit_slices(geom, seed):
     assert (grid[1] - 1) * sx + wx <= shape[1] < grid[1] * sx + wx
     g, ctr = window_grid(shape, window, step)
     assert g == grid
-    np.testing.assert_allclose(ctr, centres, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ctr, centers, rtol=0, atol=1e-12)
     # fold_windows undoes the row-major flattening
     flat = w.reshape(-1, wy, wx)
     np.testing.assert_array_equal(fold_windows(flat, grid), w)
@@ -315,7 +315,7 @@ def test_taper_is_applied_before_the_transform():
     image = _plane_wave((L, L), (2.3 / L, 5.4 / L), 0.7) + 0.5 * _plane_wave((L, L), (0, 3 / L))
     hann = np.outer(_taper_ref("hann", L), _taper_ref("hann", L))
     before = np.abs(np.fft.rfft2(image * hann))
-    # 'after': the full spectrum multiplied by the taper laid out in (centred) k space
+    # 'after': the full spectrum multiplied by the taper laid out in (centered) k space
     after = (np.abs(np.fft.fft2(image)) * np.fft.ifftshift(hann))[:, :L // 2 + 1]
     # and 'after' as a smoothing of the spectrum (convolution with the taper's transform)
     kernel = np.fft.fft2(hann) / hann.size
@@ -382,8 +382,8 @@ def test_transform_rows_are_windows_in_row_major_order():
     found = np.rint(fft.frequencies_[features.argmax(axis=1)] * L).astype(int)
     expected = [(r, 2 + c) for r, c in itertools.product(range(n_rows), range(n_cols))]
     np.testing.assert_array_equal(found, expected)
-    _, centres, _ = _ref_windows(image, L, L)
-    np.testing.assert_allclose(fft.centers_, centres)
+    _, centers, _ = _ref_windows(image, L, L)
+    np.testing.assert_allclose(fft.centers_, centers)
     maps = fft.to_maps(features)
     assert maps.shape == (n_rows, n_cols, features.shape[1])
     for r, c in itertools.product(range(n_rows), range(n_cols)):
@@ -394,24 +394,24 @@ def test_transform_rows_are_windows_in_row_major_order():
 
 @pytest.mark.parametrize("window, step", [(15, 4), ((9, 13), (3, 5)), (16, 6), ((12, 10), 5),
                                           ((11, 8), 4)])
-def test_grid_and_centres_match_window_grid(window, step):
+def test_grid_and_centers_match_window_grid(window, step):
     image = _test_image(2, (41, 53))
     fft = SlidingFFT(window, step).fit(image)
-    grid, centres = window_grid(image.shape, window, step)
-    _, ref_centres, ref_grid = _ref_windows(image, window, step)
+    grid, centers = window_grid(image.shape, window, step)
+    _, ref_centers, ref_grid = _ref_windows(image, window, step)
     assert fft.grid_shape_ == grid == ref_grid
-    np.testing.assert_allclose(fft.centers_, ref_centres)
+    np.testing.assert_allclose(fft.centers_, ref_centers)
     assert fft.image_shape_ == image.shape
 
 
-def _full_centred(win, taper="hann"):
+def _full_centered(win, taper="hann"):
     wy, wx = win.shape
     tp = np.outer(_taper_ref(taper, wy), _taper_ref(taper, wx))
     return np.fft.fftshift(np.abs(np.fft.fft2(win * tp)))
 
 
 @pytest.mark.parametrize("window", [(15, 9), (7, 7), (1, 5)])
-def test_to_reciprocal_odd_window_is_the_full_centred_spectrum(window):
+def test_to_reciprocal_odd_window_is_the_full_centered_spectrum(window):
     image = _test_image(3, (30, 30))
     fft = SlidingFFT(window, 6, log=False, mask_center=0, dtype=np.float64)
     features = fft.fit_transform(image)
@@ -420,10 +420,10 @@ def test_to_reciprocal_odd_window_is_the_full_centred_spectrum(window):
     assert recip.shape == (features.shape[0], wy, wx)
     windows, _, _ = _ref_windows(image, window, 6)
     for i, win in enumerate(windows):
-        full = _full_centred(win)
+        full = _full_centered(win)
         _assert_rel(recip[i], full, 1e-10)
         _assert_rel(recip[i], recip[i][::-1, ::-1], 1e-12)      # centrosymmetric
-        # the centre is k = 0: the sum of the tapered window
+        # the center is k = 0: the sum of the tapered window
         tp = np.outer(_taper_ref("hann", wy), _taper_ref("hann", wx))
         assert recip[i][wy // 2, wx // 2] == pytest.approx(abs(np.sum(win * tp)), rel=1e-10)
     # one feature vector in, one image out
@@ -431,7 +431,7 @@ def test_to_reciprocal_odd_window_is_the_full_centred_spectrum(window):
 
 
 @pytest.mark.parametrize("window", [(16, 12), (8, 8), (10, 7), (7, 10)])
-def test_to_reciprocal_even_window_overlaps_the_full_centred_spectrum(window):
+def test_to_reciprocal_even_window_overlaps_the_full_centered_spectrum(window):
     """Even, uncropped: the unpaired Nyquist row is dropped (n_ky = wy − 1), and the columns
     run from k_x = −(n_kx − 1) to n_kx − 1 bins; on the rows and columns shared with
     fftshift(|fft2|) the two are equal."""
@@ -454,7 +454,7 @@ def test_to_reciprocal_even_window_overlaps_the_full_centred_spectrum(window):
     fx = [int(np.flatnonzero(full_kx == rec_kx[i])[0]) for i in rx]
     windows, _, _ = _ref_windows(image, window, 7)
     for i, win in enumerate(windows):
-        full = _full_centred(win)
+        full = _full_centered(win)
         _assert_rel(recip[i][np.ix_(ry, rx)], full[np.ix_(fy, fx)], 1e-10)
         _assert_rel(recip[i], recip[i][::-1, ::-1], 1e-12)
         assert recip[i][n_ky // 2, n_kx - 1] == pytest.approx(full[wy // 2, wx // 2], rel=1e-10)
@@ -480,7 +480,7 @@ def test_to_reciprocal_of_cropped_features(window, crop):
     rx = [k + cx for k in keep_x]
     windows, _, _ = _ref_windows(image, window, 8)
     for i, win in enumerate(windows):
-        _assert_rel(recip[i][:, rx], _full_centred(win)[np.ix_(fy, fx)], 1e-10)
+        _assert_rel(recip[i][:, rx], _full_centered(win)[np.ix_(fy, fx)], 1e-10)
     with pytest.raises(ValueError, match=r"features have 3 values, expected"):
         fft.to_reciprocal(np.zeros(3))
 
@@ -783,7 +783,7 @@ def test_autocorrelation_of_a_plane_wave_is_cos_k_dot_shift(window, cycles):
 @pytest.mark.parametrize("taper", [None, "hann"])
 def test_autocorrelation_of_constant_windows_is_zero(value, taper):
     """A flat window has no structure: its autocorrelation must be 0, not NaN and not the
-    normalised round-off of the mean removal."""
+    normalized round-off of the mean removal."""
     ac = sliding_autocorrelation(np.full((32, 32), value), 8, 4, taper=taper)
     assert np.all(np.isfinite(ac))
     np.testing.assert_array_equal(ac, 0.0)

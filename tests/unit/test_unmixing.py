@@ -118,7 +118,7 @@ def _project_to_probability_simplex(v):
 
 
 def _pca_axes(X, n):
-    """Top-n principal axes from the SVD of the centred data (an independent PCA)."""
+    """Top-n principal axes from the SVD of the centered data (an independent PCA)."""
     mean = X.mean(axis=0)
     _, _, Vt = np.linalg.svd(X - mean, full_matrices=False)
     return mean, Vt[:n]
@@ -255,7 +255,7 @@ def test_nfindr_is_scale_equivariant(k, scale):
 
     Fails for small data: the "spans no volume" test compares det(H[:, idx] / max|H|) with
     1e-10, and max|H| ≥ 1 because of the row of ones in H, so for data with values below one
-    the normalised determinant shrinks like s^(k−1) and a perfectly good simplex is refused
+    the normalized determinant shrinks like s^(k−1) and a perfectly good simplex is refused
     ("the data span fewer than n_endmembers - 1 dimensions" or, with init, "the initial
     pixels span no volume")."""
     rng = np.random.default_rng(20 + k)
@@ -274,9 +274,9 @@ def test_nfindr_is_shift_invariant(k, offset):
     """Adding one spectrum b to every pixel (a background) moves the simplex without changing
     its shape: same vertices, same volume, same abundances.
 
-    Fails while the data are projected without centring: max|H| then grows with ‖b‖ while
-    the determinant does not, so the normalised-determinant test (< 1e-10) refuses the
-    simplex ("the data span fewer than n_endmembers - 1 dimensions"). With centring the
+    Fails while the data are projected without centering: max|H| then grows with ‖b‖ while
+    the determinant does not, so the normalized-determinant test (< 1e-10) refuses the
+    simplex ("the data span fewer than n_endmembers - 1 dimensions"). With centering the
     vertices are found, but transform (FCLS) is off by up to 0.02 at offset 1000 (see
     test_fcls_is_shift_invariant)."""
     rng = np.random.default_rng(20 + k)
@@ -343,7 +343,7 @@ def test_nfindr_bad_init_raises():
 
 def test_nfindr_refuses_an_initial_simplex_without_volume():
     """Two vertices and their midpoint span no area. (Fails while the projection is done in
-    single precision: its rounding gives the three collinear pixels a normalised determinant
+    single precision: its rounding gives the three collinear pixels a normalized determinant
     ~1e-8, above the 1e-10 threshold.)"""
     rng = np.random.default_rng(2)
     X, _, vertex_rows, _ = _exact_simplex(rng, 3, 6, 20)
@@ -763,21 +763,21 @@ def test_bayesian_bad_parameters_raise():
 
 # ------------------------------------------------------------------------- check_estimator
 
-_CENTRED = ("standardised blobs: two of N-FINDR's vertices are negative in every channel and "
+_CENTERED = ("standardized blobs: two of N-FINDR's vertices are negative in every channel and "
             "become the same zero spectrum when clipped to the model's non-negative "
             "endmembers, so the FCLS start has no simplex (affinely dependent endmembers)")
 
 # NFINDR passes every check.
 NFINDR_EXPECTED_FAILURES = {}
 
-# BayesianUnmixing keeps its endmembers non-negative, which the checks' centred data defeat.
+# BayesianUnmixing keeps its endmembers non-negative, which the checks' centered data defeat.
 BAYESIAN_EXPECTED_FAILURES = {
-    "check_transformer_general": _CENTRED,
-    "check_transformer_data_not_an_array": _CENTRED,
-    "check_transformer_preserve_dtypes": _CENTRED,
+    "check_transformer_general": _CENTERED,
+    "check_transformer_data_not_an_array": _CENTERED,
+    "check_transformer_preserve_dtypes": _CENTERED,
 }
 
-_EXPECTED_MESSAGE = {_CENTRED: "the endmembers are affinely dependent"}
+_EXPECTED_MESSAGE = {_CENTERED: "the endmembers are affinely dependent"}
 
 
 def _check_messages(xfailed, expected):
@@ -797,8 +797,8 @@ def test_check_estimator_bayesian_unmixing():
     _check_messages(xfailed, BAYESIAN_EXPECTED_FAILURES)
 
 
-def test_centred_blobs_reason_holds():
-    """The reason given for the centred-data checks: on the checks' standardised blobs two of
+def test_centered_blobs_reason_holds():
+    """The reason given for the centered-data checks: on the checks' standardized blobs two of
     N-FINDR's vertices are negative in every channel."""
     X, _ = make_blobs(n_samples=30, centers=[[0, 0, 0], [1, 1, 1]], random_state=0,
                       n_features=2, cluster_std=0.1)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def _draw_factory(calls=None):
-    """A draw function whose figure spells its arguments as grey levels, so frames differ."""
+    """A draw function whose figure spells its arguments as gray levels, so frames differ."""
 
     def draw(a, b="x"):
         if calls is not None:
@@ -308,7 +308,7 @@ def test_cube_browser_errors():
         cube_browser(cube, np.arange(10.0), reference=np.ones((6, 6, 9)))
     with pytest.raises(ValueError, match=r"n_positions=7 exceeds the image size \(6, 6\)"):
         cube_browser(cube, np.arange(10.0), n_energies=3, n_positions=7)
-    # With the default window=1 a slice spans 3 channels, so only 10 - 2 = 8 can be centres.
+    # With the default window=1 a slice spans 3 channels, so only 10 - 2 = 8 can be centers.
     with pytest.raises(ValueError, match=r"n_energies must be <= 8"):
         cube_browser(cube, np.arange(10.0), n_energies=9)
     with pytest.raises(ValueError, match=r"cube must be 3-D"):
