@@ -97,8 +97,22 @@ def plasmon_energy(valence_electrons, density, molar_mass):
     float
         The plasmon energy, 28.82 √(z ρ / A) eV (Egerton 2011, Eq. 3.41).
 
+    See Also
+    --------
+    energy_loss_function : the whole valence-loss spectrum, whose plasmon peak sits at E_p.
+    reference_spectrum : takes E_p of each layer in :data:`MATERIALS` from this function.
+
+    Notes
+    -----
+    The valence-electron density is ``n = z ρ N_A / A`` (with ρ converted to g/m³), and the
+    free-electron plasma frequency gives ``E_p = ħ √(n e² / (ε₀ m_e))`` with the CODATA 2018
+    constants: 28.816 √(z ρ / A) eV (Egerton 2011, Eq. 3.41). It ignores band structure
+    (effective mass, interband screening), which the measured plasmon of a semiconductor or an
+    oxide also reflects.
+
     Examples
     --------
+    >>> from lectlib.eels import plasmon_energy
     >>> round(plasmon_energy(4, 2.33, 28.09), 1)  # silicon, measured 16.7 eV
     16.6
     """
@@ -135,9 +149,26 @@ def energy_loss_function(energy, plasmon, damping, interband=(), *, background_p
     Returns
     -------
     ndarray, shape (n_channels,)
+        Im(-1/ε(E)) at each energy, positive.
+
+    See Also
+    --------
+    plasmon_energy : E_p of the free-electron term, from the composition and density.
+    reference_spectrum : this function for a layer of :data:`MATERIALS`, with core edges added.
+    power_law : a bare E⁻ʳ tail, no plasmon and no interband structure.
+
+    Notes
+    -----
+    ``Im(-1/ε) = Im ε / |ε|²`` is large where ``Re ε`` crosses zero while ``Im ε`` is small:
+    a free-electron gas peaks at ``E_p / √ε_b`` (``E_p`` for the default ``ε_b = 1``), and
+    interband transitions shift and broaden the plasmon and add their own features below it.
+    Well above ``E_p`` the Drude term makes the loss function fall as ``E⁻³``, the start of the
+    tail on which core edges sit. The model follows Egerton (2011), Sec. 3.3.
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.eels import energy_loss_function
     >>> e = np.linspace(1, 40, 391)
     >>> elf = energy_loss_function(e, plasmon=20.0, damping=3.0)
     >>> round(float(e[np.argmax(elf)]), 1)   # a free-electron gas peaks at E_p
@@ -173,8 +204,42 @@ def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
     A rise of width ``width`` that peaks ``delay`` eV above the onset, then falls as a power
     law (E/E_max)^−decay, the tail of a core-loss cross-section.
 
+    Parameters
+    ----------
+    energy : array_like, shape (n_channels,)
+        Energy losses in eV.
+    onset : float
+        Edge onset in eV (> 0), e.g. a value of :data:`EDGE_ONSETS`.
+    delay : float, default=9.0
+        Distance in eV from the onset to the maximum (> 0).
+    width : float, default=4.0
+        Width in eV of the rise to the maximum (> 0).
+    decay : float, default=2.5
+        Power-law exponent of the fall above the maximum (>= 0).
+
+    Returns
+    -------
+    profile : ndarray, shape (n_channels,)
+        Between 0 and 1; 1 at ``E_max = onset + delay``.
+
+    See Also
+    --------
+    reference_spectrum : places these profiles at the onsets of :data:`EDGE_ONSETS`.
+    power_law : the background under an edge, the same power-law form as this tail.
+    energy_loss_function : the valence-loss part of the spectrum, on which edges sit.
+
+    Notes
+    -----
+    With ``u = (E - onset) / delay`` the rise is ``u^k exp(k (1 - u))``, 0 at the onset and 1 at
+    ``u = 1``, with ``k = max((delay / width)², 1)``. Since ``log u + 1 - u ≈ -(u - 1)² / 2``
+    near ``u = 1``, the top of the rise is close to a Gaussian of standard deviation ``width`` eV
+    (when ``width <= delay``; a wider ``width`` leaves ``k = 1``). Above ``E_max`` the profile is
+    ``(E / E_max)^-decay``. The shape is illustrative, not a calculated cross-section.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.eels import edge_profile
     >>> e = np.arange(30.0, 80.0, 0.5)
     >>> p = edge_profile(e, 35.0)
     >>> bool(p[e < 35].max() == 0), float(e[np.argmax(p)])
@@ -201,8 +266,37 @@ def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
 def power_law(energy, amplitude, exponent, reference=35.0):
     """A power-law background A (E / E_ref)^−r.
 
+    Parameters
+    ----------
+    energy : array_like, shape (n_channels,)
+        Energy losses in eV, all positive.
+    amplitude : float
+        A, the value at ``E_ref``.
+    exponent : float
+        r; larger values fall faster.
+    reference : float, default=35.0
+        E_ref in eV; 35 eV is the lowest onset in :data:`EDGE_ONSETS` (Ti M₂,₃).
+
+    Returns
+    -------
+    ndarray, shape (n_channels,)
+
+    See Also
+    --------
+    energy_loss_function : the physical valence loss, whose tail falls as E⁻³ well above E_p.
+    edge_profile : an edge that sits on such a background, with a power-law tail of its own.
+
+    Notes
+    -----
+    The usual model of the background under an EELS core edge (Egerton 2011): A and r are
+    fitted in a window just below the onset and the curve is extrapolated under the edge. Here
+    it is only evaluated: ``amplitude * (energy / reference) ** -exponent``; doubling the energy
+    divides the background by ``2**r``.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.eels import power_law
     >>> power_law(np.array([35.0, 70.0]), 8.0, 3.0).tolist()
     [8.0, 1.0]
     """
@@ -213,7 +307,7 @@ def power_law(energy, amplitude, exponent, reference=35.0):
 
 
 def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
-    """The single-scattering spectrum of one layer, normalised to unit area on ``energy``.
+    """The single-scattering spectrum of one layer, normalized to unit area on ``energy``.
 
     The energy-loss function of the material's Drude–Lorentz dielectric function (plasmon at the
     free-electron energy of :data:`MATERIALS`) plus its shallow core edges at the onsets of
@@ -226,12 +320,38 @@ def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
     energy : array_like, shape (n_channels,)
         Energy-loss axis in eV (positive).
     edge_strength : float, default=0.3
-        Height of a one-atom edge maximum relative to the valence-loss intensity at 35 eV.
+        Height of a one-atom edge maximum relative to the valence-loss intensity at 35 eV,
+        before each edge's own relative strength per atom (1 for Mn and Fe M₂,₃, 2.5 for
+        Ti M₂,₃, 1.6 for La N₄,₅): at the default, SrTiO₃'s Ti edge rises 0.75 times the
+        loss function at 35 eV above it.
     edge_shift : float, default=0.0
         Chemical shift (eV) added to every edge onset, e.g. for a reduced cation.
 
+    Returns
+    -------
+    spectrum : ndarray, shape (n_channels,)
+        Intensity per eV, with ``sum(spectrum * numpy.gradient(energy)) == 1``.
+
+    See Also
+    --------
+    energy_loss_function : the valence-loss part alone, for any plasmon and interband terms.
+    edge_profile : the shape of each core edge added here.
+    lectlib.datasets.make_eels_interface : these spectra broadened, mixed and with Poisson noise.
+
+    Notes
+    -----
+    ``E_p`` comes from :func:`plasmon_energy` with the layer's entries in :data:`MATERIALS`, and
+    :func:`energy_loss_function` with its damping and interband terms gives the valence loss.
+    Each edge adds ``edge_strength × ELF(35 eV) × atoms × strength × edge_profile`` with its
+    onset (plus ``edge_shift``), delay and width. The sum is divided by its area, computed with
+    channel widths ``numpy.gradient(energy)``. Neither plural scattering nor the instrument
+    resolution nor noise is included; :func:`lectlib.datasets.make_eels_interface` adds the
+    resolution and the Poisson noise.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.eels import reference_spectrum
     >>> e = np.arange(5.0, 125.5, 0.5)
     >>> s = reference_spectrum("SrTiO3", e)
     >>> round(float(s.sum() * 0.5), 6), 20 < float(e[np.argmax(s)]) < 35

@@ -59,7 +59,14 @@ def lattice_vectors(symmetry, spacing, angle=0.0):
     See Also
     --------
     reciprocal_vectors : the reciprocal basis, where the Fourier spots are.
+    bragg_spots : the Fourier spots themselves, for any number of shells.
     lattice_points : the lattice's points that fall in an image.
+
+    Notes
+    -----
+    ``a₁ = spacing (sin θ, cos θ)`` in ``(row, col)`` for the orientation ``θ = angle``, and
+    ``a₂`` is the same vector turned 90° (square) or 60° (hexagonal) further, towards +row.
+    Any other primitive cell of the same lattice (e.g. ``a₂`` at 120°) gives the same points.
 
     Examples
     --------
@@ -94,6 +101,7 @@ def reciprocal_vectors(vectors):
     See Also
     --------
     bragg_spots : the reciprocal-lattice vectors ``h b₁ + k b₂`` themselves.
+    lattice_vectors : the real-space basis ``a₁, a₂`` of a square or hexagonal lattice.
 
     Notes
     -----
@@ -142,16 +150,21 @@ def bragg_spots(vectors, *, shells=1, k_max=None, return_indices=False):
     See Also
     --------
     reciprocal_vectors : the basis ``b₁, b₂`` alone.
+    lattice_points : the real-space points, not the reciprocal ones.
 
     Notes
     -----
-    Lengths that agree to a relative 1e-9 count as one shell, so the six first-order spots of
-    a hexagonal lattice come out together despite round-off.
+    All ``(h, k)`` with ``max(|h|, |k|) ≤ N`` are generated and sorted by length. A spot
+    outside that box is at least ``N + 1`` times the reciprocal cell's smaller height long, so
+    ``N`` is chosen from ``k_max``, or doubled until that bound exceeds the last shell asked
+    for: no spot is missed, however oblique the lattice. Lengths that agree to a relative 1e-9
+    count as one shell, so the six first-order spots of a hexagonal lattice come out together
+    despite round-off.
 
     Examples
     --------
     >>> from lectlib.lattice import bragg_spots, lattice_vectors
-    >>> bragg_spots(lattice_vectors("square", 8.0)).round(6).tolist()
+    >>> (bragg_spots(lattice_vectors("square", 8.0)).round(6) + 0.0).tolist()
     [[0.0, 0.125], [0.125, 0.0], [0.0, -0.125], [-0.125, 0.0]]
     >>> len(bragg_spots(lattice_vectors("hexagonal", 9.0, 10.0)))
     6
@@ -225,6 +238,15 @@ def lattice_points(shape, vectors, origin=(0.0, 0.0), *, margin=0.5):
     See Also
     --------
     lattice_vectors : ``vectors`` of a square or hexagonal lattice.
+    bragg_spots : where the Fourier spots of an image of these points are.
+    lectlib.datasets.render_atoms : an image with an atom on each point.
+
+    Notes
+    -----
+    The image's corners, pushed out by ``margin``, are written in the basis ``a₁, a₂`` (a 2 × 2
+    linear solve); every ``(n, m)`` in the box these coordinates span, two more on each side, is
+    generated, and the points outside the image are dropped. The box contains the whole image
+    however oblique the lattice, so no point is missed.
 
     Examples
     --------

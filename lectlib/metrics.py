@@ -42,6 +42,29 @@ def spectral_angle(a, b):
     compares shapes: 0 for proportional spectra, 90 for orthogonal ones. Leading axes
     broadcast, so ``spectral_angle(X, w)`` scores every row of ``X`` against one spectrum.
 
+    Parameters
+    ----------
+    a, b : array_like of shape (..., n_channels)
+        Spectra along the last axis, none of them all zeros; the leading axes broadcast.
+
+    Returns
+    -------
+    angle : ndarray of shape (...) or numpy.float64
+        Angles in degrees, between 0 and 180 (a scalar for two single spectra).
+
+    See Also
+    --------
+    pairwise_spectral_angles : every row of one matrix against every row of another.
+    match_components : pairs components with references by these angles, then scores them.
+    abundance_rmse : scores the abundance maps instead of the spectra.
+
+    Notes
+    -----
+    Both spectra are scaled to unit length, ``â`` and ``b̂``, and the angle is computed as
+    ``2 atan2(|â - b̂|, |â + b̂|)``. This equals ``arccos(â·b̂)`` but stays accurate near 0° and
+    180°, where ``arccos`` of the dot product loses half the digits: for ``[1, 1e-9]`` against
+    ``[1, 0]`` it gives 5.73e-8°, where ``arccos`` gives 0.
+
     Examples
     --------
     >>> from lectlib.metrics import spectral_angle
@@ -68,7 +91,27 @@ def _angle(ua, ub):
 def pairwise_spectral_angles(A, B):
     """Angles in degrees between every row of ``A`` and every row of ``B``.
 
-    Returns an array of shape ``(len(A), len(B))``.
+    Parameters
+    ----------
+    A : array_like of shape (n_a, n_channels)
+    B : array_like of shape (n_b, n_channels)
+        Spectra, one per row, none of them all zeros.
+
+    Returns
+    -------
+    angles : ndarray of shape (n_a, n_b)
+        ``angles[i, j]`` is the angle between ``A[i]`` and ``B[j]`` in degrees.
+
+    See Also
+    --------
+    spectral_angle : the angles of corresponding (broadcast) rows only, not of every pair.
+    match_components : uses this matrix to pair each reference with one component.
+
+    Notes
+    -----
+    The formula of :func:`spectral_angle`, broadcast over both row axes; the intermediate
+    arrays have shape ``(n_a, n_b, n_channels)``, so for many spectra against a few references
+    memory grows with all three.
 
     Examples
     --------
@@ -106,10 +149,20 @@ def match_components(estimated, reference, *, sign_invariant=False):
         ``sign_invariant``, sign-flipped) to fit their reference in the least-squares sense, so
         they can be plotted on top of it.
 
+    See Also
+    --------
+    pairwise_spectral_angles : all the angles, before any pairing.
+    match_labels : the same matching for class labels, by the number of agreeing samples.
+    abundance_rmse : scores the abundances once their components are in the reference order.
+
     Notes
     -----
-    The assignment minimises the sum of angles over all pairs (Hungarian algorithm), so one
-    estimated component is never credited to two references.
+    The assignment minimizes the sum of angles over all pairs (Hungarian algorithm,
+    :func:`scipy.optimize.linear_sum_assignment` on the matrix of
+    :func:`pairwise_spectral_angles`), so one estimated component is never credited to two
+    references. With ``sign_invariant`` an angle ``θ`` counts as ``min(θ, 180° - θ)``. Each
+    matched component is then multiplied by ``<w, r> / <w, w>``, the least-squares scale onto its
+    reference ``r``; without ``sign_invariant`` the absolute value of that scale is used.
 
     Examples
     --------
@@ -156,6 +209,21 @@ def abundance_rmse(estimated, true, *, per_component=False):
     per_component : bool, default=False
         Return one RMSE per component instead of one over everything.
 
+    Returns
+    -------
+    rmse : float or ndarray of shape (n_components,)
+        In the units of the abundances (fractions for abundances that sum to one).
+
+    See Also
+    --------
+    match_components : finds the component order to use before this score.
+    spectral_angle : scores the endmember spectra instead of the maps.
+
+    Notes
+    -----
+    ``sqrt(mean((estimated - true)**2))`` over every element, or, with ``per_component``, over
+    all pixels for each component (the last axis) separately.
+
     Examples
     --------
     >>> import numpy as np
@@ -174,7 +242,34 @@ def abundance_rmse(estimated, true, *, per_component=False):
 
 
 def snr_db(clean, noisy):
-    """Measured signal-to-noise ratio in dB: ``10 log10(mean(clean**2) / mean((noisy - clean)**2))``.
+    """Measured signal-to-noise ratio in dB.
+
+    ``SNR = 10 log10(mean(clean**2) / mean((noisy - clean)**2))``.
+
+    Parameters
+    ----------
+    clean : array_like
+        The noise-free signal.
+    noisy : array_like, same shape as ``clean``
+        The signal with noise.
+
+    Returns
+    -------
+    snr : float
+        In dB; ``inf`` when ``noisy`` equals ``clean``.
+
+    See Also
+    --------
+    lectlib.mixing.gaussian_noise_std : the reverse, the noise level for a requested SNR.
+    variance_by_intensity : the noise power as a curve over intensity instead of one number.
+    reduced_chi_square : the residual power relative to a stated noise variance, per spectrum.
+
+    Notes
+    -----
+    The definition used by :mod:`lectlib.mixing`: signal power is the mean square of ``clean``
+    (not its variance), noise power the mean square of the difference, both over all elements.
+    For noise added by :func:`lectlib.mixing.add_gaussian_noise` at ``snr_db`` it returns about
+    that value, within the scatter of a finite sample.
 
     Examples
     --------
@@ -216,6 +311,20 @@ def reduced_chi_square(residuals, variance, n_parameters):
     chi2 : ndarray of shape (...)
         One value per spectrum (a map for a cube).
 
+    See Also
+    --------
+    lag_autocorrelation : tells a structured residual from noise without knowing the variance.
+    snr_db : one signal-to-noise ratio for everything, with no noise model and no fit.
+    lectlib.regression.fit_known_endmembers : returns this map (``reduced_chi2``) for its fits.
+
+    Notes
+    -----
+    For Gaussian noise of the stated variance and a correct model linear in ``n_parameters``
+    fitted parameters, Pearson's statistic ``chi2_red * dof`` follows a χ² distribution with
+    ``dof = n_channels - n_parameters`` degrees of freedom, so ``chi2_red`` has mean 1 and
+    standard deviation ``sqrt(2 / dof)`` (0.14 for 100 channels): a map of it is flat noise
+    around 1 where the model holds.
+
     Examples
     --------
     >>> import numpy as np
@@ -253,7 +362,25 @@ def lag_autocorrelation(residuals, lag=1):
     Parameters
     ----------
     residuals : array of shape (..., n_channels)
+        Data minus model, the energy axis last; not every spectrum constant.
     lag : int, default=1
+        The channel offset, smaller than ``n_channels``.
+
+    Returns
+    -------
+    rho : float
+        One value for all spectra together, at most 1 in magnitude.
+
+    See Also
+    --------
+    reduced_chi_square : the size of the residual relative to the noise, one value per spectrum.
+
+    Notes
+    -----
+    Each spectrum's mean is subtracted, then ``rho = Σ r[c + lag] r[c] / Σ r[c]²``, both sums
+    over all channels and all spectra pooled, so a weak structure shared by many spectra still
+    shows. It needs no noise variance, which is what makes it a check on ``reduced_chi_square``
+    when the variance itself is in doubt.
 
     Examples
     --------
@@ -280,7 +407,7 @@ def lag_autocorrelation(residuals, lag=1):
 def match_labels(found, truth):
     """Relabel a segmentation to agree best with the truth, and score it.
 
-    Clustering and unmixing number their classes arbitrarily. The best relabelling maps each
+    Clustering and unmixing number their classes arbitrarily. The best relabeling maps each
     found label to one true label, no two to the same, so that as many samples as possible
     agree: an assignment problem on the confusion matrix.
 
@@ -294,7 +421,7 @@ def match_labels(found, truth):
     Returns
     -------
     result : sklearn.utils.Bunch
-        ``accuracy``: the share of samples whose relabelled label is the true one.
+        ``accuracy``: the share of samples whose relabeled label is the true one.
         ``mapping`` (n_found,): the true label given to each found label (-1 for a found label
         left over when there are more found labels than true ones). ``labels`` (n_samples,):
         ``mapping[found]``. ``confusion`` (n_found, n_true): samples with each pair of labels.
@@ -302,13 +429,13 @@ def match_labels(found, truth):
     See Also
     --------
     match_components : the same matching for spectra, by spectral angle.
-    sklearn.metrics.adjusted_rand_score : agreement without a relabelling, chance-corrected.
+    sklearn.metrics.adjusted_rand_score : agreement without a relabeling, chance-corrected.
 
     Notes
     -----
-    The assignment maximises the trace of the permuted confusion matrix with the Hungarian
+    The assignment maximizes the trace of the permuted confusion matrix with the Hungarian
     algorithm (:func:`scipy.optimize.linear_sum_assignment`) in O(n³) for n labels, instead of
-    trying all n! relabellings.
+    trying all n! relabelings.
 
     Examples
     --------
@@ -364,6 +491,15 @@ def variance_by_intensity(expected, noisy, n_bins=12):
     See Also
     --------
     snr_db : one number for the whole signal instead of a curve.
+    lectlib.mixing.add_poisson_noise : makes noise whose curve is the diagonal, variance = level.
+    lectlib.mixing.add_gaussian_noise : makes noise whose curve is flat.
+
+    Notes
+    -----
+    The bin edges are the quantiles of ``expected`` at ``0, 1/n_bins, …, 1``, so each bin holds
+    about the same number of values. In each bin, ``level`` is the mean of ``expected`` and
+    ``variance`` the mean of ``(noisy - expected)²`` about the known expected value, not about
+    the bin's own mean; a bias of the noise therefore adds to the variance.
 
     Examples
     --------

@@ -10,7 +10,7 @@ to a matrix ``X`` of shape ``(ny * nx, n_channels)`` the model is one matrix pro
 ``X = A @ W + N``, which is what every unmixing method in the course works with.
 
 The instrument's finite energy resolution is a matrix too: a measured channel is a weighted
-average of neighbouring true channels, ``X_measured = X_true @ R.T`` (see
+average of neighboring true channels, ``X_measured = X_true @ R.T`` (see
 :func:`resolution_matrix`). Since ``A @ (W @ R.T)`` is again a mixture of the same loading
 maps, convolution with the resolution function is itself linear mixing.
 """
@@ -45,6 +45,21 @@ def mix(abundances, endmembers):
     Returns
     -------
     spectra : ndarray of shape (..., n_channels)
+        ``spectra[..., c] = sum_k abundances[..., k] * endmembers[k, c]``, noise-free.
+
+    See Also
+    --------
+    add_gaussian_noise : adds read-out noise of constant variance to the mixed spectra.
+    add_poisson_noise : draws counts with the mixed spectra as their expected values.
+    resolution_matrix : broadens spectra; ``mix(A, W @ R.T)`` is the blurred mixture.
+    lectlib.unmixing.fcls : the inverse problem, abundances from spectra and endmembers.
+
+    Notes
+    -----
+    One ``numpy.einsum`` over the component axis, so any number of leading axes (an image or a
+    list of pixels) is mixed at once. ``einsum`` is used rather than a BLAS matrix product because
+    its result is bit-for-bit the same whatever the thread count, so data sets built with it
+    regenerate identically on every machine.
 
     Examples
     --------
@@ -71,6 +86,27 @@ def unfold(cube):
     Pixels are taken in row-major order: row 0 left to right, then row 1, and so on, so pixel
     ``(row, col)`` becomes row ``row * nx + col`` of the matrix. :func:`fold` undoes it.
 
+    Parameters
+    ----------
+    cube : array of shape (ny, nx, n_channels)
+        A spectrum image, one spectrum per pixel.
+
+    Returns
+    -------
+    X : ndarray of shape (ny * nx, n_channels)
+        One spectrum per row, the layout of ``X`` in scikit-learn and in every unmixing method.
+
+    See Also
+    --------
+    fold : the inverse, from a matrix (or one value per pixel) back to an image.
+    lectlib.sliding.sliding_windows : cuts an image into windows instead of single pixels.
+
+    Notes
+    -----
+    A reshape in C (row-major) order, nothing more: for a C-contiguous float64 cube the result is
+    a view that shares its memory, so no data are copied (other dtypes are converted to float64
+    first, which copies).
+
     Examples
     --------
     >>> import numpy as np
@@ -93,6 +129,21 @@ def fold(X, shape):
         (one value per pixel) folds to a ``(ny, nx)`` map.
     shape : (ny, nx)
         The pixel grid.
+
+    Returns
+    -------
+    image : ndarray of shape (ny, nx, n_features) or (ny, nx)
+        Row ``row * nx + col`` of ``X`` at pixel ``(row, col)``.
+
+    See Also
+    --------
+    unfold : the inverse, from an image ``(ny, nx, n_channels)`` to a matrix.
+    lectlib.sliding.fold_windows : the same for one row per window on a grid of windows.
+
+    Notes
+    -----
+    A reshape in C (row-major) order, as in :func:`unfold`, so ``fold(unfold(cube), (ny, nx))``
+    gives back ``cube`` exactly; a matrix of abundances or scores folds into one map per column.
 
     Examples
     --------
@@ -117,6 +168,30 @@ def gaussian_noise_std(clean, snr_db):
     The SNR is the ratio of mean signal power to noise power, in decibels:
     ``SNR = 10 log10(mean(clean**2) / sigma**2)``.
 
+    Parameters
+    ----------
+    clean : array_like
+        The noise-free signal (any shape), not all zeros.
+    snr_db : float
+        The signal-to-noise ratio wanted, in dB (any real number; 0 dB is noise as strong as
+        the signal).
+
+    Returns
+    -------
+    sigma : float
+        The standard deviation of Gaussian noise that gives that SNR.
+
+    See Also
+    --------
+    add_gaussian_noise : draws the noise at this standard deviation and adds it.
+    lectlib.metrics.snr_db : the reverse direction, the SNR measured from clean and noisy data.
+
+    Notes
+    -----
+    Solving the definition for ``sigma`` gives ``sigma = sqrt(mean(clean**2) / 10**(SNR/10))``:
+    every 20 dB divides ``sigma`` by 10. The signal power is the mean square, not the variance,
+    so a constant offset counts as signal.
+
     Examples
     --------
     >>> import numpy as np
@@ -138,11 +213,33 @@ def add_gaussian_noise(clean, snr_db, *, random_state=None):
     Gaussian noise of the same variance everywhere is the model of read-out and thermal noise,
     and the model that ordinary least squares and plain PCA assume.
 
+    Parameters
+    ----------
+    clean : array_like
+        The noise-free signal (any shape), not all zeros.
+    snr_db : float
+        Signal-to-noise ratio in dB, as defined in :func:`gaussian_noise_std`.
+    random_state : None, int or numpy.random.Generator
+
     Returns
     -------
     noisy : ndarray, same shape as ``clean``
     variance : float
         The noise variance ``sigma**2``, the same for every element.
+
+    See Also
+    --------
+    add_poisson_noise : counting noise, whose variance grows with the signal.
+    gaussian_noise_std : only the noise level, without drawing noise.
+    lectlib.metrics.snr_db : the SNR that a noisy realization actually has.
+    lectlib.datasets.add_image_noise : noise for images, at a level relative to the image.
+
+    Notes
+    -----
+    ``sigma`` comes from :func:`gaussian_noise_std`, then ``sigma`` times standard normal draws
+    from the generator of ``random_state`` are added. The requested SNR is that of the noise
+    *distribution*; a finite draw scatters around it (20 dB requested on a 200 × 200 array of
+    ones, ``random_state=0``, measures 19.98 dB).
 
     Examples
     --------
@@ -183,6 +280,8 @@ def add_poisson_noise(expected, *, snr_db=None, random_state=None):
     See Also
     --------
     add_gaussian_noise : constant-variance noise at a given SNR.
+    lectlib.metrics.variance_by_intensity : checks the noise model: variance against intensity.
+    lectlib.datasets.add_image_noise : Poisson noise for images, at a dose, in image units.
 
     Notes
     -----
@@ -218,7 +317,7 @@ def resolution_matrix(energy, fwhm):
     """The instrument resolution as a matrix acting on spectra.
 
     Row ``i`` holds the weights with which true channels contribute to measured channel ``i``:
-    a Gaussian of full width at half maximum ``fwhm`` centred on ``energy[i]``, normalised so
+    a Gaussian of full width at half maximum ``fwhm`` centered on ``energy[i]``, normalized so
     each row sums to one (a flat spectrum stays flat, also at the ends of the axis). A spectrum
     ``s`` is broadened as ``R @ s``; a matrix of spectra ``X`` (one per row) as ``X @ R.T``.
 
@@ -234,12 +333,24 @@ def resolution_matrix(energy, fwhm):
     -------
     R : ndarray of shape (n_channels, n_channels)
 
+    See Also
+    --------
+    mix : the forward model; ``mix(A, W @ R.T)`` mixes the broadened endmembers.
+    lectlib.datasets.make_eels_interface : a data set whose references are broadened this way.
+
     Notes
     -----
+    ``R[i, j] ∝ exp(-(E_i - E_j)**2 / (2 sigma**2)) * dE_j``, with
+    ``sigma = fwhm / (2 sqrt(2 ln 2))`` and ``dE_j`` the width of channel ``j``
+    (``numpy.gradient(energy)``, so uneven axes broaden correctly), each row then divided by its
+    sum. When ``sigma`` is below 1/40 of the smallest channel spacing, every off-diagonal
+    exponential is below ``exp(-800)``, which underflows to 0.0 in float64, and the identity is
+    returned.
+
     On an evenly spaced axis, away from the ends, ``R @ s`` equals ``numpy.convolve`` of ``s``
-    with the normalised Gaussian kernel: convolution *is* this matrix product. Writing it as a
+    with the normalized Gaussian kernel: convolution *is* this matrix product. Writing it as a
     matrix makes the lecture's point visible: every measured channel is a linear mixture of
-    neighbouring true channels, and blurred data ``A @ (W @ R.T)`` are still a linear mixture of
+    neighboring true channels, and blurred data ``A @ (W @ R.T)`` are still a linear mixture of
     the same loading maps ``A``, with broadened endmembers ``W @ R.T``.
 
     Examples
@@ -261,7 +372,7 @@ def resolution_matrix(energy, fwhm):
     n = energy.size
     sigma = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
     if sigma < np.diff(energy).min() / 40:
-        # Neighbouring weights exp(-0.5 (spacing / sigma)**2) < exp(-800) are exactly 0.0.
+        # Neighboring weights exp(-0.5 (spacing / sigma)**2) < exp(-800) are exactly 0.0.
         return np.eye(n)
     # Channel widths weight the quadrature, so uneven axes broaden correctly too.
     widths = np.gradient(energy)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._validation import as_float_array
+from ._validation import as_float_array, check_pair
 
 __all__ = ["use_style", "plot_spectra", "plot_maps", "plot_singular_values", "plot_simplex",
            "plot_reciprocal", "mark_spots"]
@@ -31,6 +31,14 @@ def use_style():
     See Also
     --------
     matplotlib.pyplot.style.use : for a style of one's own on top.
+    plot_spectra : draws in whatever style is set; use_style only sets it.
+
+    Notes
+    -----
+    ``plt.rcParams.update(STYLE)``: figures at 80 dpi, without the top and right spines. The
+    inline backend is selected (``%matplotlib inline``) only when IPython runs inside a
+    kernel, i.e. in a notebook; in plain Python or an IPython terminal the backend is left
+    alone.
 
     Examples
     --------
@@ -63,12 +71,28 @@ def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="E
         One per spectrum; adds a legend.
     ax : matplotlib Axes, optional
         Drawn on a new figure when omitted.
+    title : str, optional
+        Axes title.
+    xlabel, ylabel : str, default="Energy (eV)" and "Intensity"
+        Axis labels.
     **plot_kw
         Passed to ``Axes.plot`` (e.g. ``lw``, ``ls``, ``color``).
 
     Returns
     -------
     ax : matplotlib Axes
+
+    See Also
+    --------
+    plot_maps : the images of a spectrum image, where this draws its spectra.
+    plot_singular_values : values against their index on a log scale, not against energy.
+    lectlib.widgets.cube_browser : the spectrum of any pixel, chosen with sliders.
+
+    Notes
+    -----
+    One ``Axes.plot`` line per spectrum, in Matplotlib's color cycle; the x axis spans the
+    energy range exactly (first to last channel), and a legend is added only with ``labels``.
+    A new figure is 6 × 3.2 inches in constrained layout.
 
     Examples
     --------
@@ -101,19 +125,22 @@ def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="E
 
 def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_scale=False,
               colorbar=True, axes=None, ncols=None, panel_size=2.4, suptitle=None):
-    """Show a stack of maps side by side, each with its own colour bar.
+    """Show a stack of maps side by side, each with its own color bar.
 
     Parameters
     ----------
     maps : array of shape (ny, nx) or (ny, nx, n_maps)
         E.g. abundances or loading maps; the last axis indexes the maps.
     titles : list of str, optional
+        One per map.
     cmap : str, default="viridis"
+        Colormap.
     vmin, vmax : float, optional
-        Colour limits for every map.
+        Color limits for every map.
     share_scale : bool, default=False
-        One colour range for all maps (their common min and max), so they compare directly.
+        One color range for all maps (their common min and max), so they compare directly.
     colorbar : bool, default=True
+        A color bar beside every map.
     axes : sequence of Axes, optional
         Where to draw; a new figure is made when omitted.
     ncols : int, optional
@@ -121,17 +148,31 @@ def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_
     panel_size : float, default=2.4
         Width of one panel of a new figure, in inches.
     suptitle : str, optional
+        Title of the whole figure.
 
     Returns
     -------
     fig : matplotlib Figure
+
+    See Also
+    --------
+    plot_spectra : the spectra, where this draws the images.
+    lectlib.widgets.cube_browser : one energy image at a time, chosen with a slider.
+    plot_reciprocal : a sliding-FFT descriptor as a reciprocal-space image.
+
+    Notes
+    -----
+    ``imshow`` with ``origin="upper"`` and ``interpolation="nearest"``, so every pixel is a
+    square at its ``(row, col)`` place; ticks are removed. Without ``share_scale`` or limits
+    each map is scaled to its own min and max. A new figure has ``min(n_maps, 4)`` columns
+    unless ``ncols`` says otherwise; unused panels of the last row are hidden.
 
     Examples
     --------
     >>> import numpy as np
     >>> from lectlib.plotting import plot_maps
     >>> fig = plot_maps(np.random.default_rng(0).random((8, 8, 3)), titles=["a", "b", "c"])
-    >>> len(fig.axes)  # three maps and three colour bars
+    >>> len(fig.axes)  # three maps and three color bars
     6
     """
     maps = as_float_array(maps, "maps", ndim=(2, 3))
@@ -171,20 +212,39 @@ def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_
 
 
 def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_kw):
-    """Singular values (or eigenvalues) in descending order, on a log scale.
+    """Singular values (or eigenvalues) against their index, on a log scale: the scree plot.
 
     Parameters
     ----------
     values : array of shape (n,)
+        Plotted in the order given (descending, as :func:`lectlib.decomposition.pca` returns
+        them).
     ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
     label : str, optional
+        Legend entry; adds a legend.
     n_marked : int, optional
         Draw a vertical line after the first ``n_marked`` values (e.g. the true number of
         components).
+    **plot_kw
+        Passed to ``Axes.semilogy`` (e.g. ``color``).
 
     Returns
     -------
     ax : matplotlib Axes
+
+    See Also
+    --------
+    lectlib.decomposition.n_above_noise : counts the values above the noise edge, not by eye.
+    lectlib.decomposition.pca : the ``singular_values`` and ``eigenvalues`` to plot.
+    plot_spectra : curves against energy on a linear scale.
+
+    Notes
+    -----
+    Value i is drawn at x = i (from 1) with ``Axes.semilogy``; zeros and negative values are
+    raised to the smallest positive float (about 2.2e-308), so an exact rank shows as a
+    drop, not a gap. The mark is a dotted line at ``n_marked + 0.5``. The y axis is labeled
+    "singular value" whatever is plotted; set it with ``ax.set_ylabel`` for eigenvalues.
 
     Examples
     --------
@@ -216,9 +276,12 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
         Spectra, one per row (at most ``max_points`` of them, drawn at random, are shown).
     vertices : dict of str to array of shape (k, n_channels), optional
         Sets of endmembers to mark, e.g. ``{"truth": W, "N-FINDR": model.endmembers_}``; the
-        first set is joined as a polygon (the simplex edges in this projection).
+        first set is joined in order as a closed polygon (for three endmembers, the edges of
+        the simplex in this projection).
     ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
     max_points : int, default=4000
+        Most pixels drawn.
     random_state : int, default=0
         Which points are shown when there are more than ``max_points``.
 
@@ -226,8 +289,22 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
     -------
     ax : matplotlib Axes
 
+    See Also
+    --------
+    lectlib.unmixing.simplex_projection : the coordinates, without the figure.
+    lectlib.unmixing.NFINDR : finds the vertices this marks.
+    plot_singular_values : how many dimensions the cloud has, where this shows two of them.
+
+    Notes
+    -----
+    The axes and center come from :func:`lectlib.unmixing.simplex_projection` of all of ``X``
+    (before any subsampling), and every set of vertices is projected on the same axes, so
+    they sit where they belong in the cloud. Pixels are small gray dots; the sets of vertices
+    are drawn as hollow circles, then x, +, squares, ..., each in its own color.
+
     Examples
     --------
+    >>> import numpy as np
     >>> from lectlib.plotting import plot_simplex
     >>> rng = np.random.default_rng(0)
     >>> W = rng.uniform(0, 1, (3, 10))
@@ -272,8 +349,10 @@ def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symme
     features : array_like of shape (n_features,)
         One descriptor, endmember or eigenvector.
     ax : matplotlib Axes, optional
+        Drawn on a new figure when omitted.
     title : str, optional
     cmap : str, default="magma"
+        Colormap.
     symmetric : bool, default=False
         A diverging scale centered on zero (for eigenvectors and ICA components, which have
         both signs); otherwise the scale starts at zero (magnitudes).
@@ -282,6 +361,7 @@ def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symme
         with its opposite ``-k`` (the magnitude of a real image's transform is
         centrosymmetric).
     spot_color : color, default="w"
+        Color of the circles.
 
     Returns
     -------
@@ -289,9 +369,18 @@ def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symme
 
     See Also
     --------
-    lectlib.sliding.SlidingFFT.to_reciprocal : the image this draws.
+    lectlib.sliding.SlidingFFT.to_reciprocal : the image this draws, as an array.
     mark_spots : the circles alone, on any reciprocal-space axes.
     lectlib.lattice.bragg_spots : where a lattice's spots are.
+    plot_maps : images in real space, by pixel.
+
+    Notes
+    -----
+    ``model.to_reciprocal`` mirrors the half plane the model keeps through k = 0 into the full,
+    centrosymmetric picture, k_col to the right and k_row downward. Each pixel is one FFT bin,
+    ``1 / wy`` by ``1 / wx`` cycles per pixel for a window ``(wy, wx)``, drawn centered on its
+    frequency (the picture reaches half a bin beyond the outermost frequency), so the circles
+    of :func:`mark_spots` sit on the bins of the frequencies they mark. Ticks are removed.
 
     Examples
     --------
@@ -304,6 +393,8 @@ def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symme
     >>> ax = plot_reciprocal(fft, fft.transform(image)[0], spots=[[0.0, 0.125]])
     >>> len(ax.images), len(ax.collections[0].get_offsets())     # the spot and its opposite
     (1, 2)
+    >>> ax.images[0].get_extent()          # 17 bins of 1/32 on each axis, centered on k = 0
+    [-0.265625, 0.265625, 0.265625, -0.265625]
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -312,12 +403,15 @@ def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symme
     picture = model.to_reciprocal(features)
     if ax is None:
         _, ax = plt.subplots(figsize=(3, 3), layout="constrained")
-    k = float(model.frequencies_.max())
+    # The picture is symmetric about k = 0 with one bin of 1/w per pixel: its edges lie half
+    # a bin beyond the outermost frequencies.
+    wy, wx = check_pair(model.window, "window", integer=True, low=1, broadcast=True)
+    half_y, half_x = picture.shape[0] / (2 * wy), picture.shape[1] / (2 * wx)
     limits = dict(vmin=0)
     if symmetric:
         v = float(np.abs(picture).max())
         limits = dict(vmin=-v, vmax=v)
-    ax.imshow(picture, cmap=cmap, extent=(-k, k, k, -k), **limits)
+    ax.imshow(picture, cmap=cmap, extent=(-half_x, half_x, half_y, -half_y), **limits)
     ax.set(xticks=[], yticks=[])
     if spots is not None:
         mark_spots(ax, spots, color=spot_color)
@@ -337,17 +431,28 @@ def mark_spots(ax, spots, *, color="w", size=110, lw=0.8):
     spots : array_like of shape (n_spots, 2)
         ``(k_row, k_col)`` in cycles per pixel; ``-k`` is circled too.
     color : color, default="w"
+        Color of the circles.
     size : float, default=110
         Marker area in points².
     lw : float, default=0.8
+        Line width of the circles.
 
     Returns
     -------
     collection : matplotlib PathCollection
+        One hollow circle per distinct position.
 
     See Also
     --------
     plot_reciprocal : a descriptor with its spots circled.
+    lectlib.lattice.bragg_spots : the positions of a lattice's spots, to pass here.
+
+    Notes
+    -----
+    The magnitude of a real image's Fourier transform is centrosymmetric, so a spot at k has a
+    twin at −k. The positions and their opposites are rounded to 12 decimals and duplicates
+    dropped, so k = 0, or a list that already holds both ±k, gives one circle per place. The
+    circles are one ``Axes.scatter`` with ``(k_col, k_row)`` as (x, y).
 
     Examples
     --------

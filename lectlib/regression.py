@@ -2,10 +2,10 @@
 
 The linear mixing model S(x, E) = Σ_i a_i(x) w_i(E) + N with the w_i known is a linear
 least-squares problem per pixel, all with the same design matrix. Ordinary least squares
-solves them together in one LAPACK call with many right-hand sides; the non-negative fit is Lawson & Hanson's
-active-set algorithm (1974, chapter 23) run on all pixels in lock-step, each pixel with its own
-active set; the Poisson fit is the maximum-likelihood estimate for counts, found by iteratively
-reweighted non-negative least squares. Goodness of fit is Pearson's χ².
+solves them together in one LAPACK call with many right-hand sides; the non-negative fit is
+Lawson & Hanson's active-set algorithm (1974, chapter 23) run on all pixels in lock-step, each
+pixel with its own active set; the Poisson fit is the maximum-likelihood estimate for counts,
+found by iteratively reweighted non-negative least squares. Goodness of fit is Pearson's χ².
 
 References
 ----------
@@ -41,7 +41,7 @@ _POLISH_CONDITION = 1e3
 def nnls_batch(gram, rhs, *, max_iter=None):
     """Non-negative least squares for many right-hand sides at once, from normal equations.
 
-    Minimises ‖A_n x_n − b_n‖² subject to x_n ≥ 0 for every row n, given the Gram matrices
+    Minimizes ‖A_n x_n − b_n‖² subject to x_n ≥ 0 for every row n, given the Gram matrices
     ``G_n = A_nᵀ A_n`` and ``h_n = A_nᵀ b_n``. Lawson & Hanson's active-set algorithm runs on all
     rows together: each outer step frees, in every row that is not yet optimal, the variable
     with the largest positive gradient; the inner loop steps back to the feasible region where a
@@ -64,8 +64,25 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     n_iter : int
         Outer iterations used.
 
+    See Also
+    --------
+    fit_known_endmembers : builds the normal equations from spectra and endmembers, then solves.
+    lectlib.unmixing.fcls : the same active-set method with abundances that also sum to one.
+    scipy.optimize.nnls : one problem at a time, from ``A`` and ``b`` rather than ``AᵀA``.
+
+    Notes
+    -----
+    A variable is freed while its gradient ``h_n - G_n x_n`` exceeds ``10 k`` machine epsilons
+    relative to the sizes of ``G``, ``h`` and ``x``; a row is done when none is left (the
+    Karush–Kuhn–Tucker conditions hold). If rows are still not optimal after ``max_iter`` outer
+    iterations, a :class:`~sklearn.exceptions.ConvergenceWarning` is issued. Working from
+    ``AᵀA`` squares the condition number of ``A``; :func:`fit_known_endmembers` therefore
+    re-solves by QR when its endmembers are ill-conditioned.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.regression import nnls_batch
     >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> b = np.array([[2.0, -1.0, 1.0], [1.0, 1.0, 2.0]])
     >>> x, _ = nnls_batch(A.T @ A, b @ A)
@@ -184,7 +201,7 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
     window : (float, float), optional
         Fit only the channels with ``low <= energy <= high`` (eV).
     method : {"ols", "nnls", "poisson"}, default="nnls"
-        Non-negative least squares, ordinary least squares, or the non-negative Poisson
+        Ordinary least squares, non-negative least squares, or the non-negative Poisson
         maximum-likelihood fit for counts (iteratively reweighted by the model). The default
         is the same in :class:`KnownEndmemberRegression`; see Notes for why.
     variance : "poisson", float or array_like, default="poisson"
@@ -199,8 +216,10 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
     result : sklearn.utils.Bunch
         ``coefficients`` (grid + (k,)), ``model`` and ``residuals`` (grid + (n_window,)),
         ``chi2`` and ``reduced_chi2`` (grid) — Pearson's Σ r²/var and that over the degrees of
-        freedom ``dof = n_window - k`` —, ``dof``, ``channels`` (boolean mask of the fitted
-        channels), ``energy`` (their energies, or None), ``method``, ``n_iter``.
+        freedom ``dof = n_window - k`` (NaN when ``dof`` is 0) —, ``dof``, ``channels``
+        (boolean mask of the fitted channels), ``energy`` (their energies, or None),
+        ``method``, ``n_iter`` (1 for ``"ols"``; outer active-set iterations for ``"nnls"``;
+        reweighting iterations for ``"poisson"``).
 
     See Also
     --------
@@ -211,8 +230,12 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
     Notes
     -----
     Ordinary least squares solves all pixels in one LAPACK call; the non-negative fit is
-    Lawson & Hanson's active-set method on all pixels in lock-step; the Poisson fit maximises
-    the likelihood of counts by iteratively reweighted non-negative fits.
+    Lawson & Hanson's active-set method on all pixels in lock-step (:func:`nnls_batch`), with
+    each distinct set of non-zero coefficients re-solved by QR when the condition number of the
+    endmembers on the fitted channels is 1000 or more; the Poisson fit maximizes the likelihood
+    of counts by iteratively reweighted non-negative fits (weights ``1 / model``, starting from
+    the non-negative fit), until no coefficient changes by more than 1e-11 of the largest, or
+    warns with a :class:`~sklearn.exceptions.ConvergenceWarning` after ``max_iter`` iterations.
 
     Why ``"nnls"`` by default, here and in :class:`KnownEndmemberRegression`: a coefficient is
     an amount of a reference (thickness times fraction), never negative. On noisy counts
@@ -223,11 +246,15 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.regression import fit_known_endmembers
     >>> E = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]])
     >>> cube = np.einsum("yxk,kc->yxc", np.full((2, 3, 2), [0.5, 2.0]), E)
     >>> fit = fit_known_endmembers(cube, E, method="nnls", variance=1.0)
-    >>> fit.coefficients.shape, fit.coefficients[0, 0].round(12).tolist(), float(fit.chi2.max()) < 1e-20
-    ((2, 3, 2), [0.5, 2.0], True)
+    >>> fit.coefficients.shape, fit.coefficients[0, 0].round(12).tolist()
+    ((2, 3, 2), [0.5, 2.0])
+    >>> float(fit.chi2.max()) < 1e-20
+    True
     """
     check_option(method, "method", _METHODS)
     X, grid = _as_pixels(data)
@@ -296,15 +323,29 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
     channels_ : ndarray of bool, shape (n_features,)
         The fitted channels.
     n_features_in_ : int
+        Number of features (channels) seen in ``fit``.
 
     See Also
     --------
     fit_known_endmembers : the function form, which also returns residual and χ² maps.
+    nnls_batch : the non-negative solver alone, for given normal equations.
+    lectlib.unmixing.fcls : abundances that also sum to one (fractions, not amounts).
+    lectlib.unmixing.NFINDR : finds the endmembers from the data instead of taking them given.
+
+    Notes
+    -----
+    ``fit`` only validates: the method, the endmembers against the number of features, and that
+    they stay linearly independent on the channels of ``window``; it keeps those channels.
+    ``transform`` solves exactly as :func:`fit_known_endmembers` does (``"poisson"`` with at most
+    100 iterations), so the coefficients are the same; ``inverse_transform`` returns the model
+    spectra ``coefficients @ endmembers_`` on the fitted channels.
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn.pipeline import make_pipeline
     >>> from sklearn.cluster import KMeans
+    >>> from lectlib.regression import KnownEndmemberRegression
     >>> E = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]])
     >>> X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]) @ E
     >>> pipe = make_pipeline(KnownEndmemberRegression(E), KMeans(2, n_init=3, random_state=0))

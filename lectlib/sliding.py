@@ -49,14 +49,42 @@ def _check_image(image, name="image"):
 
 
 def window_grid(image_shape, window, step):
-    """Shape of the grid of windows and the centres of the windows, ``(grid_shape, centres)``.
+    """Shape of the grid of windows and the centers of the windows, ``(grid_shape, centers)``.
 
-    ``centres`` is (n_windows, 2) in (row, col) image coordinates, in row-major grid order.
+    Parameters
+    ----------
+    image_shape : int or (int, int)
+        ``(height, width)`` of the image.
+    window : int or (int, int)
+        Window size (wy, wx); it must fit in the image.
+    step : int or (int, int)
+        Step between windows (sy, sx).
+
+    Returns
+    -------
+    grid_shape : (int, int)
+        ``(n_rows, n_cols)``: windows per column and per row of the image.
+    centers : ndarray, shape (n_windows, 2)
+        ``(row, col)`` image coordinates of every window's center, in row-major grid order.
+
+    See Also
+    --------
+    sliding_windows : the windows' pixels on this grid, not only its shape and centers.
+    fold_windows : per-window results back onto this grid.
+    labels_at_centers : the label of the pixel at each of these centers.
+
+    Notes
+    -----
+    Windows start at rows ``0, sy, 2 sy, …`` and columns ``0, sx, …``; a window that would run
+    past the edge is left out, so ``n_rows = (height - wy) // sy + 1`` (and likewise
+    ``n_cols``). A window's center is its first pixel plus ``(wy - 1) / 2``: for an even window,
+    a half-integer between two pixels.
 
     Examples
     --------
-    >>> grid, centres = window_grid((10, 12), 4, (2, 4))
-    >>> grid, centres[:2].tolist()
+    >>> from lectlib.sliding import window_grid
+    >>> grid, centers = window_grid((10, 12), 4, (2, 4))
+    >>> grid, centers[:2].tolist()
     ((4, 3), [[1.5, 1.5], [1.5, 5.5]])
     """
     h, w = _pair(image_shape, "image_shape")
@@ -67,8 +95,8 @@ def window_grid(image_shape, window, step):
     grid = ((h - wy) // sy + 1, (w - wx) // sx + 1)
     rows = np.arange(grid[0]) * sy + (wy - 1) / 2
     cols = np.arange(grid[1]) * sx + (wx - 1) / 2
-    centres = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
-    return grid, centres
+    centers = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+    return grid, centers
 
 
 def sliding_windows(image, window, step=1):
@@ -87,8 +115,22 @@ def sliding_windows(image, window, step=1):
     windows : ndarray, shape (n_rows, n_cols, wy, wx)
         A read-only view into ``image`` (a float64 copy of it if it was not float64).
 
+    See Also
+    --------
+    window_grid : the grid's shape and the windows' centers, without the pixels.
+    SlidingFFT : the tapered Fourier magnitude of every window, one feature row each.
+    sliding_autocorrelation : every window's autocorrelation instead of its pixels.
+
+    Notes
+    -----
+    :func:`numpy.lib.stride_tricks.sliding_window_view` of the image, taken every ``step``
+    pixels: windows that overlap share their pixels in memory, so even a step of 1 costs no
+    copy. The view is read-only because a pixel belongs to several windows.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.sliding import sliding_windows
     >>> image = np.arange(20.0).reshape(4, 5)
     >>> w = sliding_windows(image, 2, (2, 3))
     >>> w.shape, w[1, 1].tolist(), np.shares_memory(w, image)
@@ -106,8 +148,35 @@ def sliding_windows(image, window, step=1):
 def fold_windows(values, grid_shape):
     """Per-window results (n_windows, ...) back onto the window grid (n_rows, n_cols, ...).
 
+    Parameters
+    ----------
+    values : array_like, shape (n_windows, ...)
+        One result per window (a label, a row of abundances, a descriptor), in row-major grid
+        order, as :func:`window_grid` and :class:`SlidingFFT` list the windows.
+    grid_shape : int or (int, int)
+        ``(n_rows, n_cols)``, e.g. from :func:`window_grid` or ``SlidingFFT.grid_shape_``.
+
+    Returns
+    -------
+    maps : ndarray, shape (n_rows, n_cols, ...)
+        ``values`` reshaped: a view, not a copy, when ``values`` is a contiguous array.
+
+    See Also
+    --------
+    SlidingFFT.to_maps : the same for a fitted estimator, also for the rows of several images.
+    window_grid : the grid shape and the windows' centers.
+    window_fractions : per-window label fractions, the kind of result folded here.
+
+    Notes
+    -----
+    Row-major order puts the window in grid row ``r`` and column ``c`` at row
+    ``r * n_cols + c`` of ``values``, so folding is a reshape and undoes the flattening
+    exactly.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.sliding import fold_windows
     >>> fold_windows(np.arange(6), (2, 3)).tolist()
     [[0, 1, 2], [3, 4, 5]]
     """
@@ -194,8 +263,11 @@ def labels_at_centers(labels, window, step=1):
     Parameters
     ----------
     labels : array_like of int, shape (height, width)
+        A non-negative integer label per pixel (e.g. the true phase map).
     window : int or (int, int)
+        Window size (wy, wx).
     step : int or (int, int), default=1
+        Step between windows.
 
     Returns
     -------
@@ -207,6 +279,13 @@ def labels_at_centers(labels, window, step=1):
     --------
     window_fractions : how much of each label every window sees.
     window_grid : the centers themselves.
+
+    Notes
+    -----
+    The centers of :func:`window_grid`, rounded to the nearest pixel. A cruder ground truth
+    than :func:`window_fractions`: a window that straddles a boundary gets one label, whatever
+    share of it the other side covers (in the example, the window over columns 4–7 is half of
+    each label and is given label 1).
 
     Examples
     --------
@@ -324,10 +403,12 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
 
     Notes
     -----
-    The taper is separable and the 2-D transform is a transform along x followed by one along
-    y. Every image-row segment at a given column offset belongs to the ``wy / sy`` windows
-    stacked above each other, so each segment is tapered and transformed along x once; each
-    window then needs only the transforms along y. No tapered copy of every window is made.
+    The descriptor is the sliding fast Fourier transform of Vasudevan et al., Appl. Phys. Lett.
+    106, 091601 (2015). The taper is separable and the 2-D transform is a transform along x
+    followed by one along y. Every image-row segment at a given column offset belongs to the
+    ``wy / sy`` windows stacked above each other, so each segment is tapered and transformed
+    along x once; each window then needs only the transforms along y. No tapered copy of every
+    window is made.
 
     Examples
     --------
@@ -388,6 +469,10 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Check the parameters and record the window grid and frequencies for these images.
+
+        Everything that can be wrong with the parameters is reported here, before any
+        transform: an unknown taper, a window larger than the images, and a taper that is zero
+        everywhere on a window side (Hann's over 2 pixels).
 
         Parameters
         ----------
@@ -484,6 +569,15 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
 
         ``(n_windows_, ...)`` becomes ``(n_rows, n_cols, ...)``; the rows of several images,
         ``(n_images * n_windows_, ...)``, become ``(n_images, n_rows, n_cols, ...)``.
+
+        Parameters
+        ----------
+        values : array_like, shape (n_images * n_windows_, ...)
+            One result per window, in the order of :meth:`transform`'s rows.
+
+        Returns
+        -------
+        maps : ndarray, shape (n_rows, n_cols, ...) or (n_images, n_rows, n_cols, ...)
         """
         check_is_fitted(self)
         values = np.asarray(values)
@@ -499,6 +593,17 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
 
         The kept half plane is mirrored through k = 0 (|F(−k)| = |F(k)|) to give the full,
         centrosymmetric picture, k_x increasing to the right and k_y downwards.
+
+        Parameters
+        ----------
+        features : array_like, shape (..., n_features)
+            Rows of :meth:`transform`'s output (or anything of that length, e.g. a component).
+
+        Returns
+        -------
+        images : ndarray, shape (..., n_ky, 2 n_kx − 1) or (..., n_ky − 1, 2 n_kx − 1)
+            ``(n_ky, n_kx) = feature_shape_``. When ``n_ky`` is even (an even window whose
+            Nyquist row k_y = −1/2 is kept), that row has no mirror partner and is dropped.
         """
         check_is_fitted(self)
         features = np.asarray(features)
@@ -525,12 +630,46 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
 def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=True):
     """Local autocorrelation of every window, through the Fourier transform (Wiener–Khinchin).
 
-    Returns (n_windows, wy, wx) autocorrelations with zero shift at the centre ``(wy // 2,
+    Returns (n_windows, wy, wx) autocorrelations with zero shift at the center ``(wy // 2,
     wx // 2)``; each window's mean is removed first, and with ``normalize`` the zero-shift
     value is 1. Periodic order shows as a lattice of peaks at the lattice vectors.
 
+    Parameters
+    ----------
+    image : array_like, shape (height, width)
+    window : int or (int, int)
+        Window size (wy, wx).
+    step : int or (int, int), default=1
+        Step between windows.
+    taper : {"hann", "hamming", "blackman", "tukey", None}, default="hann"
+        Window function applied after the mean is removed, as in :class:`SlidingFFT`.
+    normalize : bool, default=True
+        Divide each autocorrelation by its zero-shift value (the tapered window's sum of squares);
+        a window without structure stays all zeros.
+
+    Returns
+    -------
+    autocorrelations : ndarray, shape (n_windows, wy, wx)
+        Zero shift at ``(wy // 2, wx // 2)`` (the layout of :func:`numpy.fft.fftshift`);
+        windows in row-major grid order.
+
+    See Also
+    --------
+    SlidingFFT : the same windows in reciprocal space, as Fourier-magnitude features.
+    sliding_windows : the windows themselves.
+    sliding_histogram : the windows' intensities, without their arrangement.
+
+    Notes
+    -----
+    By the Wiener–Khinchin theorem the autocorrelation is the inverse Fourier transform of the
+    power spectrum ``|F|²``. Without zero padding it is circular: the window is taken as one
+    period of a periodic image, so a shift wraps around the window's edges. A window that is
+    constant up to round-off gives zeros, not amplified noise.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.sliding import sliding_autocorrelation
     >>> y, x = np.mgrid[:32, :32]
     >>> ac = sliding_autocorrelation(np.cos(2 * np.pi * x / 8), 16, 16, taper=None)
     >>> ac.shape, round(float(ac[0, 8, 8 - 8]), 6), round(float(ac[0, 8, 8 - 4]), 6)
@@ -565,8 +704,43 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
     Counts come from one cumulative sum per bin (summed-area tables), so the cost does not grow
     with the window size.
 
+    Parameters
+    ----------
+    image : array_like, shape (height, width)
+    window : int or (int, int)
+        Window size (wy, wx).
+    step : int or (int, int), default=1
+        Step between windows.
+    bins : int, default=16
+        Number of equal-width bins.
+    range : (float, float), optional
+        Lower and upper edge of the bins; by default the image's minimum and maximum (for a
+        constant image, its value and the value plus one).
+    density : bool, default=True
+        Divide the counts by the window's pixel count ``wy * wx``; the rows then sum to one
+        when every value lies in ``range``.
+
+    Returns
+    -------
+    histograms : ndarray, shape (n_windows, bins)
+        Windows in row-major grid order.
+
+    See Also
+    --------
+    numpy.histogram : the same bins, for one window at a time.
+    SlidingFFT : a descriptor of structure (periodicity, orientation), not of composition.
+    sliding_windows : the windows' pixels, for any other local statistic.
+
+    Notes
+    -----
+    Every pixel's bin is found once. For each bin, a summed-area table (the 2-D cumulative sum
+    of the pixels in that bin) gives any window's count from four of its entries, so the cost
+    grows with ``bins × height × width``, not with the window size.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.sliding import sliding_histogram
     >>> image = np.zeros((8, 8)); image[:, 4:] = 1.0
     >>> h = sliding_histogram(image, 4, 4, bins=2, range=(0, 1), density=False)
     >>> h.tolist()

@@ -34,10 +34,10 @@ __all__ = ["fcls", "simplex_projection", "NFINDR", "BayesianUnmixing"]
 def fcls(X, endmembers, *, max_iter=None):
     """Fully constrained least squares: abundances ≥ 0 that sum to one, for every pixel.
 
-    Minimises ‖x − Eᵀ a‖² subject to a ≥ 0 and Σ a = 1, exactly, for all spectra at once: an
-    active-set method (Lawson & Hanson's, with the sum-to-one constraint carried by a Lagrange
-    multiplier) in which pixels that share a set of non-zero abundances share one small
-    factorised system.
+    Minimizes ‖x − Eᵀ a‖² subject to a ≥ 0 and Σ a = 1, exactly, for all spectra at once:
+    an active-set method (Lawson & Hanson's, with the sum-to-one constraint carried by a
+    Lagrange multiplier) in which pixels that share a set of non-zero abundances share one
+    small factorized system.
 
     Parameters
     ----------
@@ -52,9 +52,29 @@ def fcls(X, endmembers, *, max_iter=None):
     Returns
     -------
     abundances : ndarray, shape (n_samples, k) or (ny, nx, k)
+        Non-negative, summing to one over the last axis.
+
+    See Also
+    --------
+    NFINDR : finds the endmembers among the pixels; its ``transform`` is this function.
+    BayesianUnmixing : samples endmembers and abundances, with credible intervals.
+    lectlib.regression.fit_known_endmembers : no sum-to-one: amounts, not fractions.
+    simplex_projection : a picture of the simplex the abundances are coordinates in.
+
+    Notes
+    -----
+    Data and endmembers are first shifted by the mean endmember, which the sum-to-one
+    constraint allows, for better conditioning. Each pixel starts at its best single
+    endmember (a feasible point); every outer iteration frees the endmember with the largest
+    positive gradient and solves the bordered system ``[[E_P E_Pᵀ, 1], [1ᵀ, 0]]`` on the free
+    set P, stepping back to the boundary where an abundance would turn negative. A
+    ``ConvergenceWarning`` says ``max_iter`` was too small. Heinz & Chang (2001), who defined
+    FCLS, impose the sum to one approximately (an appended row of weight δ); here it is exact.
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.unmixing import fcls
     >>> E = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     >>> X = np.array([[0.2, 0.3, 0.5], [2.0, 0.0, 0.0], [0.6, 0.6, -0.2]])
     >>> fcls(X, E).round(6).tolist()
@@ -80,19 +100,53 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
     The picture of the simplex: with ``components``/``center`` from one fit (e.g. of the data),
     data, true endmembers and found endmembers can all be projected the same way.
 
+    Parameters
+    ----------
+    X : array_like, shape (n_samples, n_channels)
+        Spectra, one per row.
+    n_components : int, default=2
+        Axes to compute; ignored when ``components`` is given.
+    center : array_like, shape (n_channels,), optional
+        The point subtracted before projecting onto given ``components`` (zeros when
+        omitted). Without ``components`` it is ignored: the mean of ``X`` is used.
+    components : array_like, shape (n_components, n_channels), optional
+        Axes from an earlier call; by default the principal axes of ``X``.
+
     Returns
     -------
     coords : ndarray, shape (n_samples, n_components)
+        ``(X − center) @ components.T``.
     center : ndarray, shape (n_channels,)
+        The point subtracted, to pass to the next call.
     components : ndarray, shape (n_components, n_channels)
+        The axes, to pass to the next call.
+
+    See Also
+    --------
+    lectlib.plotting.plot_simplex : draws these coordinates for data and endmembers.
+    lectlib.decomposition.pca : the same axes with fixed signs, plus scores and eigenvalues.
+    fcls : the abundances, which are the coordinates inside the simplex itself.
+
+    Notes
+    -----
+    The axes are the first right singular vectors of the centered data (``numpy.linalg.svd``),
+    with the signs LAPACK gives them. Mixtures of k endmembers lie in a (k − 1)-dimensional
+    affine subspace: for three endmembers and little noise the first two axes span that plane
+    and the simplex, a triangle, appears at its true shape; for more endmembers the picture is
+    a projection of it.
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.unmixing import simplex_projection
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.dirichlet([1, 1, 1], 200) @ rng.uniform(0, 1, (3, 10))
+    >>> W = rng.uniform(0, 1, (3, 10))
+    >>> X = rng.dirichlet([1, 1, 1], 200) @ W
     >>> xy, c, V = simplex_projection(X)
     >>> xy.shape, V.shape
     ((200, 2), (2, 10))
+    >>> simplex_projection(W, center=c, components=V)[0].shape    # endmembers, same axes
+    (3, 2)
     """
     X = as_float_array(X, "X", ndim=2)
     if components is None:
@@ -109,16 +163,9 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
 class NFINDR(TransformerMixin, BaseEstimator):
     """N-FINDR: the pixels that span the simplex of largest volume are the endmembers.
 
-    The data are reduced to ``n_endmembers − 1`` dimensions by PCA. Only the subspace matters,
-    so the principal axes are estimated from a sample of at most 1024 evenly spaced pixels (the
-    whole image is then checked, and used, if some pixel lies far outside that subspace);
-    on large images this reduction, not the vertex search, is most of the cost. In homogeneous
-    coordinates the volume of the simplex with vertices y_1..y_p is |det M| / (p−1)!, with
-    M = [[1, …, 1], [y_1, …, y_p]]. N-FINDR replaces one vertex at a time by the pixel that
-    makes the volume largest, and repeats until no replacement grows it. The determinant is
-    linear in the replaced column — det M' = Σ_i v_i C_ij with the cofactors C_ij = det M ·
-    (M⁻¹)_ji — so the volume ratio for *every* candidate pixel is one matrix–vector product,
-    |[1, y] · (M⁻¹)_j|, instead of one determinant per pixel.
+    It assumes that every endmember appears pure in at least one pixel; the endmembers are
+    then vertices of the data cloud, and ``transform`` gives the abundances of any spectrum
+    on them.
 
     Parameters
     ----------
@@ -130,6 +177,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
     max_iter : int, default=20
         Passes over the p vertices.
     random_state : None, int or numpy.random.Generator
+        Seed of the random initial vertices (unused when ``init`` gives indices).
 
     Attributes
     ----------
@@ -145,16 +193,36 @@ class NFINDR(TransformerMixin, BaseEstimator):
         Passes made.
     components_ : ndarray, shape (n_endmembers − 1, n_features)
         Principal axes of the reduction (estimated from at most 1024 evenly spaced pixels, and
-        from all of them if some pixel lies far outside the subspace those span); ``mean_``
-        its centre.
+        from all of them if some pixel lies far outside the subspace those span).
+    mean_ : ndarray, shape (n_features,)
+        The center of the reduction: the mean of the pixels the axes came from.
     n_features_in_ : int
 
     See Also
     --------
     fcls : the abundances, as ``transform`` returns them.
+    BayesianUnmixing : starts from N-FINDR, then samples endmembers and abundances (intervals).
+    lectlib.regression.fit_known_endmembers : when the endmembers are known, not searched for.
+    simplex_projection : a picture of the data and of the simplex found.
+
+    Notes
+    -----
+    The data are reduced to ``n_endmembers − 1`` dimensions by PCA. Only the subspace matters,
+    so the principal axes are estimated from a sample of at most 1024 evenly spaced pixels (the
+    whole image is then checked, and used, if some pixel lies far outside that subspace);
+    on large images this reduction, not the vertex search, is most of the cost. In homogeneous
+    coordinates the volume of the simplex with vertices y_1..y_p is |det M| / (p−1)!, with
+    M = [[1, …, 1], [y_1, …, y_p]]. N-FINDR (Winter 1999) replaces one vertex at a time by the
+    pixel that makes the volume largest, and repeats until no replacement grows it (or stops,
+    without a warning, after ``max_iter`` passes). The determinant is linear in the replaced
+    column — det M' = Σ_i v_i C_ij with the cofactors C_ij = det M · (M⁻¹)_ji — so the volume
+    ratio for *every* candidate pixel is one matrix–vector product, |[1, y] · (M⁻¹)_j|,
+    instead of one determinant per pixel.
 
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.unmixing import NFINDR
     >>> rng = np.random.default_rng(0)
     >>> W = rng.uniform(0, 1, (3, 20))
     >>> A = np.vstack([np.eye(3), rng.dirichlet([1, 1, 1], 100)])
@@ -179,16 +247,16 @@ class NFINDR(TransformerMixin, BaseEstimator):
     _BLOCK = 1024
 
     @staticmethod
-    def _axes(centred, p):
-        """The first p − 1 principal axes of the rows of ``centred``, largest variance first,
+    def _axes(centered, p):
+        """The first p − 1 principal axes of the rows of ``centered``, largest variance first,
         and the ratio of the smallest of their variances to the largest."""
-        n, c = centred.shape
+        n, c = centered.shape
         m = min(n, c)
-        gram = centred.T @ centred if c <= n else centred @ centred.T
+        gram = centered.T @ centered if c <= n else centered @ centered.T
         vals, vecs = linalg.eigh(gram, subset_by_index=[m - p + 1, m - 1])
         vals, vecs = vals[::-1], np.ascontiguousarray(vecs[:, ::-1].T)
         if c > n:
-            vecs = vecs @ centred
+            vecs = vecs @ centered
             vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), np.finfo(float).tiny)
         weakest = vals[-1] / vals[0] if vals[0] > 0 else 0.0
         # Deterministic signs: the largest entry of each axis is positive.
@@ -197,7 +265,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
 
     def _project(self, X, mean, V):
         """``(X − μ) Vᵀ`` and each pixel's squared distance from the affine subspace, computed
-        block by block so that the centred copy never leaves the cache."""
+        block by block so that the centered copy never leaves the cache."""
         n = X.shape[0]
         Y = np.empty((n, V.shape[0]))
         dist = np.empty(n)
@@ -211,7 +279,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
         return Y, dist
 
     def _reduce(self, X, p):
-        """The centre, the principal axes and the projected pixels ``Y = (X − μ) Vᵀ``.
+        """The center, the principal axes and the projected pixels ``Y = (X − μ) Vᵀ``.
 
         The axes come from the covariance of at most ``_PCA_SAMPLE`` evenly spaced pixels. All
         pixels are then projected and checked: if some pixel lies much farther from the
@@ -286,7 +354,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
                 inv = np.linalg.inv(H[:, idx])
                 # Volume with vertex j replaced by each pixel / current volume. (einsum, not
                 # BLAS: a p x n product is too small to gain from threads, which only add
-                # synchronisation.)
+                # synchronization.)
                 ratio = np.abs(np.einsum("i,in->n", inv[j], H))
                 best = int(np.argmax(ratio))
                 if ratio[best] > 1.0 + 1e-9:
@@ -332,21 +400,11 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
 
     The model: x_n = Eᵀ a_n + ε_n with Gaussian noise of variance σ², abundances a_n on the
     simplex with a uniform (Dirichlet(1)) prior, non-negative endmembers with a flat prior,
-    and Jeffreys' prior on σ². Every full conditional is simple, so a Gibbs sampler draws from
-    the joint posterior:
-
-    * abundances, one coordinate at a time against the last one (which keeps the sum at one):
-      a Gaussian truncated to the interval that keeps both non-negative — for all pixels at
-      once;
-    * each endmember, all channels at once: a Gaussian truncated to non-negative values;
-    * σ²: an inverse-gamma distribution.
-
-    The chain starts from N-FINDR and FCLS. The posterior means are the estimates; the 2.5 and
-    97.5 percentiles of the samples give 95 % credible intervals. Unlike Dobigeon et al., who
-    sample the endmembers in a PCA subspace, the endmembers are sampled channel by channel here.
+    and Jeffreys' prior on σ². The posterior means are the estimates; the 2.5 and 97.5
+    percentiles of the samples give 95 % credible intervals.
 
     The intervals are those of the model. With a uniform prior on every pixel's abundances,
-    each pixel's likelihood carries a factor 1/(simplex volume), so the posterior favours the
+    each pixel's likelihood carries a factor 1/(simplex volume), so the posterior favors the
     smallest simplex that holds the data up to the noise: on large images the endmembers drift
     slightly inside the noisy cloud as the chain runs, and the intervals can be narrower than
     the actual error (chapter 4 measures this).
@@ -354,6 +412,7 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_endmembers : int, default=3
+        Number of endmembers p (at least 2).
     n_samples : int, default=300
         Gibbs iterations kept after burn-in.
     burn_in : int, default=100
@@ -361,6 +420,7 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
     sample_endmembers : bool, default=True
         Sample the endmembers too (otherwise they stay at their N-FINDR values).
     random_state : None, int or numpy.random.Generator
+        Seed of the N-FINDR start and of the chain.
 
     Attributes
     ----------
@@ -382,8 +442,33 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
         Total Gibbs iterations.
     n_features_in_ : int
 
+    See Also
+    --------
+    NFINDR : the point estimate of the endmembers this starts from, without intervals.
+    fcls : abundances for given endmembers, without intervals; ``transform`` uses it.
+    lectlib.regression.fit_known_endmembers : known endmembers and no sum-to-one.
+
+    Notes
+    -----
+    Every full conditional is simple, so a Gibbs sampler draws from the joint posterior
+    (Dobigeon et al. 2009):
+
+    * abundances, one coordinate at a time against the last one (which keeps the sum at one):
+      a Gaussian truncated to the interval that keeps both non-negative — for all pixels at
+      once;
+    * each endmember, all channels at once: a Gaussian truncated to non-negative values;
+    * σ²: an inverse-gamma distribution, IG(n c / 2, ‖R‖² / 2), for n pixels of c channels
+      with residuals R.
+
+    The chain starts from N-FINDR and FCLS. Unlike Dobigeon et al., who sample the endmembers
+    in a PCA subspace, the endmembers are sampled channel by channel here. The kept abundance
+    samples are stored in single precision, ``n_samples × n_samples_fit × n_endmembers × 4``
+    bytes.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.unmixing import BayesianUnmixing
     >>> rng = np.random.default_rng(1)
     >>> W = rng.uniform(0.2, 1.0, (3, 15))
     >>> A = np.vstack([np.eye(3), rng.dirichlet([1, 1, 1], 150)])

@@ -35,7 +35,44 @@ HAS_STACK = hasattr(widgets, "Stack")
 
 
 def figure_to_png(fig, dpi=72):
-    """Render a Matplotlib figure to PNG bytes (and leave the figure open)."""
+    """Render a Matplotlib figure to PNG bytes (and leave the figure open).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure to render.
+    dpi : float, default=72
+        Resolution: a figure of ``w × h`` inches becomes ``w·dpi × h·dpi`` pixels.
+
+    Returns
+    -------
+    png : bytes
+        The PNG file, starting with the signature ``b"\\x89PNG\\r\\n\\x1a\\n"``.
+
+    See Also
+    --------
+    interact : renders one figure per slider value this way and shows them with sliders.
+    FrameSlider : the widget that holds such frames, keyed by slider positions.
+
+    Notes
+    -----
+    ``fig.savefig`` into an in-memory buffer. The ``Software`` metadata (which names the
+    Matplotlib version) is left out, so the file holds the image alone, and the same figure
+    gives the same bytes. The figure stays open: closing it is the caller's choice.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from lectlib.widgets import figure_to_png
+    >>> fig, ax = plt.subplots(figsize=(2, 1))
+    >>> _ = ax.plot([0, 1], [0, 1])
+    >>> png = figure_to_png(fig, dpi=72)
+    >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", png == figure_to_png(fig)
+    (True, True)
+    >>> int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # width, height
+    (144, 72)
+    >>> plt.close(fig)
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
@@ -80,16 +117,60 @@ def _label(value, fmt):
 class FrameSlider(widgets.VBox):
     """Sliders above a figure, choosing among frames drawn in advance.
 
-    Made by :func:`interact`; see there. Attributes:
+    Made by :func:`interact`; see there. An ipywidgets ``VBox``: one row per slider (label and
+    ``SelectionSlider``), then the frame.
 
-    ``sliders``
-        dict name -> ``SelectionSlider``; a slider's ``index`` is the position of its value.
-    ``values``
-        dict name -> list of the values the slider takes.
-    ``frames``
-        dict mapping a tuple of slider indices (in parameter order) to the frame's PNG bytes.
-    ``links``
-        the browser-side links between sliders and frame stacks (empty without ``Stack``).
+    Parameters
+    ----------
+    draw : callable
+        ``draw(**values)`` makes one figure and returns it (a Figure, or an Axes of it).
+    parameters : dict
+        Slider name -> sequence of the values it steps through, in order.
+    descriptions, initial, formats : dict, optional
+        As in :func:`interact`.
+    dpi : float, default=72
+        Resolution of the frames, between 10 and 600.
+
+    Attributes
+    ----------
+    sliders : dict
+        Name -> ``SelectionSlider``; a slider's ``index`` is the position of its value.
+    values : dict
+        Name -> list of the values the slider takes.
+    frames : dict
+        Tuple of slider indices (in parameter order) -> the frame's PNG bytes.
+    links : list
+        The browser-side links between sliders and frame stacks (empty without ``Stack``).
+
+    See Also
+    --------
+    interact : the same, with the sliders as keyword arguments; the way to make one.
+    cube_browser : two ready-made FrameSliders over a spectrum image.
+    figure_to_png : how each frame is rendered.
+
+    Notes
+    -----
+    ``draw`` is called once for every combination of slider values (at most 400 frames), and
+    each figure is rendered to PNG and closed. With ``Stack`` (ipywidgets 8) the frames sit in
+    nested Stacks, one level per slider, whose ``selected_index`` is jslinked to that slider's
+    ``index``: the browser switches frames with no kernel, on the static site too. Without it
+    (ipywidgets 7), one ``Image`` shows the frame and a kernel callback swaps it.
+    :meth:`current_frame` gives the PNG the sliders select.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from lectlib.widgets import FrameSlider
+    >>> def draw(width):
+    ...     fig, ax = plt.subplots(figsize=(2, 1))
+    ...     ax.axvspan(0, width)
+    ...     return fig
+    >>> w = FrameSlider(draw, {"width": [0.2, 0.5, 1.0]}, initial={"width": 0.5})
+    >>> len(w.frames), w.sliders["width"].index, w.current_frame() == w.frames[(1,)]
+    (3, 1, True)
+    >>> w.sliders["width"].index = 2
+    >>> w.current_frame() == w.frames[(2,)], w.current_frame()[:4]
+    (True, b'\\x89PNG')
     """
 
     def __init__(self, draw, parameters, *, descriptions=None, initial=None, formats=None, dpi=72):
@@ -212,6 +293,21 @@ def interact(draw, *, descriptions=None, initial=None, formats=None, dpi=72, **p
     FrameSlider
         An ipywidgets ``VBox``; show it by making it the last expression of a cell.
 
+    See Also
+    --------
+    FrameSlider : the widget returned; takes the sliders as one dict instead of keywords.
+    cube_browser : sliders over a spectrum image's pixels and energies, ready-made.
+    figure_to_png : renders one figure, without sliders.
+    ipywidgets.interact : redraws on every move, so it needs a running kernel.
+
+    Notes
+    -----
+    ``draw`` runs once for every combination of slider values when the cell runs — the
+    product of the slider lengths, at most 400 — and every figure it makes is rendered to PNG
+    and closed, so the notebook shows only the widget. Moving a slider then only selects a
+    frame (see :class:`FrameSlider` for how). Default read-outs: integers as they are, other
+    numbers with ``{:g}``, anything else with ``str``; they must be distinct within a slider.
+
     Examples
     --------
     >>> import matplotlib.pyplot as plt
@@ -237,21 +333,40 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
 
     Parameters
     ----------
-    cube : array of shape (ny, nx, n_channels)
-    energy : array of shape (n_channels,)
-    reference : array like ``cube``, optional
+    cube : array_like, shape (ny, nx, n_channels)
+        The spectrum image.
+    energy : array_like, shape (n_channels,)
+        Energy of each channel, in eV.
+    reference : array_like, shape (ny, nx, n_channels), optional
         A second cube drawn dashed in the pixel view, e.g. the noise-free data or a fit.
-    n_energies, n_positions : int
+    n_energies, n_positions : int, default=12 and 5
         Slider steps (frames: ``n_positions**2 + n_energies``).
     window : int, default=1
         Half-width, in channels, of the energy slice.
-    cmap : str
-    dpi : int
+    cmap : str, default="viridis"
+        Colormap of the energy images (the pixel view's map of total counts is gray).
+    dpi : int, default=72
+        Resolution of the frames.
 
     Returns
     -------
     ipywidgets.VBox
         ``.pixel`` and ``.energy`` are the two :class:`FrameSlider`.
+
+    See Also
+    --------
+    interact : sliders over any figure; this function is two calls of it.
+    lectlib.plotting.plot_spectra : chosen spectra in one static figure, without sliders.
+    lectlib.plotting.plot_maps : chosen images side by side, without sliders.
+
+    Notes
+    -----
+    The positions are the centers of ``n_positions`` equal strips along each image axis, and
+    the channels the centers of ``n_energies`` equal strips of the channels at least
+    ``window`` from either end, so all are distinct. Every pixel frame shares one intensity
+    range (that of the data and the reference, padded by 5 % at each end), so spectra compare
+    from frame to frame.
+    Both views start in the middle of their sliders.
 
     Examples
     --------
@@ -279,7 +394,7 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
         raise ValueError(f"a slice of 2 * window + 1 = {2 * window + 1} channels does not fit in {c}")
     n_energies = check_scalar(n_energies, "n_energies", low=1, high=c - 2 * window, integer=True)
 
-    # The centres of n equal strips: at least one pixel (channel) apart, so all distinct.
+    # The centers of n equal strips: at least one pixel (channel) apart, so all distinct.
     rows = np.floor((np.arange(n_positions) + 0.5) * ny / n_positions).astype(int)
     cols = np.floor((np.arange(n_positions) + 0.5) * nx / n_positions).astype(int)
     usable = c - 2 * window

@@ -76,7 +76,7 @@ def make_eels_interface(
     energy_step : float, default=0.5
         Channel width in eV.
     layer_fractions : three floats, default=(0.34, 0.32, 0.34)
-        Share of the scan width taken by each layer (normalised to sum to one).
+        Share of the scan width taken by each layer (normalized to sum to one).
     intermixing : float, default=1.5
         Width (px) of the error-function intermixing profile at each interface; 0 for abrupt.
     roughness : float, default=1.0
@@ -106,12 +106,32 @@ def make_eels_interface(
         ``interfaces`` (grid rows, 2) the column positions of the two interfaces,
         ``noise_variance`` (the expected counts: Poisson variance), ``params``, ``DESCR``.
 
+    See Also
+    --------
+    lectlib.datasets.make_mixture : random endmembers and Dirichlet abundances, not physics.
+    lectlib.eels.reference_spectrum : one layer's spectrum, the references here before scaling.
+    lectlib.mixing.resolution_matrix : the instrument broadening applied to every spectrum.
+
+    Notes
+    -----
+    The geometry follows the heterostructure of Borisevich et al. (2010). The references are
+    :func:`lectlib.eels.reference_spectrum` (unit area), broadened by a Gaussian of FWHM
+    ``resolution_fwhm`` and scaled by ``dose × energy_step``. Along a row the layer fractions
+    are differences of normal CDFs centered on the two interfaces. In an area scan each
+    interface sits at its nominal column plus ``roughness`` times a smooth random profile of
+    unit standard deviation, and the thickness is a linear wedge times ``1 + 0.04 v``, with
+    ``v`` smoothed noise of unit standard deviation. The interface layer's coefficient is
+    ``interface_component × t`` times a Gaussian of width ``max(intermixing, 0.8)`` px about
+    the second interface. Counts are :func:`lectlib.mixing.add_poisson_noise` of the expected
+    counts ``clean``.
+
     References
     ----------
     A. Y. Borisevich et al., Phys. Rev. Lett. 105, 087204 (2010).
 
     Examples
     --------
+    >>> from lectlib.datasets import make_eels_interface
     >>> data = make_eels_interface(random_state=0)
     >>> data.cube.shape, data.references.shape, data.reference_names.tolist()
     ((32, 48, 241), (3, 241), ['SrTiO3', 'La0.7Sr0.3MnO3', 'BiFeO3'])

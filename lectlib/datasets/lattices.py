@@ -60,9 +60,10 @@ def make_lattice_phases(
 
     Grains are the Voronoi cells of ``n_grains`` random seeds; each grain holds one of the
     ``phases`` (every phase at least once) — a lattice of given symmetry, spacing and
-    orientation, with its own random origin. Atoms are Gaussian; the whole image drifts by a
-    smooth random displacement field (as in a slow scan), some atoms are missing (vacancies)
-    and ``defect_lines`` straight rows of atoms are removed (extended defects).
+    orientation. Each phase has its own random origin, which grains of the same phase share.
+    Atoms are Gaussian; the whole image drifts by a smooth random displacement field (as in a
+    slow scan), some atoms are missing (vacancies) and ``defect_lines`` straight rows of atoms
+    are removed (extended defects).
 
     Parameters
     ----------
@@ -72,7 +73,8 @@ def make_lattice_phases(
     n_grains : int, default=6
         At least ``len(phases)``.
     drift : float, default=1.5
-        Largest displacement (px) of the smooth drift field along each axis.
+        Largest displacement (px) of the smooth drift field along either axis: the largest
+        absolute value of its two components together.
     vacancies : float, default=0.02
         Fraction of atoms missing at random.
     defect_lines : int, default=2
@@ -92,8 +94,28 @@ def make_lattice_phases(
         positions, ``atom_phase`` (n,), ``phases``, ``displacement`` (2, h, w), ``params``,
         ``DESCR``.
 
+    See Also
+    --------
+    make_charge_order : one lattice whose regions differ by a superlattice, not by the lattice.
+    lectlib.datasets.make_mixture : spectra, not images.
+    lectlib.lattice.lattice_points : one phase's atom positions, before defects and drift.
+    lectlib.datasets.render_atoms : the image of atoms at given positions.
+
+    Notes
+    -----
+    A pixel belongs to the grain of its nearest seed; the ``len(phases)`` largest grains get the
+    phases in random order, the other grains random ones. A phase's atoms are the points of its
+    lattice (:func:`lectlib.lattice.lattice_points`, 8 px beyond the edges) whose pixel lies in
+    a grain of that phase. Each atom is then dropped with probability ``vacancies``, and so is
+    every atom within 1.5 px of any of ``defect_lines`` random straight lines. The drift field
+    is white noise smoothed over a quarter of the image and scaled to ``drift``; every atom
+    moves by its value at the atom's pixel. Then :func:`render_atoms` and
+    :func:`add_image_noise`.
+
     Examples
     --------
+    >>> import numpy as np
+    >>> from lectlib.datasets import make_lattice_phases
     >>> data = make_lattice_phases((128, 128), random_state=0)
     >>> data.image.shape, sorted(np.unique(data.phase_map).tolist())
     ((128, 128), [0, 1, 2])
@@ -219,8 +241,25 @@ def make_charge_order(
         ``suppressed`` (index of the Q missing in the dimer order), ``atoms``, ``params``,
         ``DESCR``.
 
+    See Also
+    --------
+    make_lattice_phases : grains of different lattices, not one lattice with different orders.
+    lectlib.lattice.bragg_spots : the Bragg spots, whose halves are the ``q`` here.
+    lectlib.sliding.SlidingFFT : the local Fourier transform in which the inner spots show.
+
+    Notes
+    -----
+    The atom at ``r`` has weight ``1 + amplitude Σ_i cos(2π Q_i · (r − origin))`` over the
+    region's active waves, clipped at 0.05, with ``Q_i`` half of ``b₁, b₂, b₁ + b₂``. Every
+    cosine is ±1 on the lattice, so the hexagonal order brightens one atom in four
+    (``1 + 3 amplitude``) and dims the other three (``1 − amplitude``); the dimer order gives
+    ``1 + 2 amplitude``, 1, 1, ``1 − 2 amplitude``. The regions cut white noise smoothed over
+    ``length_scale / 2`` at its quantiles into ``len(orders)`` parts of equal area. After the
+    α-RuCl₃ images of Ziatdinov et al., Nat. Commun. 7, 13774 (2016).
+
     Examples
     --------
+    >>> from lectlib.datasets import make_charge_order
     >>> data = make_charge_order((128, 128), random_state=0)
     >>> data.image.shape, data.orders, int(data.suppressed)
     ((128, 128), ('hexagonal', 'dimer'), 2)
@@ -268,6 +307,3 @@ def make_charge_order(
              f"{noise_level:g}.")
     return Bunch(image=image, clean=clean, region_map=region_map, orders=orders, bragg=bragg, q=q,
                  suppressed=2, atoms=atoms, params=params, DESCR=descr)
-
-
-# Named datasets: how each is made, and the SHA-256 of its committed arrays in data/.

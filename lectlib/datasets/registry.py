@@ -47,6 +47,13 @@ def register(name, maker, kwargs, *, fields, sha256, finish=None):
     load : read or regenerate a registered dataset.
     export : write a registered dataset's file and return its checksum.
 
+    Notes
+    -----
+    A family registers its datasets when its module is imported, and
+    :mod:`lectlib.datasets` imports every family, so :data:`DATASETS` is complete once
+    ``lectlib.datasets`` is imported. Only the recipe is stored; nothing is computed here.
+    A name can be registered once: a second registration raises ``ValueError``.
+
     Examples
     --------
     >>> from lectlib.datasets.registry import DATASETS

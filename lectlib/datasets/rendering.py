@@ -28,7 +28,8 @@ def render_atoms(shape, positions, weights=None, *, atom_size=1.0):
         ``(row, col)`` of each atom's center, in pixels; atoms outside the image still add
         their tails to it.
     weights : array_like of shape (n_atoms,), optional
-        Each atom's integrated intensity, its peak height being ``weight`` (default 1 for all).
+        Each atom's peak height (default 1 for all); its integrated intensity is
+        ``2π atom_size² × weight``.
     atom_size : float, default=1.0
         Standard deviation of each Gaussian, in pixels.
 
@@ -102,6 +103,7 @@ def add_image_noise(clean, noise, level, *, random_state=None):
 
     See Also
     --------
+    render_atoms : the clean image of atoms this noise is usually added to.
     lectlib.mixing.add_gaussian_noise : noise at a signal-to-noise ratio, for spectra.
     lectlib.mixing.add_poisson_noise : counts with the expected values given directly.
 

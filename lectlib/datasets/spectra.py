@@ -26,10 +26,10 @@ def _endmember_spectra(n_components, energy, rng, min_angle_deg=12.0, max_tries=
         spectra = np.empty((n_components, energy.size))
         for k in range(n_components):
             n_peaks = rng.integers(2, 5)
-            centres = rng.uniform(0.08, 0.92, n_peaks)
+            centers = rng.uniform(0.08, 0.92, n_peaks)
             widths = rng.uniform(0.012, 0.045, n_peaks)
             heights = rng.uniform(0.35, 1.0, n_peaks)
-            peaks = heights[:, None] * np.exp(-0.5 * ((x[None, :] - centres[:, None]) / widths[:, None]) ** 2)
+            peaks = heights[:, None] * np.exp(-0.5 * ((x[None, :] - centers[:, None]) / widths[:, None]) ** 2)
             background = rng.uniform(0.1, 0.3) * np.exp(-x / rng.uniform(0.3, 1.0))
             spectrum = background + peaks.sum(axis=0)
             spectra[k] = spectrum / spectrum.max()
@@ -50,7 +50,7 @@ def _smooth_dirichlet_maps(n_components, shape, concentration, length_scale, rng
     A Gaussian copula: smoothed white noise, rescaled to unit variance, is mapped through the
     normal CDF to uniform values and then through the Gamma(concentration) quantile function.
     Independent Gamma variables divided by their sum are Dirichlet distributed, so each pixel's
-    abundances follow exactly Dirichlet(concentration, ..., concentration), while neighbouring
+    abundances follow exactly Dirichlet(concentration, ..., concentration), while neighboring
     pixels within ``length_scale`` are correlated.
     """
     fields = rng.standard_normal((n_components,) + shape)
@@ -147,6 +147,23 @@ def make_mixture(
         ``cube`` (a float for Gaussian noise, an array like ``cube`` for Poisson noise, 0.0 with
         no noise). ``pure_pixels`` (n_components, n_pure, 2): the ``(row, col)`` of each
         component's pure pixels. ``params``: the arguments used. ``DESCR``: a description.
+
+    See Also
+    --------
+    lectlib.datasets.load : the course's fixed ``"mixture"``, one call of this function.
+    lectlib.datasets.make_eels_interface : spectra from physics with fixed references, not random.
+    lectlib.datasets.make_lattice_phases : images of atoms, not spectra.
+
+    Notes
+    -----
+    Each endmember is two to four Gaussian peaks (centers between 8% and 92% of the energy
+    range, widths 1.2–4.5% of it) on an exponential background, scaled to a maximum of 1; the
+    set is redrawn until every pair is at least 12° apart. The abundances are a Gaussian
+    copula: white noise smoothed over ``length_scale`` (periodic boundaries) is mapped through
+    the normal CDF to Gamma(``concentration``) values, which divided by their sum are exactly
+    Dirichlet at every pixel. Each component in turn then makes the ``n_pure`` free pixels where
+    it is most abundant exactly pure. Noise is :func:`lectlib.mixing.add_gaussian_noise` (the
+    SNR is ``mean(clean**2) / sigma**2`` in dB) or :func:`lectlib.mixing.add_poisson_noise`.
 
     Examples
     --------

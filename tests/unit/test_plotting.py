@@ -215,8 +215,14 @@ def test_plot_reciprocal_draws_the_centered_picture_and_circles_spots():
     features = fft.transform(image)[0]
     ax = plot_reciprocal(fft, features, title="fringes", spots=[[0.0, 0.125]])
     np.testing.assert_array_equal(ax.images[0].get_array(), fft.to_reciprocal(features))
-    k = fft.frequencies_.max()
-    np.testing.assert_allclose(ax.images[0].get_extent(), [-k, k, k, -k])
+    # every pixel is centered on its frequency: the brightest, the fringes' k_x = 1/8, sits on
+    # the circled spot
+    left, right, bottom, top = ax.images[0].get_extent()
+    picture = ax.images[0].get_array()
+    row, col = np.unravel_index(np.argmax(picture), picture.shape)
+    k_col = left + (col + 0.5) * (right - left) / picture.shape[1]
+    k_row = top + (row + 0.5) * (bottom - top) / picture.shape[0]
+    assert abs(k_col) == pytest.approx(0.125) and k_row == pytest.approx(0.0, abs=1e-12)
     assert ax.images[0].get_clim()[0] == 0 and ax.get_title() == "fringes"
     offsets = ax.collections[0].get_offsets()
     np.testing.assert_allclose(sorted(map(tuple, offsets)), [(-0.125, 0.0), (0.125, 0.0)])
