@@ -294,7 +294,10 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
         ``"poisson"`` scales by the square roots of the row and column sums (the data must be
         non-negative counts); None leaves the data as they are.
     center : bool, default=False
-        Subtract the mean of the scaled spectra before the SVD.
+        Subtract the mean of the scaled spectra before the SVD. Off by default, unlike
+        :func:`pca`, because the weighted PCA of Keenan & Kotula decomposes the scaled counts
+        themselves: the first component is the mean-like one, and the noise floor of the
+        eigenvalues sits at the known level 1/Σ X (:func:`noise_edge` with ``center=False``).
 
     Attributes
     ----------

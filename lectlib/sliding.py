@@ -355,7 +355,11 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
     window : int or (int, int), default=32
         Window size (wy, wx) in pixels.
     step : int or (int, int), default=8
-        Step between windows.
+        Step between windows: a quarter of the default window, the usual compromise between
+        the smoothness of the maps and the number of transforms. (The window functions,
+        :func:`sliding_windows`, :func:`window_fractions` and the others, take every pixel,
+        ``step=1``, by default, as :func:`numpy.lib.stride_tricks.sliding_window_view` does;
+        pass the estimator's step to match its grid.)
     taper : {"hann", "hamming", "blackman", "tukey", None}, default="hann"
         Window function applied to each window before the transform.
     log : bool, default=True
