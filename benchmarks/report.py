@@ -14,7 +14,7 @@ markers is left as it is. ``run.sh`` (``make bench``) calls it after the benchma
     .venv/bin/python benchmarks/report.py            # rewrite the page's tables
     .venv/bin/python benchmarks/report.py --check    # exit 1 if the page is out of date
 
-Standard library only, so that ``tests/test_benchmarks_page.py`` can check, without running any
+Standard library only, so that ``tests/book/test_benchmarks_page.py`` can check, without running any
 benchmark, that the page holds exactly what the committed JSON renders to.
 """
 

@@ -160,6 +160,14 @@ def check_endmembers(endmembers, n_channels=None, *, affine=False):
     return E
 
 
+def check_labels(x, name, *, ndim):
+    """Class labels (non-negative integers, in any numeric dtype) as an ``intp`` array."""
+    values = as_float_array(x, name, ndim=ndim)
+    if np.any(values < 0) or np.any(values != np.round(values)):
+        raise ValueError(f"{name} must hold non-negative integer labels")
+    return values.astype(np.intp)
+
+
 def check_non_negative(X, what, need="it needs counts"):
     """Raise unless every value of ``X`` is >= 0; ``what`` names the caller, ``need`` says why.
 

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.utils import Bunch
 
-from ._validation import as_float_array, check_scalar
+from ._validation import as_float_array, check_labels, check_scalar
 
 __all__ = [
     "spectral_angle",
@@ -444,8 +444,8 @@ def match_labels(found, truth):
     >>> result.mapping.tolist(), result.labels.tolist(), round(result.accuracy, 3)
     ([1, 2, 0], [0, 0, 1, 1, 2, 2, 2], 0.857)
     """
-    found = _labels(found, "found")
-    truth = _labels(truth, "truth")
+    found = check_labels(found, "found", ndim=1)
+    truth = check_labels(truth, "truth", ndim=1)
     if found.shape != truth.shape:
         raise ValueError(f"found has {found.size} labels and truth {truth.size}; they must match")
     n_found, n_true = int(found.max()) + 1, int(truth.max()) + 1
@@ -457,13 +457,6 @@ def match_labels(found, truth):
     labels = mapping[found]
     return Bunch(accuracy=float(np.mean(labels == truth)), mapping=mapping, labels=labels,
                  confusion=confusion)
-
-
-def _labels(x, name):
-    values = as_float_array(x, name, ndim=1)
-    if np.any(values < 0) or np.any(values != np.round(values)):
-        raise ValueError(f"{name} must hold non-negative integer labels")
-    return values.astype(np.intp)
 
 
 def variance_by_intensity(expected, noisy, n_bins=12):

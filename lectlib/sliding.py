@@ -22,7 +22,7 @@ from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._validation import as_float_array, check_option, check_pair, check_scalar
+from ._validation import as_float_array, check_labels, check_option, check_pair, check_scalar
 
 #: Window functions a taper can be (None: no taper), from :func:`scipy.signal.get_window`.
 TAPERS = ("hann", "hamming", "blackman", "tukey", None)
@@ -187,14 +187,6 @@ def fold_windows(values, grid_shape):
     return values.reshape(grid + values.shape[1:])
 
 
-def _label_map(labels):
-    """A 2-D map of non-negative integer labels (e.g. phases), as an int array."""
-    values = as_float_array(labels, "labels", ndim=2)
-    if np.any(values < 0) or np.any(values != np.round(values)):
-        raise ValueError("labels must hold non-negative integer labels")
-    return values.astype(np.intp)
-
-
 def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
     """The share of every window that each label covers, weighted by the taper.
 
@@ -240,7 +232,7 @@ def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
     >>> window_fractions(labels, 4, 2, taper=None).round(2).tolist()[:5]
     [[1.0, 0.0], [1.0, 0.0], [0.5, 0.5], [0.0, 1.0], [0.0, 1.0]]
     """
-    labels = _label_map(labels)
+    labels = check_labels(labels, "labels", ndim=2)
     n_found = int(labels.max()) + 1
     if n_labels is None:
         n_labels = n_found
@@ -295,7 +287,7 @@ def labels_at_centers(labels, window, step=1):
     >>> labels_at_centers(labels, 4, 2).tolist()[:5]
     [0, 0, 1, 1, 1]
     """
-    labels = _label_map(labels)
+    labels = check_labels(labels, "labels", ndim=2)
     _, centers = window_grid(labels.shape, window, step)
     rows, cols = np.rint(centers).astype(np.intp).T
     return labels[rows, cols]
