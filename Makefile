@@ -3,7 +3,7 @@
 #   make book       build the HTML site into _build/html
 #   make test       run every test (unit, doctest, notebooks, book build, browser)
 #   make test-fast  only lectlib's unit and property tests (tests/unit) and the doctests of
-#                   lectlib/: no notebooks, book build or browser (about 20 s, ~920 tests)
+#                   lectlib/: no notebooks, book build or browser (about 35 s, ~960 tests)
 #   make lab        open the chapters in JupyterLab
 #   make bench      run benchmarks/ (peer venvs benchmarks/.venv-*) and refresh the
 #                   appendix page

@@ -19,7 +19,12 @@ Conventions, the same in every module:
   (:mod:`lectlib.datasets`).
 * Everything that learns is a scikit-learn estimator (parameters in ``__init__``, ``fit``
   returns ``self``, learned attributes end in ``_``), so it composes in a ``Pipeline``.
-* Bad input raises ``ValueError`` or ``TypeError`` naming what was expected and what came.
+* **The promise.** Bad input raises ``ValueError`` or ``TypeError`` naming what was expected
+  and what came; valid input gives finite results with no warning escaping; no input is
+  modified; the same seed gives the same numbers; no call runs away. Two limits make that
+  possible: numbers up to 1e100 in magnitude (their squares stay finite; rescale data beyond)
+  and arrays of up to 2³¹ elements made by one call (a larger one is a mistaken parameter).
+  Strings are never taken for numbers, whether a function or an estimator receives them.
 
 Modules, one per idea:
 

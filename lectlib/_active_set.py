@@ -18,7 +18,11 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._validation import check_scalar
+
 _EPS = np.finfo(float).eps
+#: The most outer iterations a call may ask for.
+MAX_ITERATIONS = 1_000_000
 
 
 class _PatternSolver:
@@ -93,6 +97,7 @@ def active_set(gram, rhs, *, sum_to_one=False, max_iter=None, caller="active_set
         raise ValueError("sum_to_one needs one Gram matrix shared by all rows")
     if max_iter is None:
         max_iter = 3 * k
+    max_iter = check_scalar(max_iter, "max_iter", low=1, high=MAX_ITERATIONS, integer=True)
     if shared:
         pattern_solve = _PatternSolver(gram, sum_to_one)
         scale = np.full(n, np.abs(np.diagonal(gram)).max())

@@ -3,6 +3,14 @@
 Every public function validates its arguments here, so that a wrong shape, a NaN or an
 impossible parameter raises one clear ``ValueError``/``TypeError`` that says what was expected
 and what came, instead of a silent NaN several calls later.
+
+Two limits keep every computation finite and every call short:
+
+* numbers are at most :data:`MAX_MAGNITUDE` (1e100) in size, so that their squares and the sums
+  of many squares stay far inside float64 (the largest float is 1.8e308); physical data are
+  many orders below it, and data that are not can be rescaled;
+* an array a call would make holds at most :data:`MAX_ELEMENTS` (2³¹) elements (16 GiB in
+  float64): a larger one is a mistaken parameter, not a computation to start.
 """
 
 from __future__ import annotations
@@ -10,6 +18,65 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+
+#: The largest magnitude lectlib accepts in an input (squares of it stay finite).
+MAX_MAGNITUDE = 1e100
+#: The most elements an array made by one call may hold.
+MAX_ELEMENTS = 2**31
+
+
+def check_magnitude(arr, name):
+    if arr.size and np.max(np.abs(arr)) > MAX_MAGNITUDE:
+        raise ValueError(f"{name} holds values up to {np.max(np.abs(arr)):.3g} in magnitude; "
+                         f"lectlib works with magnitudes up to {MAX_MAGNITUDE:g} (rescale the "
+                         "data)")
+
+
+def check_size(n_elements, what):
+    """Raise unless an array of ``n_elements`` (``what`` says which) is within MAX_ELEMENTS."""
+    if n_elements > MAX_ELEMENTS:
+        raise ValueError(f"{what} would hold {n_elements:.3g} values, more than lectlib's "
+                         f"limit of {MAX_ELEMENTS:.3g} (16 GiB): check the parameters")
+    return n_elements
+
+
+def _object_to_float(arr, name):
+    """An object array of real numbers as float64; strings and other objects are refused."""
+    for value in arr.flat:
+        if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.bool_)):
+            kind = "strings" if isinstance(value, (str, bytes)) else type(value).__name__
+            raise TypeError(f"{name} must hold real numbers, got {kind} (e.g. {value!r})")
+    return arr.astype(np.float64)
+
+
+def reject_strings(X, name="X"):
+    """Refuse string input (numeric strings included) before scikit-learn would convert it.
+
+    lectlib's functions and estimators accept the same inputs: real numbers in any numeric
+    dtype, booleans, or an object array holding numbers; never strings.
+    """
+    arr = X if isinstance(X, np.ndarray) else None
+    if arr is None and isinstance(X, (list, tuple)):
+        try:
+            arr = np.asarray(X, dtype=object)
+        except Exception:                             # noqa: BLE001 (ragged: sklearn says)
+            return
+    if arr is None:
+        return
+    if arr.dtype.kind in "USa" or (arr.dtype == object and any(
+            isinstance(v, (str, bytes)) for v in arr.flat)):
+        raise TypeError(f"{name} must hold real numbers, got strings (dtype {arr.dtype})")
+
+
+def validate_estimator_input(estimator, X, *, reset, **kwargs):
+    """scikit-learn's ``validate_data`` as float64, with lectlib's two additions: strings are
+    refused and magnitudes are bounded (see the module docstring)."""
+    from sklearn.utils.validation import validate_data
+
+    reject_strings(X)
+    X = validate_data(estimator, X, dtype=np.float64, reset=reset, **kwargs)
+    check_magnitude(X, "X")
+    return X
 
 
 def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_empty=False):
@@ -25,9 +92,9 @@ def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_em
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
         raise ValueError(f"{name} could not be converted to an array: {exc}") from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)
-    ):
+    if arr.dtype == object and arr.size:
+        arr = _object_to_float(arr, name)
+    if not (np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.bool_)):
         raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
     if np.issubdtype(arr.dtype, np.complexfloating):
         raise TypeError(f"{name} must hold real numbers, got complex dtype {arr.dtype}")
@@ -46,6 +113,7 @@ def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_em
     if not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s)")
+    check_magnitude(arr, name)
     return arr
 
 
@@ -56,8 +124,12 @@ def check_scalar(x, name, *, low=None, high=None, low_inclusive=True, high_inclu
         raise TypeError(f"{name} must be {kind}, got {x!r} ({type(x).__name__})")
     if integer and not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {x!r}")
+    if not integer:
+        x = float(x)              # numpy scalars too: compare in double precision
     if not np.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x!r}")
+    if not integer and abs(x) > MAX_MAGNITUDE:
+        raise ValueError(f"{name} must be at most {MAX_MAGNITUDE:g} in magnitude, got {x!r}")
     if low is not None and (x < low or (x == low and not low_inclusive)):
         op = ">=" if low_inclusive else ">"
         raise ValueError(f"{name} must be {op} {low}, got {x!r}")
@@ -65,6 +137,16 @@ def check_scalar(x, name, *, low=None, high=None, low_inclusive=True, high_inclu
         op = "<=" if high_inclusive else "<"
         raise ValueError(f"{name} must be {op} {high}, got {x!r}")
     return int(x) if integer else float(x)
+
+
+#: The range of signal-to-noise ratios lectlib accepts, in dB (a power ratio of 10^±30).
+SNR_DB_RANGE = (-300.0, 300.0)
+
+
+def check_snr_db(snr_db):
+    """``snr_db`` as a float within :data:`SNR_DB_RANGE`: beyond it no instrument measures,
+    and the noise level ``10^(-SNR/20)`` of a large signal would leave float range."""
+    return check_scalar(snr_db, "snr_db", low=SNR_DB_RANGE[0], high=SNR_DB_RANGE[1])
 
 
 def _quote(option):

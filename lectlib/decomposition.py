@@ -21,9 +21,10 @@ import numpy as np
 from scipy import stats
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._validation import as_float_array, check_non_negative, check_option, check_scalar
+from ._validation import (as_float_array, check_non_negative, check_option, check_scalar,
+                          validate_estimator_input)
 
 __all__ = [
     "pca",
@@ -313,8 +314,9 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
         √(column sums) of the training counts (ones without weighting).
     row_weights_ : ndarray, shape (n_samples,)
         √(row sums) of the training counts, used by :meth:`inverse_transform`.
-    noise_level_ : float
-        Expected noise eigenvalue: 1/Σ X with Poisson weighting, else NaN.
+    noise_level_ : float or None
+        Expected noise eigenvalue: 1/Σ X with Poisson weighting; None without weighting,
+        where it depends on the data's unknown noise variance.
     n_components_ : int
         Components kept.
     n_features_in_ : int
@@ -365,10 +367,12 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
         return np.divide(X, denom, out=np.zeros_like(X), where=denom > 0)
 
     def fit(self, X, y=None):
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_estimator_input(self, X, reset=True)
         check_option(self.weighting, "weighting", ("poisson", None))
         if self.weighting == "poisson":
             check_non_negative(X, "WeightedPCA", "weighting='poisson' needs counts")
+            if not X.sum() > 0:
+                raise ValueError("X has no counts: Poisson weighting needs some")
         if X.shape[0] < 2:
             raise ValueError(f"WeightedPCA needs at least 2 samples, got n_samples = {X.shape[0]}")
         k = _check_n_components(self.n_components, min(X.shape))
@@ -380,13 +384,12 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
         self.explained_variance_ratio_ = res.explained_variance_ratio
         self.mean_ = res.mean
         self.n_components_ = k
-        total = X.sum()
-        self.noise_level_ = 1.0 / total if (self.weighting and total > 0) else float("nan")
+        self.noise_level_ = 1.0 / X.sum() if self.weighting else None
         return self
 
     def transform(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_estimator_input(self, X, reset=False)
         if self.weighting == "poisson":
             check_non_negative(X, "WeightedPCA", "weighting='poisson' needs counts")
         return (self._scale(X, self._row_weights(X)) - self.mean_) @ self.components_.T
@@ -486,7 +489,7 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         self.n_components = n_components
 
     def fit(self, X, y=None):
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_estimator_input(self, X, reset=True)
         check_non_negative(X, "CorrespondenceAnalysis")
         if X.shape[0] < 2:
             raise ValueError(f"correspondence analysis needs at least 2 samples, got n_samples = {X.shape[0]}")
@@ -534,7 +537,7 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Principal coordinates of rows (supplementary rows are projected the same way)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_estimator_input(self, X, reset=False)
         check_non_negative(X, "CorrespondenceAnalysis")
         sums = X.sum(axis=1, keepdims=True)
         if np.any(sums <= 0):
@@ -606,6 +609,9 @@ def image_statistics(image, *, base=2.0):
     if total <= 0:
         raise ValueError("image has no counts")
     n = image.size
+    if n < 2:
+        raise ValueError("image_statistics needs at least 2 pixels: the statistics of one "
+                         "pixel (its contrast, its information) are undefined")
     log = np.log(base)
     p = image.ravel() / total
     nz = p > 0

@@ -80,6 +80,17 @@ _EDGE_SHAPES = {
 }
 
 
+def _finite(compute, what):
+    """Evaluate ``compute()`` with numpy's floating-point warnings off and raise a clear error
+    if the result left float range (inputs that are finite but extreme for the formula)."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        result = compute()
+    if not np.all(np.isfinite(result)):
+        raise ValueError(f"{what} overflows float64 for these inputs; they are far outside "
+                         "the range of the physics it describes")
+    return result
+
+
 def plasmon_energy(valence_electrons, density, molar_mass):
     """Free-electron plasmon energy in eV, E_p = ħ √(n e² / (ε₀ m)).
 
@@ -123,8 +134,11 @@ def plasmon_energy(valence_electrons, density, molar_mass):
     e = 1.602176634e-19
     eps0 = 8.8541878128e-12
     m_e = 9.1093837015e-31
-    n = z * rho * 1e6 / a * 6.02214076e23  # electrons per m³
-    return float(hbar * np.sqrt(n * e**2 / (eps0 * m_e)) / e)
+    def compute():
+        n = np.float64(z) * rho * 1e6 / a * 6.02214076e23  # electrons per m³
+        return float(hbar * np.sqrt(n * e**2 / (eps0 * m_e)) / e)
+
+    return _finite(compute, "the plasmon energy")
 
 
 def energy_loss_function(energy, plasmon, damping, interband=(), *, background_permittivity=1.0):
@@ -192,10 +206,13 @@ def energy_loss_function(energy, plasmon, damping, interband=(), *, background_p
     free = 1.0 - sum(fj for _, fj, _ in terms)
     if free < 0:
         raise ValueError("the interband strengths f_j must sum to at most 1 (the f-sum rule)")
-    eps = eb - free * ep**2 / (energy**2 + 1j * energy * gamma)
-    for ej, fj, gj in terms:
-        eps = eps + fj * ep**2 / (ej**2 - energy**2 - 1j * energy * gj)
-    return np.imag(-1.0 / eps)
+    def compute():
+        eps = eb - free * ep**2 / (energy**2 + 1j * energy * gamma)
+        for ej, fj, gj in terms:
+            eps = eps + fj * ep**2 / (ej**2 - energy**2 - 1j * energy * gj)
+        return np.imag(-1.0 / eps)
+
+    return _finite(compute, "the energy-loss function")
 
 
 def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
@@ -254,13 +271,16 @@ def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
     peak = onset + delay
     # Rising part: (x/delay)^k exp(k (1 - x/delay)) peaks at x = delay with value 1; k sets the
     # sharpness, chosen so that the rise takes about ``width`` eV.
-    k = max((delay / width) ** 2, 1.0)
+    # (capped: beyond 1e300 every rise is a step, and the square must not overflow)
+    k = max(min(delay / width, 1e150) ** 2, 1.0)
     # In log form, so that a sharp rise (large k) neither underflows nor overflows.
     u = x / delay
-    with np.errstate(divide="ignore"):
+    def compute():
         rise = np.where(x > 0, np.exp(k * (np.log(np.where(x > 0, u, 1.0)) + 1.0 - u)), 0.0)
-    tail = (np.maximum(energy, peak) / peak) ** (-decay)
-    return np.where(energy < peak, rise, tail)
+        tail = (np.maximum(energy, peak) / peak) ** (-decay)
+        return np.where(energy < peak, rise, tail)
+
+    return _finite(compute, "the edge profile")
 
 
 def power_law(energy, amplitude, exponent, reference=35.0):
@@ -303,7 +323,10 @@ def power_law(energy, amplitude, exponent, reference=35.0):
     energy = as_float_array(energy, "energy", ndim=1)
     if np.any(energy <= 0):
         raise ValueError("energy must be positive (energy losses in eV)")
-    return amplitude * (energy / reference) ** (-float(exponent))
+    amplitude = check_scalar(amplitude, "amplitude")
+    exponent = check_scalar(exponent, "exponent")
+    reference = check_scalar(reference, "reference", low=0.0, low_inclusive=False)
+    return _finite(lambda: amplitude * (energy / reference) ** (-exponent), "the power law")
 
 
 def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
@@ -376,4 +399,4 @@ def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
                                width=shape["width"])
         spectrum = spectrum + edge_strength * at35 * atoms * shape["strength"] * profile
     step = np.gradient(energy) if energy.size > 1 else np.ones(1)
-    return spectrum / np.sum(spectrum * step)
+    return _finite(lambda: spectrum / np.sum(spectrum * step), "the reference spectrum")

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_option, check_pair, check_scalar, check_shape2
+from ._validation import (as_float_array, check_option, check_pair, check_scalar, check_shape2,
+                          check_size)
 
 __all__ = ["SYMMETRIES", "lattice_vectors", "reciprocal_vectors", "bragg_spots", "lattice_points"]
 
@@ -182,6 +183,8 @@ def bragg_spots(vectors, *, shells=1, k_max=None, return_indices=False):
         shells = check_scalar(shells, "shells", low=1, integer=True)
         bound = shells
     while True:
+        check_size((2 * bound + 1) ** 2, "the search for Bragg spots (too many shells, or a "
+                   "k_max far beyond the first spots)")
         h, k = np.meshgrid(np.arange(-bound, bound + 1), np.arange(-bound, bound + 1),
                            indexing="ij")
         hk = np.stack([h.ravel(), k.ravel()], axis=1)
@@ -267,6 +270,8 @@ def lattice_points(shape, vectors, origin=(0.0, 0.0), *, margin=0.5):
     nm = np.linalg.solve(basis, np.vstack([corners, corners + reach]).T).T
     lo = np.floor(nm.min(axis=0)) - 2
     hi = np.ceil(nm.max(axis=0)) + 2
+    check_size((hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1),
+               "the lattice points around the image (spacing far below a pixel, or a huge margin)")
     n, m = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij")
     pts = n.ravel()[:, None] * a1 + m.ravel()[:, None] * a2 + origin
     keep = ((pts[:, 0] > -margin) & (pts[:, 0] < h - 1 + margin)

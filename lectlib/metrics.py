@@ -29,10 +29,13 @@ __all__ = [
 
 
 def _unit_rows(a, name):
-    norms = np.linalg.norm(a, axis=-1, keepdims=True)
-    if np.any(norms == 0):
+    # Scaled by the largest magnitude first, so that the norm neither overflows nor underflows
+    # (a spectrum of values near 1e-170 has a norm of 1e-170, whose square is 0 in float64).
+    scale = np.max(np.abs(a), axis=-1, keepdims=True)
+    if np.any(scale == 0):
         raise ValueError(f"{name} contains an all-zero spectrum, whose angle is undefined")
-    return a / norms
+    a = a / scale
+    return a / np.linalg.norm(a, axis=-1, keepdims=True)
 
 
 def spectral_angle(a, b):
@@ -192,10 +195,15 @@ def match_components(estimated, reference, *, sign_invariant=False):
     rows, cols = linear_sum_assignment(angles)
     order = cols[np.argsort(rows)]
     picked = est[order]
-    scale = np.sum(picked * ref, axis=1) / np.sum(picked * picked, axis=1)
+    # w <w, r> / <w, w> is unchanged when w is scaled: use w scaled to a largest magnitude of
+    # 1, so that the square of a tiny w does not underflow to zero. (No row is all zero: the
+    # angles checked that.)
+    unit = picked / np.abs(picked).max(axis=1, keepdims=True)
+    scale = np.sum(unit * ref, axis=1) / np.sum(unit * unit, axis=1)
     if not sign_invariant:
         scale = np.abs(scale)
-    return Bunch(order=order, angles=angles[np.arange(ref.shape[0]), order], matched=picked * scale[:, None])
+    return Bunch(order=order, angles=angles[np.arange(ref.shape[0]), order],
+                 matched=unit * scale[:, None])
 
 
 def abundance_rmse(estimated, true, *, per_component=False):
@@ -256,7 +264,8 @@ def snr_db(clean, noisy):
     Returns
     -------
     snr : float
-        In dB; ``inf`` when ``noisy`` equals ``clean``.
+        In dB; ``inf`` when ``noisy`` equals ``clean`` (no noise). An all-zero ``clean``, a
+        signal of no power, raises a ``ValueError``.
 
     See Also
     --------
@@ -269,7 +278,8 @@ def snr_db(clean, noisy):
     The definition used by :mod:`lectlib.mixing`: signal power is the mean square of ``clean``
     (not its variance), noise power the mean square of the difference, both over all elements.
     For noise added by :func:`lectlib.mixing.add_gaussian_noise` at ``snr_db`` it returns about
-    that value, within the scatter of a finite sample.
+    that value, within the scatter of a finite sample. Both powers are computed in log form
+    from values scaled by their largest magnitude, so neither overflows nor underflows.
 
     Examples
     --------
@@ -282,10 +292,22 @@ def snr_db(clean, noisy):
     noisy = as_float_array(noisy, "noisy")
     if clean.shape != noisy.shape:
         raise ValueError(f"clean has shape {clean.shape} but noisy has shape {noisy.shape}")
-    noise_power = float(np.mean((noisy - clean) ** 2))
-    if noise_power == 0:
+    signal = _log10_mean_square(clean)
+    if signal == -np.inf:
+        raise ValueError("clean is all zeros: a signal of no power has no SNR (it would be -inf "
+                         "dB)")
+    noise = _log10_mean_square(noisy - clean)
+    if noise == -np.inf:
         return float("inf")
-    return float(10 * np.log10(np.mean(clean**2) / noise_power))
+    return float(10 * (signal - noise))
+
+
+def _log10_mean_square(x):
+    """log10(mean(x²)), from x scaled by its largest magnitude: no overflow, no underflow."""
+    scale = float(np.max(np.abs(x)))
+    if scale == 0:
+        return -np.inf
+    return 2 * np.log10(scale) + float(np.log10(np.mean((x / scale) ** 2)))
 
 
 def reduced_chi_square(residuals, variance, n_parameters):
@@ -400,6 +422,7 @@ def lag_autocorrelation(residuals, lag=1):
     if np.all(r.max(axis=1) == r.min(axis=1)):
         raise ValueError("residuals are constant along the last axis; autocorrelation is undefined")
     r = r - r.mean(axis=1, keepdims=True)
+    r = r / np.abs(r).max()             # a ratio of sums of products: scale-free, and no underflow
     denom = float(np.sum(r * r))
     return float(np.sum(r[:, lag:] * r[:, :-lag]) / denom)
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_random_state, check_scalar, check_shape2
+from ._validation import (as_float_array, check_random_state, check_scalar, check_shape2,
+                          check_size, check_snr_db)
 
 __all__ = [
     "mix",
@@ -29,6 +30,7 @@ __all__ = [
     "add_gaussian_noise",
     "add_poisson_noise",
     "resolution_matrix",
+    "broaden",
 ]
 
 
@@ -173,8 +175,8 @@ def gaussian_noise_std(clean, snr_db):
     clean : array_like
         The noise-free signal (any shape), not all zeros.
     snr_db : float
-        The signal-to-noise ratio wanted, in dB (any real number; 0 dB is noise as strong as
-        the signal).
+        The signal-to-noise ratio wanted, in dB, within ±300 (0 dB is noise as strong as the
+        signal).
 
     Returns
     -------
@@ -200,7 +202,7 @@ def gaussian_noise_std(clean, snr_db):
     0.2
     """
     clean = as_float_array(clean, "clean")
-    snr_db = check_scalar(snr_db, "snr_db")
+    snr_db = check_snr_db(snr_db)
     power = float(np.mean(clean**2))
     if power == 0:
         raise ValueError("clean is all zeros, so no noise level gives it a finite SNR")
@@ -304,13 +306,13 @@ def add_poisson_noise(expected, *, snr_db=None, random_state=None):
     if np.any(expected < 0):
         raise ValueError("expected counts must be non-negative for Poisson noise")
     if snr_db is not None:
-        snr_db = check_scalar(snr_db, "snr_db")
+        snr_db = check_snr_db(snr_db)
         power = np.mean(expected**2)
         if power == 0:
             raise ValueError("expected is all zeros, so no dose gives it a finite SNR")
         expected = expected * (10 ** (snr_db / 10) * expected.mean() / power)
     rng = check_random_state(random_state)
-    return rng.poisson(expected).astype(np.float64), expected.copy()
+    return np.asarray(rng.poisson(expected), dtype=np.float64), expected.copy()
 
 
 def resolution_matrix(energy, fwhm):
@@ -336,6 +338,7 @@ def resolution_matrix(energy, fwhm):
     See Also
     --------
     mix : the forward model; ``mix(A, W @ R.T)`` mixes the broadened endmembers.
+    broaden : the same operator applied to spectra, banded, for long energy axes.
     lectlib.datasets.make_eels_interface : a data set whose references are broadened this way.
 
     Notes
@@ -363,14 +366,9 @@ def resolution_matrix(energy, fwhm):
     >>> bool(np.array_equal(resolution_matrix(np.arange(5.0), 0.0), np.eye(5)))
     True
     """
-    energy = as_float_array(energy, "energy", ndim=1)
-    if energy.size < 2:
-        raise ValueError(f"energy needs at least 2 channels, got {energy.size}")
-    if np.any(np.diff(energy) <= 0):
-        raise ValueError("energy must be strictly increasing")
-    fwhm = check_scalar(fwhm, "fwhm", low=0.0)
+    energy, sigma = _check_resolution(energy, fwhm)
     n = energy.size
-    sigma = fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+    check_size(n * n, "the resolution matrix (n_channels²; use broaden for long axes)")
     if sigma < np.diff(energy).min() / 40:
         # Neighboring weights exp(-0.5 (spacing / sigma)**2) < exp(-800) are exactly 0.0.
         return np.eye(n)
@@ -378,3 +376,88 @@ def resolution_matrix(energy, fwhm):
     widths = np.gradient(energy)
     kernel = np.exp(-0.5 * ((energy[:, None] - energy[None, :]) / sigma) ** 2) * widths[None, :]
     return kernel / kernel.sum(axis=1, keepdims=True)
+
+
+def _check_resolution(energy, fwhm):
+    energy = as_float_array(energy, "energy", ndim=1)
+    if energy.size < 2:
+        raise ValueError(f"energy needs at least 2 channels, got {energy.size}")
+    if np.any(np.diff(energy) <= 0):
+        raise ValueError("energy must be strictly increasing")
+    fwhm = check_scalar(fwhm, "fwhm", low=0.0)
+    return energy, fwhm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+
+
+def broaden(spectra, energy, fwhm):
+    """Spectra broadened by the instrument resolution, without forming the dense matrix.
+
+    Equals ``spectra @ resolution_matrix(energy, fwhm).T`` to rounding, but only the band of
+    channels within 10 standard deviations of each channel is used (the weights beyond are
+    below 2e-22 of the central one): time and memory grow with ``n_channels × band`` instead of
+    ``n_channels²``, so axes of 10⁵ channels are as easy as short ones.
+
+    Parameters
+    ----------
+    spectra : array_like, shape (..., n_channels)
+        One spectrum or many (the last axis is energy).
+    energy : array_like, shape (n_channels,)
+        Strictly increasing channel energies in eV (need not be evenly spaced).
+    fwhm : float
+        Resolution in eV, ``>= 0``.
+
+    Returns
+    -------
+    broadened : ndarray, same shape as ``spectra``
+
+    See Also
+    --------
+    resolution_matrix : the same operator as a dense matrix, to look at or to compose.
+
+    Notes
+    -----
+    Row ``i`` of the operator holds ``exp(-(E_i - E_j)² / 2σ²) ΔE_j`` normalized to sum to
+    one, as in :func:`resolution_matrix`. On an evenly spaced axis this is a Gaussian filter
+    divided by the same filter applied to ones (:func:`scipy.ndimage.gaussian_filter1d`,
+    zero outside the axis), which renormalizes the rows cut by the ends; on an uneven axis
+    the band is a sparse matrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.mixing import broaden, resolution_matrix
+    >>> energy = np.linspace(0.0, 100.0, 401)
+    >>> spectrum = np.exp(-0.5 * ((energy - 50.0) / 0.5) ** 2)
+    >>> wide = broaden(spectrum, energy, fwhm=3.0)
+    >>> bool(np.allclose(wide, resolution_matrix(energy, 3.0) @ spectrum))
+    True
+    >>> broaden(np.ones((2, 100_000)), np.arange(100_000.0), fwhm=2.0).shape   # no 80 GB matrix
+    (2, 100000)
+    """
+    from scipy import ndimage, sparse
+
+    energy, sigma = _check_resolution(energy, fwhm)
+    spectra = as_float_array(spectra, "spectra", min_ndim=1)
+    if spectra.shape[-1] != energy.size:
+        raise ValueError(f"spectra have {spectra.shape[-1]} channels but energy has "
+                         f"{energy.size}")
+    n = energy.size
+    spacing = np.diff(energy)
+    if sigma < spacing.min() / 40:
+        return spectra.copy()
+    flat = spectra.reshape(-1, n)
+    if np.allclose(spacing, spacing[0], rtol=1e-9, atol=0):
+        width = sigma / spacing[0]
+        kept = ndimage.gaussian_filter1d(flat, width, axis=-1, mode="constant", truncate=10.0)
+        norm = ndimage.gaussian_filter1d(np.ones(n), width, mode="constant", truncate=10.0)
+        return (kept / norm).reshape(spectra.shape)
+    lo = np.searchsorted(energy, energy - 10 * sigma, side="left")
+    hi = np.searchsorted(energy, energy + 10 * sigma, side="right")
+    counts = hi - lo
+    check_size(int(counts.sum()), "the band of the resolution operator")
+    rows = np.repeat(np.arange(n), counts)
+    cols = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + lo[rows]
+    weights = np.exp(-0.5 * ((energy[rows] - energy[cols]) / sigma) ** 2)
+    weights *= np.gradient(energy)[cols]
+    weights /= np.bincount(rows, weights, minlength=n)[rows]
+    band = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
+    return np.asarray((band @ flat.T).T).reshape(spectra.shape)

@@ -11,13 +11,24 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ._validation import as_float_array, check_pair
+from ._validation import as_float_array, check_pair, check_random_state, check_scalar
 
 __all__ = ["use_style", "plot_spectra", "plot_maps", "plot_singular_values", "plot_simplex",
            "plot_reciprocal", "mark_spots"]
 
 #: The course's Matplotlib settings, applied by :func:`use_style`.
 STYLE = {"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False}
+
+
+def _axes(ax, figsize):
+    """``ax``, or new axes on a new figure when it is None; anything else is refused."""
+    from matplotlib.axes import Axes
+
+    if ax is None:
+        return plt.subplots(figsize=figsize, layout="constrained")[1]
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax
 
 
 def use_style():
@@ -107,15 +118,17 @@ def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="E
     spectra = np.atleast_2d(spectra)
     if spectra.shape[1] != energy.size:
         raise ValueError(f"spectra have {spectra.shape[1]} channels but energy has {energy.size}")
-    if labels is not None and len(labels) != spectra.shape[0]:
-        raise ValueError(f"got {len(labels)} labels for {spectra.shape[0]} spectra")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
+    if labels is not None and (isinstance(labels, str) or len(labels) != spectra.shape[0]):
+        raise ValueError(f"labels must be a sequence of {spectra.shape[0]} labels, one per "
+                         f"spectrum, got {labels!r}")
+    if not energy.max() > energy.min():
+        raise ValueError("energy must span a range (its values are all the same)")
+    ax = _axes(ax, (6, 3.2))
     for i, spectrum in enumerate(spectra):
         ax.plot(energy, spectrum, label=None if labels is None else labels[i], **plot_kw)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_xlim(energy[0], energy[-1])
+    ax.set_xlim(energy.min(), energy.max())
     if title:
         ax.set_title(title)
     if labels is not None:
@@ -179,10 +192,15 @@ def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_
     if maps.ndim == 2:
         maps = maps[:, :, None]
     n = maps.shape[2]
-    if titles is not None and len(titles) != n:
-        raise ValueError(f"got {len(titles)} titles for {n} maps")
+    if titles is not None and (isinstance(titles, str) or len(titles) != n):
+        raise ValueError(f"titles must be a sequence of {n} titles, one per map, got {titles!r}")
+    vmin = None if vmin is None else check_scalar(vmin, "vmin")
+    vmax = None if vmax is None else check_scalar(vmax, "vmax")
     if axes is None:
-        ncols = min(n, 4) if ncols is None else ncols
+        ncols = min(n, 4) if ncols is None else check_scalar(ncols, "ncols", low=1, high=n,
+                                                                integer=True)
+        panel_size = check_scalar(panel_size, "panel_size", low=0.0, low_inclusive=False,
+                                  high=100.0)
         nrows = int(np.ceil(n / ncols))
         fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * 0.95 * nrows),
                                  layout="constrained", squeeze=False)
@@ -190,9 +208,11 @@ def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_
             ax.set_visible(False)
         axes = grid.ravel()[:n]
     else:
-        axes = list(np.ravel(axes))
+        axes = list(np.ravel(np.asarray(axes, dtype=object)))
         if len(axes) < n:
             raise ValueError(f"got {len(axes)} axes for {n} maps")
+        for ax in axes[:n]:
+            _axes(ax, None)
         fig = axes[0].figure
     if share_scale:
         vmin = maps.min() if vmin is None else vmin
@@ -254,15 +274,16 @@ def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_k
     'log'
     """
     values = as_float_array(values, "values", ndim=1)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 3), layout="constrained")
+    if n_marked is not None:
+        n_marked = check_scalar(n_marked, "n_marked", low=0, high=values.size, integer=True)
+    ax = _axes(ax, (4, 3))
     index = np.arange(1, values.size + 1)
     ax.semilogy(index, np.maximum(values, np.finfo(float).tiny), "o-", ms=3, label=label, **plot_kw)
     if n_marked is not None:
         ax.axvline(n_marked + 0.5, color="0.5", ls=":", lw=1)
     ax.set_xlabel("index")
     ax.set_ylabel("singular value")
-    if label is not None:
+    if label:
         ax.legend(fontsize="small", frameon=False)
     return ax
 
@@ -315,12 +336,19 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
     from .unmixing import simplex_projection
 
     X = as_float_array(X, "X", ndim=2)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 3.6), layout="constrained")
+    if X.shape[0] < 2 or X.shape[1] < 2:
+        raise ValueError(f"the simplex plane needs at least 2 spectra of at least 2 channels, "
+                         f"got X of shape {X.shape}")
+    if vertices is not None and not isinstance(vertices, dict):
+        raise TypeError("vertices must be a dict of name -> endmembers (k, n_channels), got "
+                        f"{type(vertices).__name__}")
+    max_points = check_scalar(max_points, "max_points", low=1, integer=True)
+    rng = check_random_state(random_state)
+    ax = _axes(ax, (4, 3.6))
     xy, center, axes = simplex_projection(X, 2)
     shown = xy
     if xy.shape[0] > max_points:
-        pick = np.random.default_rng(random_state).choice(xy.shape[0], max_points, replace=False)
+        pick = rng.choice(xy.shape[0], max_points, replace=False)
         shown = xy[pick]
     ax.scatter(shown[:, 0], shown[:, 1], s=2, color="0.6", alpha=0.5, linewidths=0, label="pixels")
     markers = ["o", "x", "+", "s", "^", "v", "D"]
@@ -401,8 +429,7 @@ def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symme
     check_is_fitted(model)
     features = as_float_array(features, "features", ndim=1)
     picture = model.to_reciprocal(features)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(3, 3), layout="constrained")
+    ax = _axes(ax, (3, 3))
     # The picture is symmetric about k = 0 with one bin of 1/w per pixel: its edges lie half
     # a bin beyond the outermost frequencies.
     wy, wx = check_pair(model.window, "window", integer=True, low=1, broadcast=True)
@@ -462,8 +489,13 @@ def mark_spots(ax, spots, *, color="w", size=110, lw=0.8):
     >>> len(mark_spots(ax, [[0.1, 0.0], [0.0, 0.1]]).get_offsets())
     4
     """
+    ax = _axes(ax, None) if ax is not None else None
+    if ax is None:
+        raise TypeError("ax must be the matplotlib Axes to draw on, got None")
     spots = as_float_array(spots, "spots", ndim=2)
     if spots.shape[1] != 2:
         raise ValueError(f"spots must have shape (n_spots, 2), got {spots.shape}")
+    size = check_scalar(size, "size", low=0.0, low_inclusive=False)
+    lw = check_scalar(lw, "lw", low=0.0)
     both = np.unique(np.round(np.vstack([spots, -spots]), 12) + 0.0, axis=0)
     return ax.scatter(both[:, 1], both[:, 0], s=size, facecolors="none", edgecolors=color, lw=lw)

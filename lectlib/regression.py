@@ -20,11 +20,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._active_set import active_set
 from ._validation import (as_float_array, check_endmembers, check_option, check_pair,
-                          check_scalar)
+                          check_scalar, validate_estimator_input)
 
 __all__ = ["fit_known_endmembers", "nnls_batch", "KnownEndmemberRegression"]
 
@@ -94,6 +94,16 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     n, k = rhs.shape
     if gram.shape[-2:] != (k, k) or (gram.ndim == 3 and gram.shape[0] != n):
         raise ValueError(f"gram must be ({k}, {k}) or ({n}, {k}, {k}), got {gram.shape}")
+    # The active set solves subsystems of the Gram matrix: it must be AᵀA of independent
+    # columns, symmetric positive definite (a Cholesky factorization exists).
+    if not np.allclose(gram, np.swapaxes(gram, -1, -2), rtol=1e-10,
+                       atol=1e-12 * np.abs(gram).max()):
+        raise ValueError("gram must be symmetric (AᵀA), got an asymmetric matrix")
+    try:
+        np.linalg.cholesky(gram)
+    except np.linalg.LinAlgError:
+        raise ValueError("gram must be positive definite: AᵀA of linearly independent "
+                         "columns (it is singular or indefinite)") from None
     return active_set(gram, rhs, max_iter=max_iter, caller="nnls_batch")
 
 
@@ -361,7 +371,7 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
         self.window = window
 
     def fit(self, X, y=None):
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_estimator_input(self, X, reset=True)
         check_option(self.method, "method", _METHODS)
         E = check_endmembers(self.endmembers, X.shape[1])
         energy = None if self.energy is None else as_float_array(self.energy, "energy", ndim=1)
@@ -375,7 +385,7 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_estimator_input(self, X, reset=False)
         coef, _ = _solve(X[:, self.channels_], self.endmembers_, self.method, 100)
         return coef
 

@@ -22,7 +22,8 @@ from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._validation import as_float_array, check_labels, check_option, check_pair, check_scalar
+from ._validation import (as_float_array, check_labels, check_magnitude, check_option,
+                          check_pair, check_scalar, check_size, reject_strings)
 
 #: Window functions a taper can be (None: no taper), from :func:`scipy.signal.get_window`.
 TAPERS = ("hann", "hamming", "blackman", "tukey", None)
@@ -152,7 +153,8 @@ def fold_windows(values, grid_shape):
     ----------
     values : array_like, shape (n_windows, ...)
         One result per window (a label, a row of abundances, a descriptor), in row-major grid
-        order, as :func:`window_grid` and :class:`SlidingFFT` list the windows.
+        order, as :func:`window_grid` and :class:`SlidingFFT` list the windows. They are only
+        rearranged, never computed with: any dtype, NaN (e.g. for "no value") included.
     grid_shape : int or (int, int)
         ``(n_rows, n_cols)``, e.g. from :func:`window_grid` or ``SlidingFFT.grid_shape_``.
 
@@ -182,8 +184,9 @@ def fold_windows(values, grid_shape):
     """
     values = np.asarray(values)
     grid = _pair(grid_shape, "grid_shape")
-    if values.shape[0] != grid[0] * grid[1]:
-        raise ValueError(f"{values.shape[0]} values do not fill a grid of {grid[0]} x {grid[1]}")
+    n_values = values.shape[0] if values.ndim else "a single value: no"
+    if n_values != grid[0] * grid[1]:
+        raise ValueError(f"{n_values} values do not fill a grid of {grid[0]} x {grid[1]}")
     return values.reshape(grid + values.shape[1:])
 
 
@@ -237,6 +240,7 @@ def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
     if n_labels is None:
         n_labels = n_found
     n_labels = check_scalar(n_labels, "n_labels", low=1, integer=True)
+    check_size(n_labels * labels.size, "the label masks (n_labels x pixels)")
     if n_found > n_labels:
         raise ValueError(f"labels go up to {n_found - 1} but n_labels is {n_labels}")
     window_grid(labels.shape, window, step)             # checks that the window fits
@@ -320,7 +324,9 @@ def _check_images(X):
     scikit-learn's validator, so that messages (complex, object, empty input) are the ones its
     estimator checks expect.
     """
+    reject_strings(X)
     X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
+    check_magnitude(X, "X")
     if X.ndim > 3:
         raise ValueError(f"X must be one image (height, width) or a stack of images "
                          f"(n_images, height, width), got a {X.ndim}-D array of shape {X.shape}")
@@ -434,15 +440,14 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         self.block_rows = block_rows
 
     def _setup(self, image_shape):
+        grid, centers = window_grid(image_shape, self.window, self.step)   # the window fits
         wy, wx = _pair(self.window, "window")
-        _pair(self.step, "step")
         dtype = np.dtype(self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
         _taper_1d(self.taper, wy, wx)          # an unknown or all-zero taper fails in fit
         if self.block_rows is not None:
             check_scalar(self.block_rows, "block_rows", low=1, integer=True)
-        grid, centers = window_grid(image_shape, self.window, self.step)
         # FFT rows stay in their natural order (k_y = 0, 1, ..., then the negative ones), so
         # that the uncropped magnitudes need no reordering; frequencies_ says which is which.
         ky = sp_fft.fftfreq(wy)
@@ -569,7 +574,8 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         values : array_like, shape (n_images * n_windows_, ...)
-            One result per window, in the order of :meth:`transform`'s rows.
+            One result per window, in the order of :meth:`transform`'s rows; only rearranged
+            (any dtype, NaN included), as by :func:`fold_windows`.
 
         Returns
         -------
@@ -593,7 +599,8 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         features : array_like, shape (..., n_features)
-            Rows of :meth:`transform`'s output (or anything of that length, e.g. a component).
+            Rows of :meth:`transform`'s output (or anything of that length, e.g. a component);
+            only rearranged and mirrored, never computed with (NaN passes through).
 
         Returns
         -------
@@ -604,8 +611,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         features = np.asarray(features)
         ny, nx = self.feature_shape_
-        if features.shape[-1] != ny * nx:
-            raise ValueError(f"features have {features.shape[-1]} values, expected {ny * nx}")
+        n_values = features.shape[-1] if features.ndim else "a single value: no"
+        if n_values != ny * nx:
+            raise ValueError(f"features have {n_values} values, expected {ny * nx}")
         half = features.reshape(features.shape[:-1] + (ny, nx))
         ky = self.frequencies_.reshape(ny, nx, 2)[:, 0, 0]
         half = half[..., np.argsort(ky, kind="stable"), :]          # ascending k_y
@@ -747,7 +755,11 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
     wy, wx = _pair(window, "window")
     sy, sx = _pair(step, "step")
     bins = check_scalar(bins, "bins", low=1, integer=True)
-    lo, hi = (float(image.min()), float(image.max())) if range is None else map(float, range)
+    check_size(bins * (image.size + grid[0] * grid[1]), "the histograms (bins x pixels)")
+    if range is None:
+        lo, hi = float(image.min()), float(image.max())
+    else:
+        lo, hi = check_pair(range, "range", increasing=True, labels="(low, high)")
     if not hi > lo:
         hi = lo + 1.0
     # The bins of numpy.histogram: [e_i, e_i+1) and the last one closed; values outside the

@@ -22,13 +22,16 @@ import math
 import numpy as np
 from scipy import linalg, stats
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._active_set import active_set
 from ._validation import (as_float_array, check_endmembers, check_random_state,
-                          check_scalar)
+                          check_scalar, check_size, validate_estimator_input)
 
 __all__ = ["fcls", "simplex_projection", "NFINDR", "BayesianUnmixing"]
+
+#: The most Gibbs iterations (burn-in and kept samples together) one fit runs.
+MAX_ITERATIONS = 1_000_000
 
 
 def fcls(X, endmembers, *, max_iter=None):
@@ -152,7 +155,8 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
     if components is None:
         center = X.mean(axis=0)
         _, _, Vt = np.linalg.svd(X - center, full_matrices=False)
-        n_components = check_scalar(n_components, "n_components", low=1, integer=True)
+        n_components = check_scalar(n_components, "n_components", low=1, high=len(Vt),
+                                    integer=True)
         components = Vt[:n_components]
     else:
         components = as_float_array(components, "components", ndim=2)
@@ -304,7 +308,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
         return mean, V, Y
 
     def fit(self, X, y=None):
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_estimator_input(self, X, reset=True)
         p = check_scalar(self.n_endmembers, "n_endmembers", low=2, integer=True)
         n, c = X.shape
         if p > n:
@@ -314,14 +318,20 @@ class NFINDR(TransformerMixin, BaseEstimator):
                 f"n_endmembers={p} needs {p - 1} dimensions but the data have n_features = {c}"
             )
         max_iter = check_scalar(self.max_iter, "max_iter", low=1, integer=True)
-        mean, V, Y = self._reduce(X, p)
+        # Volumes scale as (data scale)^(p-1) and their ratios not at all: search on data of
+        # largest magnitude 1, so that neither squares underflow nor determinants overflow.
+        scale = np.abs(X).max()
+        if scale == 0:
+            raise ValueError("X is all zeros: its pixels span no simplex")
+        X_unit = X / scale
+        mean, V, Y = self._reduce(X_unit, p)
         spread = np.abs(Y).max()
         H = np.vstack([np.ones(n), (Y / spread).T])                 # (p, n) homogeneous
 
         def flat(indices):
             # Relative volume of the simplex on these pixels, from their exact (double
             # precision) coordinates, scaled like H: scale-free, so 1e-10 means "no volume".
-            coords = (X[indices] - mean) @ V.T / spread
+            coords = (X_unit[indices] - mean) @ V.T / spread
             return abs(np.linalg.det(np.vstack([np.ones(p), coords.T]))) <= 1e-10
 
         if isinstance(self.init, str):
@@ -366,18 +376,26 @@ class NFINDR(TransformerMixin, BaseEstimator):
         self.endmembers_ = X[idx].copy()
         # The volume of the simplex of the vertex spectra themselves (in its own affine hull,
         # from the Gram determinant of its edges), independent of the reduction.
-        edges = X[idx[1:]] - X[idx[0]]
-        self.volume_ = float(np.sqrt(max(np.linalg.det(edges @ edges.T), 0.0))
-                             / math.factorial(p - 1))
+        edges = X_unit[idx[1:]] - X_unit[idx[0]]
+        gram_det = np.linalg.det(edges @ edges.T)
+        if gram_det > 0:
+            log_volume = (0.5 * np.log(gram_det) + (p - 1) * np.log(scale)
+                          - math.lgamma(p))
+            if log_volume > np.log(np.finfo(float).max):
+                raise ValueError(f"the simplex volume, of order {scale:.2g}^{p - 1}, is beyond "
+                                 "float range: rescale the data")
+            self.volume_ = float(np.exp(log_volume))
+        else:
+            self.volume_ = 0.0
         self.n_iter_ = n_iter
         self.components_ = V
-        self.mean_ = mean
+        self.mean_ = mean * scale
         return self
 
     def transform(self, X):
         """Fully constrained abundances of each spectrum on the endmembers found."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_estimator_input(self, X, reset=False)
         return fcls(X, self.endmembers_)
 
 
@@ -490,12 +508,16 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        X = validate_data(self, X, dtype=np.float64)
+        X = validate_estimator_input(self, X, reset=True)
         p = check_scalar(self.n_endmembers, "n_endmembers", low=2, integer=True)
         n_keep = check_scalar(self.n_samples, "n_samples", low=1, integer=True)
         burn = check_scalar(self.burn_in, "burn_in", low=0, integer=True)
         rng = check_random_state(self.random_state)
         n, c = X.shape
+        if burn + n_keep > MAX_ITERATIONS:
+            raise ValueError(f"burn_in + n_samples = {burn + n_keep} iterations: at most "
+                             f"{MAX_ITERATIONS} are run")
+        check_size(n_keep * n * (p + c), "the kept samples (n_samples x pixels x endmembers)")
         self.init_ = NFINDR(p, random_state=rng).fit(X)
         E = self.init_.endmembers_.copy()
         if self.sample_endmembers:
@@ -553,5 +575,5 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Fully constrained abundances on the posterior-mean endmembers."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_estimator_input(self, X, reset=False)
         return fcls(X, self.endmembers_)

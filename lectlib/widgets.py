@@ -73,6 +73,9 @@ def figure_to_png(fig, dpi=72):
     (144, 72)
     >>> plt.close(fig)
     """
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    dpi = check_scalar(dpi, "dpi", low=10, high=600)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
@@ -112,6 +115,16 @@ def _label(value, fmt):
     if isinstance(value, numbers.Real):
         return f"{value:g}"
     return str(value)
+
+
+def _mapping(value, name):
+    """None or a dict (slider name -> setting), as a dict."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(f"{name} must be a dict of slider name -> setting, got "
+                        f"{type(value).__name__}")
+    return dict(value)
 
 
 class FrameSlider(widgets.VBox):
@@ -176,11 +189,21 @@ class FrameSlider(widgets.VBox):
     def __init__(self, draw, parameters, *, descriptions=None, initial=None, formats=None, dpi=72):
         if not callable(draw):
             raise TypeError(f"draw must be callable, got {type(draw).__name__}")
-        if not parameters:
+        if not isinstance(parameters, dict) or not parameters:
             raise ValueError("give at least one slider, e.g. interact(draw, noise=[0.1, 0.2])")
-        descriptions = dict(descriptions or {})
-        initial = dict(initial or {})
-        formats = dict(formats or {})
+        for name, vals in parameters.items():
+            if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
+                raise TypeError(f"slider {name!r} needs a sequence of values, got {vals!r}")
+        descriptions = _mapping(descriptions, "descriptions")
+        initial = _mapping(initial, "initial")
+        formats = _mapping(formats, "formats")
+        for name, text in descriptions.items():
+            if not isinstance(text, str):
+                raise TypeError(f"descriptions[{name!r}] must be a string, got {text!r}")
+        for name, fmt in formats.items():
+            if not (isinstance(fmt, str) or callable(fmt)):
+                raise TypeError(f"formats[{name!r}] must be a format string or a function, "
+                                f"got {fmt!r}")
         for extra in (set(descriptions) | set(initial) | set(formats)) - set(parameters):
             raise ValueError(f"{extra!r} is not one of the sliders {list(parameters)}")
         dpi = check_scalar(dpi, "dpi", low=10, high=600)

@@ -12,8 +12,9 @@ from scipy import ndimage, stats
 from sklearn.utils import Bunch
 
 from ..eels import EDGE_ONSETS, MATERIALS, edge_profile, reference_spectrum
-from .._validation import check_option, check_pair, check_random_state, check_scalar, check_shape2
-from ..mixing import add_poisson_noise, mix, resolution_matrix
+from .._validation import (check_option, check_pair, check_random_state, check_scalar,
+                           check_shape2, check_size)
+from ..mixing import add_poisson_noise, broaden, mix
 
 __all__ = ["make_eels_interface"]
 
@@ -146,6 +147,8 @@ def make_eels_interface(
     step = check_scalar(energy_step, "energy_step", low=0.0, low_inclusive=False)
     if (e1 - e0) / step < 2:
         raise ValueError(f"energy_step {step:g} eV leaves fewer than 3 channels in {energy_range!r}")
+    n_channels = int(np.floor((e1 - e0) / step + 1e-9)) + 1
+    check_size(ny * nx * n_channels, "the spectrum image")
     try:
         fractions_in = np.array([check_scalar(f, "layer_fractions", low=0.0, low_inclusive=False)
                                  for f in layer_fractions])
@@ -163,17 +166,18 @@ def make_eels_interface(
     check_option(noise, "noise", ("poisson", None))
     rng = check_random_state(random_state)
 
-    energy = e0 + step * np.arange(int(np.floor((e1 - e0) / step + 1e-9)) + 1)
+    energy = e0 + step * np.arange(n_channels)
     names = np.array(list(MATERIALS))
-    blur = resolution_matrix(energy, resolution_fwhm)
-    references = np.stack([reference_spectrum(name, energy) for name in names]) @ blur.T
+    references = broaden(np.stack([reference_spectrum(name, energy) for name in names]),
+                         energy, resolution_fwhm)
     references *= dose * step
     # The interface layer: an in-gap transition and a reduced-Mn edge, 3 eV below Mn M2,3.
     gap_state = np.exp(-0.5 * ((energy - 11.0) / 1.2) ** 2)
     shifted_edge = edge_profile(energy, EDGE_ONSETS["Mn M2,3"] - 3.0, delay=6.0, width=2.5)
     interface_spectrum = reference_spectrum("La0.7Sr0.3MnO3", energy) * 0.4
     interface_spectrum += 0.03 * gap_state + 0.01 * shifted_edge
-    interface_spectrum = (interface_spectrum / (interface_spectrum.sum() * step)) @ blur.T
+    interface_spectrum = broaden(interface_spectrum / (interface_spectrum.sum() * step),
+                                 energy, resolution_fwhm)
     interface_spectrum *= dose * step
 
     rows = 1 if scan == "line" else ny
@@ -183,7 +187,7 @@ def make_eels_interface(
     interfaces = bounds[None, :] + roughness * wander if rows > 1 else np.tile(bounds, (1, 1))
     d1 = col[None, :] - interfaces[:, :1]
     d2 = col[None, :] - interfaces[:, 1:]
-    if intermixing > 0:
+    if intermixing > 1e-6:          # (narrower than a millionth of a pixel is abrupt)
         past1 = stats.norm.cdf(d1 / intermixing)
         past2 = stats.norm.cdf(d2 / intermixing)
     else:
@@ -196,6 +200,10 @@ def make_eels_interface(
     if rows > 1:
         wedge = np.linspace(t0, t1, rows)[:, None]
         variation = ndimage.gaussian_filter(rng.standard_normal((rows, nx)), 4.0, mode="reflect")
+        # Zero mean and unit spread, so that the wedge is the mean thickness on any grid (on a
+        # small one the smoothed field is nearly constant: dividing by its tiny spread without
+        # removing that constant would swing the thickness by hundreds of percent).
+        variation -= variation.mean()
         variation /= max(variation.std(), 1e-12)
         t = wedge * (1.0 + 0.04 * variation)
     else:

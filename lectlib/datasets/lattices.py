@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 from sklearn.utils import Bunch
 
-from .._validation import check_option, check_random_state, check_scalar, check_shape2
+from .._validation import check_option, check_random_state, check_scalar, check_shape2, check_size
 from ..lattice import SYMMETRIES, lattice_points, lattice_vectors, reciprocal_vectors
 from .rendering import add_image_noise, render_atoms
 
@@ -31,8 +31,8 @@ def _check_image_noise(noise, noise_level):
 def _pixel_of(points, shape):
     """The (row, col) pixel each point falls on, clipped to the image."""
     h, w = shape
-    return (np.clip(np.rint(points[:, 0]).astype(int), 0, h - 1),
-            np.clip(np.rint(points[:, 1]).astype(int), 0, w - 1))
+    return (np.clip(np.rint(points[:, 0]), 0, h - 1).astype(int),
+            np.clip(np.rint(points[:, 1]), 0, w - 1).astype(int))
 
 
 #: Default phases of :func:`make_lattice_phases`: symmetry, spacing (px) and orientation (deg).
@@ -71,16 +71,16 @@ def make_lattice_phases(
     phases : sequence of dict, default=LATTICE_PHASES
         Each with ``symmetry`` ("square" or "hexagonal"), ``spacing`` (px) and ``angle`` (deg).
     n_grains : int, default=6
-        At least ``len(phases)``.
+        At least ``len(phases)``, at most ``height * width``.
     drift : float, default=1.5
         Largest displacement (px) of the smooth drift field along either axis: the largest
         absolute value of its two components together.
     vacancies : float, default=0.02
         Fraction of atoms missing at random.
     defect_lines : int, default=2
-        Lines along which atoms are missing.
+        Lines along which atoms are missing (at most ``height + width``).
     atom_size : float, default=1.2
-        Gaussian width of an atom (px).
+        Gaussian width of an atom (px), at most the image's larger side.
     noise : {"gaussian", "poisson", None}, default="gaussian"
     noise_level : float, default=0.3
         Gaussian: standard deviation relative to the clean image's; Poisson: counts per unit
@@ -130,11 +130,15 @@ def make_lattice_phases(
         check_option(ph["symmetry"], "symmetry", SYMMETRIES)
         check_scalar(ph["spacing"], "spacing", low=2.0)
         check_scalar(ph["angle"], "angle")
-    n_grains = check_scalar(n_grains, "n_grains", low=len(phases), integer=True)
+    # Sizes beyond these describe no image: more grains than pixels, more defect lines than
+    # rows and columns together, an atom wider than the image.
+    n_grains = check_scalar(n_grains, "n_grains", low=len(phases), high=h * w, integer=True)
     drift = check_scalar(drift, "drift", low=0.0)
     vacancies = check_scalar(vacancies, "vacancies", low=0.0, high=1.0, high_inclusive=False)
-    defect_lines = check_scalar(defect_lines, "defect_lines", low=0, integer=True)
-    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False)
+    defect_lines = check_scalar(defect_lines, "defect_lines", low=0, high=h + w, integer=True)
+    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False,
+                             high=max(h, w))
+    check_size(h * w * n_grains, "the grain assignment (height x width x n_grains)")
     noise_level = _check_image_noise(noise, noise_level)
     rng = check_random_state(random_state)
 
@@ -229,7 +233,7 @@ def make_charge_order(
     orders : sequence of {"none", "hexagonal", "dimer"}, default=("hexagonal", "dimer")
         The orders present, one region label each (in this order).
     length_scale : float, default=40.0
-        Size of the regions (px).
+        Size of the regions (px), at most ten times the image's larger side.
     atom_size, noise, noise_level, random_state
         As in :func:`make_lattice_phases`.
 
@@ -271,8 +275,10 @@ def make_charge_order(
     orders = tuple(orders)
     if not orders or any(o not in CHARGE_ORDERS for o in orders):
         raise ValueError(f"orders must be a non-empty sequence of {CHARGE_ORDERS}, got {orders!r}")
-    length_scale = check_scalar(length_scale, "length_scale", low=0.0, low_inclusive=False)
-    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False)
+    length_scale = check_scalar(length_scale, "length_scale", low=0.0, low_inclusive=False,
+                                high=10 * max(h, w))
+    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False,
+                             high=max(h, w))
     noise_level = _check_image_noise(noise, noise_level)
     rng = check_random_state(random_state)
 

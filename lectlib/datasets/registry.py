@@ -60,8 +60,20 @@ def register(name, maker, kwargs, *, fields, sha256, finish=None):
     >>> sorted(DATASETS["mixture"])
     ['fields', 'finish', 'kwargs', 'maker', 'sha256']
     """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
     if name in DATASETS:
         raise ValueError(f"a dataset named {name!r} is already registered")
+    if not callable(maker):
+        raise TypeError(f"maker must be a make_* function, got {type(maker).__name__}")
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"kwargs must be a dict of the maker's arguments, got {kwargs!r}")
+    if isinstance(fields, str) or not fields or not all(isinstance(f, str) for f in fields):
+        raise TypeError(f"fields must be a non-empty sequence of field names, got {fields!r}")
+    if not (isinstance(sha256, str) and len(sha256) == 64):
+        raise TypeError(f"sha256 must be a hex digest of 64 characters, got {sha256!r}")
+    if finish is not None and not callable(finish):
+        raise TypeError(f"finish must be a function or None, got {type(finish).__name__}")
     DATASETS[name] = dict(maker=maker, kwargs=dict(kwargs), fields=tuple(fields), sha256=sha256,
                           finish=finish)
 
@@ -85,7 +97,7 @@ def _data_dir():
 
 
 def _spec(name):
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; available: {sorted(DATASETS)}")
     return DATASETS[name]
 
@@ -212,6 +224,8 @@ def export(name, directory=None):
     directory = Path(directory) if directory is not None else _data_dir()
     if directory is None:
         raise FileNotFoundError("no data/ folder found; pass directory=")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"directory {str(directory)!r} does not exist")
     arrays = _generate(name)
     path = Path(directory) / f"{name}.npz"
     np.savez_compressed(path, **arrays)

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from .._validation import (as_float_array, check_option, check_random_state, check_scalar,
-                           check_shape2)
+                           check_shape2, check_size)
 
 __all__ = ["render_atoms", "add_image_noise"]
 
@@ -31,7 +31,7 @@ def render_atoms(shape, positions, weights=None, *, atom_size=1.0):
         Each atom's peak height (default 1 for all); its integrated intensity is
         ``2π atom_size² × weight``.
     atom_size : float, default=1.0
-        Standard deviation of each Gaussian, in pixels.
+        Standard deviation of each Gaussian, in pixels; at most the image's larger side.
 
     Returns
     -------
@@ -67,14 +67,17 @@ def render_atoms(shape, positions, weights=None, *, atom_size=1.0):
     weights = as_float_array(weights, "weights", ndim=1, allow_empty=True)
     if weights.shape != (len(positions),):
         raise ValueError(f"weights has {weights.size} values for {len(positions)} positions")
-    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False)
+    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False,
+                             high=max(h, w))
     pad = int(np.ceil(4 * atom_size)) + 4       # atoms just outside still shine in
+    check_size((h + 2 * pad) * (w + 2 * pad), "the padded image")
     image = np.zeros((h + 2 * pad, w + 2 * pad))
     r, c = positions[:, 0] + pad, positions[:, 1] + pad
+    # Atoms too far outside add nothing; they are dropped before any cast to integers.
+    inside = (r >= 0) & (r < h + 2 * pad - 1) & (c >= 0) & (c < w + 2 * pad - 1)
+    r, c, wt = r[inside], c[inside], weights[inside]
     r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
     fr, fc = r - r0, c - c0
-    inside = (r0 >= 0) & (r0 < h + 2 * pad - 1) & (c0 >= 0) & (c0 < w + 2 * pad - 1)
-    r0, c0, fr, fc, wt = r0[inside], c0[inside], fr[inside], fc[inside], weights[inside]
     for dr, dc, f in ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)),
                       (0, 1, (1 - fr) * fc), (1, 1, fr * fc)):
         np.add.at(image, (r0 + dr, c0 + dc), wt * f)
@@ -130,4 +133,4 @@ def add_image_noise(clean, noise, level, *, random_state=None):
         level = check_scalar(level, "noise_level", low=0.0)
         return clean + level * clean.std() * rng.standard_normal(clean.shape)
     level = check_scalar(level, "noise_level", low=0.0, low_inclusive=False)
-    return rng.poisson(np.clip(clean, 0, None) * level).astype(float) / level
+    return np.asarray(rng.poisson(np.clip(clean, 0, None) * level), dtype=float) / level

@@ -11,7 +11,8 @@ import numpy as np
 from scipy import ndimage, stats
 from sklearn.utils import Bunch
 
-from .._validation import check_option, check_pair, check_random_state, check_scalar, check_shape2
+from .._validation import (check_option, check_pair, check_random_state, check_scalar,
+                           check_shape2, check_size, check_snr_db)
 from ..mixing import add_gaussian_noise, add_poisson_noise, mix
 from .registry import register
 
@@ -174,9 +175,12 @@ def make_mixture(
     >>> bool(abs(data.abundances.sum(axis=-1) - 1).max() < 1e-12)
     True
     """
-    n_components = check_scalar(n_components, "n_components", low=1, integer=True)
     ny, nx = check_shape2(shape)
     n_channels = check_scalar(n_channels, "n_channels", low=2, integer=True)
+    # Distinct endmembers need at least as many channels as there are endmembers.
+    n_components = check_scalar(n_components, "n_components", low=1, high=n_channels,
+                                integer=True)
+    check_size(ny * nx * max(n_channels, n_components), "the spectrum image")
     e0, e1 = check_pair(energy_range, "energy_range", increasing=True, labels="(first, last)")
     concentration = check_scalar(concentration, "concentration", low=0.0, low_inclusive=False)
     n_pure = check_scalar(n_pure, "n_pure", low=0, integer=True)
@@ -185,9 +189,9 @@ def make_mixture(
             f"n_components * n_pure = {n_components * n_pure} pure pixels do not fit in "
             f"{ny} x {nx} = {ny * nx} pixels"
         )
-    length_scale = check_scalar(length_scale, "length_scale", low=0.0)
+    length_scale = check_scalar(length_scale, "length_scale", low=0.0, high=10 * max(ny, nx))
     check_option(noise, "noise", ("gaussian", "poisson", None))
-    snr_db = check_scalar(snr_db, "snr_db")
+    snr_db = check_snr_db(snr_db)
     dose = check_scalar(dose, "dose", low=0.0, low_inclusive=False)
     rng = check_random_state(random_state)
 

@@ -204,7 +204,7 @@ def test_weighted_pca_without_weighting_is_uncentered_pca():
     _same_up_to_sign(model.components_, ref.components, atol=1e-10)
     np.testing.assert_array_equal(model.col_weights_, np.ones(8))
     np.testing.assert_array_equal(model.row_weights_, np.ones(50))
-    assert np.isnan(model.noise_level_)
+    assert model.noise_level_ is None
     np.testing.assert_allclose(model.transform(X), X @ model.components_.T, atol=1e-12)
     # negative data are fine without weighting
     WeightedPCA(weighting=None).fit(X - 5.0)

@@ -68,7 +68,7 @@ def test_plot_spectra_single_spectrum_on_given_axes():
 
 def test_plot_spectra_errors():
     energy = np.arange(4.0)
-    with pytest.raises(ValueError, match=r"got 1 labels for 2 spectra"):
+    with pytest.raises(ValueError, match=r"labels must be a sequence of 2 labels, one per spectrum"):
         plot_spectra(energy, np.ones((2, 4)), labels=["only one"])
     with pytest.raises(ValueError, match=r"spectra have 5 channels but energy has 4"):
         plot_spectra(energy, np.ones((2, 5)))
@@ -149,7 +149,7 @@ def test_plot_maps_ncols_layout():
 
 def test_plot_maps_errors():
     maps = np.ones((4, 4, 3))
-    with pytest.raises(ValueError, match=r"got 2 titles for 3 maps"):
+    with pytest.raises(ValueError, match=r"titles must be a sequence of 3 titles, one per map"):
         plot_maps(maps, titles=["a", "b"])
     _, axes = plt.subplots(1, 2)
     with pytest.raises(ValueError, match=r"got 2 axes for 3 maps"):
