@@ -521,6 +521,12 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
             raise ValueError(f"X holds images of {images.shape[1]} x {images.shape[2]} px, but "
                              f"SlidingFFT was fitted on images of {height} x {width} px")
         dtype = np.dtype(self.dtype)
+        wy, wx = _pair(self.window, "window")
+        largest = float(np.abs(images).max()) * wy * wx       # bounds every |F(k)| of a window
+        if largest > float(np.finfo(dtype).max):
+            raise ValueError(f"X holds values up to {np.abs(images).max():.3g}: their transforms "
+                             f"exceed the range of {dtype.name} ({np.finfo(dtype).max:.3g}); use "
+                             "dtype=numpy.float64 or rescale the images")
         out = np.empty((len(images) * self.n_windows_, self._rows.size * self._cols.size),
                        dtype=dtype)
         for i, image in enumerate(images):
