@@ -26,10 +26,30 @@ MAX_ELEMENTS = 2**31
 
 
 def check_magnitude(arr, name):
-    if arr.size and np.max(np.abs(arr)) > MAX_MAGNITUDE:
-        raise ValueError(f"{name} holds values up to {np.max(np.abs(arr)):.3g} in magnitude; "
-                         f"lectlib works with magnitudes up to {MAX_MAGNITUDE:g} (rescale the "
-                         "data)")
+    """Raise unless every value of a float array is finite and at most MAX_MAGNITUDE in size;
+    return a scale of the data: a positive number no smaller than the largest magnitude (to
+    rounding; 0 for an all-zero array).
+
+    One pass in the usual case: the sum of squares (a BLAS dot product, no temporary array) is
+    NaN or inf for non-finite data, and when it lies in [tiny, MAX_MAGNITUDE²] its square root
+    bounds every value. Otherwise (all zeros, underflow, or huge values) the minimum and the
+    maximum decide, and the message counts the bad values.
+    """
+    if not arr.size:
+        return 0.0
+    flat = arr.ravel(order="K")
+    squares = float(np.dot(flat, flat))
+    if np.finfo(float).tiny <= squares <= MAX_MAGNITUDE**2:      # (a normal float)
+        return float(np.sqrt(squares))
+    low, high = float(arr.min()), float(arr.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s)")
+    largest = max(high, -low)
+    if largest > MAX_MAGNITUDE:
+        raise ValueError(f"{name} holds values up to {largest:.3g} in magnitude; lectlib "
+                         f"works with magnitudes up to {MAX_MAGNITUDE:g} (rescale the data)")
+    return largest
 
 
 def check_size(n_elements, what):
@@ -68,15 +88,16 @@ def reject_strings(X, name="X"):
         raise TypeError(f"{name} must hold real numbers, got strings (dtype {arr.dtype})")
 
 
-def validate_estimator_input(estimator, X, *, reset, **kwargs):
+def validate_estimator_input(estimator, X, *, reset, return_scale=False, **kwargs):
     """scikit-learn's ``validate_data`` as float64, with lectlib's two additions: strings are
-    refused and magnitudes are bounded (see the module docstring)."""
+    refused and magnitudes are bounded (see the module docstring). With ``return_scale``, also
+    the data's scale from :func:`check_magnitude`."""
     from sklearn.utils.validation import validate_data
 
     reject_strings(X)
     X = validate_data(estimator, X, dtype=np.float64, reset=reset, **kwargs)
-    check_magnitude(X, "X")
-    return X
+    scale = check_magnitude(X, "X")
+    return (X, scale) if return_scale else X
 
 
 def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_empty=False):
@@ -110,9 +131,6 @@ def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_em
         raise ValueError(f"{name} must have at most {max_ndim} dimensions, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
-    if not np.all(np.isfinite(arr)):
-        n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s)")
     check_magnitude(arr, name)
     return arr
 

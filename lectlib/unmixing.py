@@ -282,7 +282,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
                                          - np.einsum("ij,ij->i", y, y))
         return Y, dist
 
-    def _reduce(self, X, p):
+    def _reduce(self, X, p, scale):
         """The center, the principal axes and the projected pixels ``Y = (X − μ) Vᵀ``.
 
         The axes come from the covariance of at most ``_PCA_SAMPLE`` evenly spaced pixels. All
@@ -294,11 +294,13 @@ class NFINDR(TransformerMixin, BaseEstimator):
         step = max(1, n // self._PCA_SAMPLE)
         sample = X[::step]
         mean = sample.mean(axis=0)
-        V, weakest = self._axes(sample - mean, p)
+        # The axes from data of largest magnitude 1 (``scale``): no square underflows or
+        # overflows; the projections stay in the data's units.
+        V, weakest = self._axes((sample - mean) / scale, p)
         Y, dist = self._project(X, mean, V)
         if step > 1 and dist.max() > self._OUTLIER_FACTOR * max(dist.mean(), 0.0):
             mean = X.mean(axis=0)
-            V, weakest = self._axes(X - mean, p)
+            V, weakest = self._axes((X - mean) / scale, p)
             Y, _ = self._project(X, mean, V)
         if weakest <= 1e-12:
             raise ValueError(
@@ -308,7 +310,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
         return mean, V, Y
 
     def fit(self, X, y=None):
-        X = validate_estimator_input(self, X, reset=True)
+        X, scale = validate_estimator_input(self, X, reset=True, return_scale=True)
         p = check_scalar(self.n_endmembers, "n_endmembers", low=2, integer=True)
         n, c = X.shape
         if p > n:
@@ -318,20 +320,20 @@ class NFINDR(TransformerMixin, BaseEstimator):
                 f"n_endmembers={p} needs {p - 1} dimensions but the data have n_features = {c}"
             )
         max_iter = check_scalar(self.max_iter, "max_iter", low=1, integer=True)
-        # Volumes scale as (data scale)^(p-1) and their ratios not at all: search on data of
-        # largest magnitude 1, so that neither squares underflow nor determinants overflow.
-        scale = np.abs(X).max()
+        # Volumes scale as (data scale)^(p-1) and their ratios not at all: the search works
+        # on coordinates of largest magnitude 1 (Y / spread), and the axes and the volume are
+        # computed from data divided by their scale (at least their largest magnitude), so that
+        # neither squares underflow nor determinants overflow.
         if scale == 0:
             raise ValueError("X is all zeros: its pixels span no simplex")
-        X_unit = X / scale
-        mean, V, Y = self._reduce(X_unit, p)
+        mean, V, Y = self._reduce(X, p, scale)
         spread = np.abs(Y).max()
         H = np.vstack([np.ones(n), (Y / spread).T])                 # (p, n) homogeneous
 
         def flat(indices):
             # Relative volume of the simplex on these pixels, from their exact (double
             # precision) coordinates, scaled like H: scale-free, so 1e-10 means "no volume".
-            coords = (X_unit[indices] - mean) @ V.T / spread
+            coords = (X[indices] - mean) @ V.T / spread
             return abs(np.linalg.det(np.vstack([np.ones(p), coords.T]))) <= 1e-10
 
         if isinstance(self.init, str):
@@ -376,7 +378,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
         self.endmembers_ = X[idx].copy()
         # The volume of the simplex of the vertex spectra themselves (in its own affine hull,
         # from the Gram determinant of its edges), independent of the reduction.
-        edges = X_unit[idx[1:]] - X_unit[idx[0]]
+        edges = (X[idx[1:]] - X[idx[0]]) / scale
         gram_det = np.linalg.det(edges @ edges.T)
         if gram_det > 0:
             log_volume = (0.5 * np.log(gram_det) + (p - 1) * np.log(scale)
@@ -389,7 +391,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
             self.volume_ = 0.0
         self.n_iter_ = n_iter
         self.components_ = V
-        self.mean_ = mean * scale
+        self.mean_ = mean
         return self
 
     def transform(self, X):
