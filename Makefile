@@ -103,7 +103,7 @@ bench: $(STAMP)
 # Publishing: set the repository URL in _config.yml and every chapter's install cell at once.
 repo-url: $(STAMP)
 	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/ORG/REPO"; exit 1; }
-	$(BIN)/python chapters/_ext/course_book.py "$(URL)"
+	$(BIN)/python chapters/_ext/repository.py "$(URL)"
 
 clean:
 	rm -rf _build

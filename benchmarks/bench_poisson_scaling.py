@@ -61,24 +61,36 @@ def eels_cube():
     from lectlib.datasets import make_eels_interface
 
     data = make_eels_interface(shape=(64, 64), random_state=0)
-    return ("eels_interface_64x64", data.cube,
-            "make_eels_interface(shape=(64, 64), random_state=0): Poisson counts")
+    return (
+        "eels_interface_64x64",
+        data.cube,
+        "make_eels_interface(shape=(64, 64), random_state=0): Poisson counts",
+    )
 
 
 def random_poisson_cube(shape=(128, 128), n_channels=1024, seed=2):
     """Poisson counts whose expectation mixes three spectra; some pixels and channels empty."""
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 1.0, n_channels)
-    spectra = np.stack([2.0 * np.exp(-x / s) + np.exp(-0.5 * ((x - m) / 0.02) ** 2)
-                        for s, m in ((0.2, 0.3), (0.4, 0.55), (0.8, 0.8))])
-    abundances = rng.dirichlet(np.ones(3), size=shape) * rng.uniform(2.0, 8.0, shape + (1,))
+    spectra = np.stack(
+        [
+            2.0 * np.exp(-x / s) + np.exp(-0.5 * ((x - m) / 0.02) ** 2)
+            for s, m in ((0.2, 0.3), (0.4, 0.55), (0.8, 0.8))
+        ]
+    )
+    abundances = rng.dirichlet(np.ones(3), size=shape) * rng.uniform(
+        2.0, 8.0, shape + (1,)
+    )
     lam = abundances @ spectra
-    lam[..., :16] = 0.0                                      # empty channels
-    lam[rng.random(shape) < 0.01] = 0.0                      # empty pixels
+    lam[..., :16] = 0.0  # empty channels
+    lam[rng.random(shape) < 0.01] = 0.0  # empty pixels
     cube = rng.poisson(lam).astype(np.float64)
-    return (f"random_poisson_{shape[0]}x{shape[1]}x{n_channels}", cube,
-            f"Poisson counts, mean {lam.mean():.2f}/element, 16 empty channels, about 1% empty "
-            f"pixels, seed={seed}")
+    return (
+        f"random_poisson_{shape[0]}x{shape[1]}x{n_channels}",
+        cube,
+        f"Poisson counts, mean {lam.mean():.2f}/element, 16 empty channels, about 1% empty "
+        f"pixels, seed={seed}",
+    )
 
 
 def compare(ours, theirs):
@@ -97,17 +109,22 @@ def compare(ours, theirs):
 def run_case(name, cube, description, peer_python, tmp, repeats):
     from lectlib.decomposition import poisson_normalize
 
-    peer, outputs = harness.run_peer(PEER, peer_python, dict(cube=cube), tmp / name,
-                                     ["--repeats", repeats])
+    peer, outputs = harness.run_peer(
+        PEER, peer_python, dict(cube=cube), tmp / name, ["--repeats", repeats]
+    )
     theirs = outputs["scaled"]
     X = cube.reshape(-1, cube.shape[-1])
     seconds, runs = harness.best_time(lambda: poisson_normalize(X), repeats)
     ours = runs[-1][0]
     if theirs.shape != cube.shape:
-        raise RuntimeError(f"HyperSpy returned shape {theirs.shape} for a cube of {cube.shape}")
+        raise RuntimeError(
+            f"HyperSpy returned shape {theirs.shape} for a cube of {cube.shape}"
+        )
     cmp = compare(ours, theirs.reshape(X.shape))
     return dict(
-        case=name, description=description, shape=list(cube.shape),
+        case=name,
+        description=description,
+        shape=list(cube.shape),
         time_s=dict(lectlib=seconds, hyperspy=peer["seconds"]),
         ratio_hyperspy_over_lectlib=peer["seconds"] / seconds,
         **cmp,
@@ -118,14 +135,32 @@ def run_case(name, cube, description, peer_python, tmp, repeats):
 
 def markdown_table(rows):
     """The table this script prints (report.py renders the book's tables itself)."""
-    header = ["case", "shape (ny, nx, channels)", "HyperSpy (ms)", "lectlib (ms)",
-              "HyperSpy / lectlib", "max abs diff", "max rel diff", "same zeros"]
-    return harness.md_table(header, [
-        [r["case"], " × ".join(map(str, r["shape"])), f"{1e3 * r['time_s']['hyperspy']:.1f}",
-         f"{1e3 * r['time_s']['lectlib']:.1f}", f"{r['ratio_hyperspy_over_lectlib']:.2f}×",
-         f"{r['max_abs_diff']:.1e}", f"{r['max_rel_diff']:.1e}",
-         "yes" if r["same_zeros"] else "NO"]
-        for r in rows])
+    header = [
+        "case",
+        "shape (ny, nx, channels)",
+        "HyperSpy (ms)",
+        "lectlib (ms)",
+        "HyperSpy / lectlib",
+        "max abs diff",
+        "max rel diff",
+        "same zeros",
+    ]
+    return harness.md_table(
+        header,
+        [
+            [
+                r["case"],
+                " × ".join(map(str, r["shape"])),
+                f"{1e3 * r['time_s']['hyperspy']:.1f}",
+                f"{1e3 * r['time_s']['lectlib']:.1f}",
+                f"{r['ratio_hyperspy_over_lectlib']:.2f}×",
+                f"{r['max_abs_diff']:.1e}",
+                f"{r['max_rel_diff']:.1e}",
+                "yes" if r["same_zeros"] else "NO",
+            ]
+            for r in rows
+        ],
+    )
 
 
 def main(argv=None):
@@ -139,9 +174,14 @@ def main(argv=None):
     import lectlib
 
     cases = [eels_cube(), random_poisson_cube()]
-    with threadpool_limits(limits=1), tempfile.TemporaryDirectory(prefix="bench-poisson-") as tmp:
-        rows = [run_case(name, cube, descr, args.peer_python, Path(tmp), args.repeats)
-                for name, cube, descr in cases]
+    with (
+        threadpool_limits(limits=1),
+        tempfile.TemporaryDirectory(prefix="bench-poisson-") as tmp,
+    ):
+        rows = [
+            run_case(name, cube, descr, args.peer_python, Path(tmp), args.repeats)
+            for name, cube, descr in cases
+        ]
     table = markdown_table(rows)
     peer_versions = rows[0]["peer"]["versions"]
     result = dict(
@@ -149,22 +189,37 @@ def main(argv=None):
             "Poisson two-way scaling: lectlib.decomposition.poisson_normalize vs hyperspy "
             "Signal1D.normalize_poissonian_noise",
             threads="1: threadpoolctl.threadpool_limits(1) for lectlib; "
-                    "OMP/OpenBLAS/MKL_NUM_THREADS=1 for the HyperSpy process (element-wise "
-                    "operation, no BLAS)"),
-        versions=dict(**harness.course_versions(threadpoolctl=False), peer=peer_versions,
-                      peer_python=str(args.peer_python)),
-        timing=dict(statistic="best of repeats, wall time (s); HyperSpy: the method call only, "
-                              "signal built from a fresh copy before each call",
-                    repeats=args.repeats),
+            "OMP/OpenBLAS/MKL_NUM_THREADS=1 for the HyperSpy process (element-wise "
+            "operation, no BLAS)",
+        ),
+        versions=dict(
+            **harness.course_versions(threadpoolctl=False),
+            peer=peer_versions,
+            peer_python=str(args.peer_python),
+        ),
+        timing=dict(
+            statistic="best of repeats, wall time (s); HyperSpy: the method call only, "
+            "signal built from a fresh copy before each call",
+            repeats=args.repeats,
+        ),
         targets=dict(max_rel_diff=REL_TOL),
-        cases=rows, table_markdown=table,
+        cases=rows,
+        table_markdown=table,
     )
-    harness.write_result(args.out, result, versions=(
-        f"HyperSpy {peer_versions['hyperspy']} (numpy {peer_versions['numpy']}) vs lectlib "
-        f"{lectlib.__version__} (numpy {np.__version__})"))
+    harness.write_result(
+        args.out,
+        result,
+        versions=(
+            f"HyperSpy {peer_versions['hyperspy']} (numpy {peer_versions['numpy']}) vs lectlib "
+            f"{lectlib.__version__} (numpy {np.__version__})"
+        ),
+    )
     bad = [r["case"] for r in rows if not r["agreement_ok"]]
-    return harness.exit_status([f"lectlib and HyperSpy disagree (relative tolerance "
-                                f"{REL_TOL:g}) in {bad}"] if bad else [])
+    return harness.exit_status(
+        [f"lectlib and HyperSpy disagree (relative tolerance {REL_TOL:g}) in {bad}"]
+        if bad
+        else []
+    )
 
 
 if __name__ == "__main__":

@@ -58,14 +58,24 @@ SYNTHETIC_NOISE = 0.05
 def eels_case():
     """The course's EELS interface, 64 × 64 pixels of Poisson counts on 241 channels."""
     data = make_eels_interface(shape=(64, 64), random_state=0)
-    return dict(name="eels_interface_64x64", cube=data.cube, endmembers=data.references,
-                fit_kwargs=dict(method="nnls"),
-                description="make_eels_interface(shape=(64, 64), random_state=0): Poisson "
-                            "counts, 3 references")
+    return dict(
+        name="eels_interface_64x64",
+        cube=data.cube,
+        endmembers=data.references,
+        fit_kwargs=dict(method="nnls"),
+        description="make_eels_interface(shape=(64, 64), random_state=0): Poisson "
+        "counts, 3 references",
+    )
 
 
-def synthetic_case(shape=(128, 128), n_endmembers=6, n_channels=200, zero_fraction=0.5,
-                   noise=SYNTHETIC_NOISE, seed=1):
+def synthetic_case(
+    shape=(128, 128),
+    n_endmembers=6,
+    n_channels=200,
+    zero_fraction=0.5,
+    noise=SYNTHETIC_NOISE,
+    seed=1,
+):
     """Overlapping Gaussian-peak endmembers, sparse non-negative coefficients, Gaussian noise.
 
     Each true coefficient is Gamma(2, 1) distributed and set to zero with probability
@@ -76,18 +86,23 @@ def synthetic_case(shape=(128, 128), n_endmembers=6, n_channels=200, zero_fracti
     x = np.linspace(0.0, 1.0, n_channels)
     centers = rng.uniform(0.1, 0.9, (n_endmembers, 3))
     widths = rng.uniform(0.03, 0.12, (n_endmembers, 3))
-    peaks = np.exp(-0.5 * ((x - centers[..., None]) / widths[..., None]) ** 2).sum(axis=1)
+    peaks = np.exp(-0.5 * ((x - centers[..., None]) / widths[..., None]) ** 2).sum(
+        axis=1
+    )
     endmembers = peaks + 0.2 * np.exp(-x / 0.5)
     endmembers /= endmembers.max(axis=1, keepdims=True)
     n_pixels = shape[0] * shape[1]
     truth = rng.gamma(2.0, 1.0, (n_pixels, n_endmembers))
     truth[rng.random(truth.shape) < zero_fraction] = 0.0
     spectra = truth @ endmembers + rng.normal(0.0, noise, (n_pixels, n_channels))
-    return dict(name=f"synthetic_{shape[0]}x{shape[1]}_k{n_endmembers}",
-                cube=spectra.reshape(shape + (n_channels,)), endmembers=endmembers,
-                fit_kwargs=dict(method="nnls", variance=noise**2),
-                description=f"{n_endmembers} Gaussian-peak endmembers, {zero_fraction:.0%} of the "
-                            f"true coefficients zero, Gaussian noise sigma={noise}, seed={seed}")
+    return dict(
+        name=f"synthetic_{shape[0]}x{shape[1]}_k{n_endmembers}",
+        cube=spectra.reshape(shape + (n_channels,)),
+        endmembers=endmembers,
+        fit_kwargs=dict(method="nnls", variance=noise**2),
+        description=f"{n_endmembers} Gaussian-peak endmembers, {zero_fraction:.0%} of the "
+        f"true coefficients zero, Gaussian noise sigma={noise}, seed={seed}",
+    )
 
 
 # ---------------------------------------------------------------------------------- methods
@@ -118,18 +133,37 @@ def scipy_loop(cube, endmembers):
 
 def markdown_table(rows):
     """The table this script prints (report.py renders the book's tables itself)."""
-    header = ["case", "pixels × channels, k", "active constraints", "scipy nnls loop (ms)",
-              "fit_known_endmembers (ms)", "speed-up", "max abs diff", "nnls_batch (ms)",
-              "speed-up", "max abs diff"]
+    header = [
+        "case",
+        "pixels × channels, k",
+        "active constraints",
+        "scipy nnls loop (ms)",
+        "fit_known_endmembers (ms)",
+        "speed-up",
+        "max abs diff",
+        "nnls_batch (ms)",
+        "speed-up",
+        "max abs diff",
+    ]
     t, sp, d = "time_s", "speedup", "max_abs_diff"
-    return harness.md_table(header, [
-        [r["case"], f"{r['n_pixels']} × {r['n_channels']}, {r['n_endmembers']}",
-         f"{r['active_constraint_fraction']:.1%} of coefficients",
-         f"{1e3 * r[t]['scipy_nnls_loop']:.1f}", f"{1e3 * r[t]['fit_known_endmembers']:.1f}",
-         f"{r[sp]['fit_known_endmembers']:.1f}×", f"{r[d]['fit_known_endmembers']:.1e}",
-         f"{1e3 * r[t]['nnls_batch']:.1f}", f"{r[sp]['nnls_batch']:.1f}×",
-         f"{r[d]['nnls_batch']:.1e}"]
-        for r in rows])
+    return harness.md_table(
+        header,
+        [
+            [
+                r["case"],
+                f"{r['n_pixels']} × {r['n_channels']}, {r['n_endmembers']}",
+                f"{r['active_constraint_fraction']:.1%} of coefficients",
+                f"{1e3 * r[t]['scipy_nnls_loop']:.1f}",
+                f"{1e3 * r[t]['fit_known_endmembers']:.1f}",
+                f"{r[sp]['fit_known_endmembers']:.1f}×",
+                f"{r[d]['fit_known_endmembers']:.1e}",
+                f"{1e3 * r[t]['nnls_batch']:.1f}",
+                f"{r[sp]['nnls_batch']:.1f}×",
+                f"{r[d]['nnls_batch']:.1e}",
+            ]
+            for r in rows
+        ],
+    )
 
 
 # ------------------------------------------------------------------------------------ main
@@ -141,59 +175,88 @@ def run_case(case, repeats, peer_repeats):
     coef_batch = lectlib_batch(cube, E)
     coef_ref = scipy_loop(cube, E)
     times = dict(
-        fit_known_endmembers=harness.best_time(lambda: lectlib_fit(cube, E, kwargs), repeats)[0],
+        fit_known_endmembers=harness.best_time(
+            lambda: lectlib_fit(cube, E, kwargs), repeats
+        )[0],
         nnls_batch=harness.best_time(lambda: lectlib_batch(cube, E), repeats)[0],
         scipy_nnls_loop=harness.best_time(lambda: scipy_loop(cube, E), peer_repeats)[0],
     )
-    diffs = dict(fit_known_endmembers=float(np.abs(coef_fit - coef_ref).max()),
-                 nnls_batch=float(np.abs(coef_batch - coef_ref).max()))
+    diffs = dict(
+        fit_known_endmembers=float(np.abs(coef_fit - coef_ref).max()),
+        nnls_batch=float(np.abs(coef_batch - coef_ref).max()),
+    )
     at_bound = coef_ref == 0
     return dict(
-        case=case["name"], description=case["description"],
-        n_pixels=int(coef_ref.shape[0]), n_channels=int(cube.shape[-1]),
-        n_endmembers=int(E.shape[0]), fit_kwargs=dict(kwargs),
+        case=case["name"],
+        description=case["description"],
+        n_pixels=int(coef_ref.shape[0]),
+        n_channels=int(cube.shape[-1]),
+        n_endmembers=int(E.shape[0]),
+        fit_kwargs=dict(kwargs),
         active_constraint_fraction=float(at_bound.mean()),
         pixels_with_active_constraint=float(at_bound.any(axis=1).mean()),
         distinct_active_sets=int(np.unique(at_bound, axis=0).shape[0]),
         max_abs_coefficient=float(np.abs(coef_ref).max()),
-        time_s=times, max_abs_diff=diffs,
-        speedup={k: times["scipy_nnls_loop"] / times[k] for k in ("fit_known_endmembers",
-                                                                  "nnls_batch")},
+        time_s=times,
+        max_abs_diff=diffs,
+        speedup={
+            k: times["scipy_nnls_loop"] / times[k]
+            for k in ("fit_known_endmembers", "nnls_batch")
+        },
         accuracy_ok=diffs["fit_known_endmembers"] <= ACCURACY_TOL,
-        speed_target_met=times["scipy_nnls_loop"] / times["fit_known_endmembers"] >= SPEED_TARGET,
+        speed_target_met=times["scipy_nnls_loop"] / times["fit_known_endmembers"]
+        >= SPEED_TARGET,
     )
 
 
 def main(argv=None):
-    parser = harness.bench_parser(__doc__, "regression", "timed runs of lectlib (best kept)")
-    parser.add_argument("--peer-repeats", type=int, default=3,
-                        help="timed runs of the scipy loop (best kept)")
+    parser = harness.bench_parser(
+        __doc__, "regression", "timed runs of lectlib (best kept)"
+    )
+    parser.add_argument(
+        "--peer-repeats",
+        type=int,
+        default=3,
+        help="timed runs of the scipy loop (best kept)",
+    )
     args = parser.parse_args(argv)
 
     with threadpool_limits(limits=1):
         pools = harness.thread_pools()
-        rows = [run_case(case, args.repeats, args.peer_repeats)
-                for case in (eels_case(), synthetic_case())]
+        rows = [
+            run_case(case, args.repeats, args.peer_repeats)
+            for case in (eels_case(), synthetic_case())
+        ]
     table = markdown_table(rows)
     result = dict(
         **harness.run_header(
             "regression: lectlib non-negative fit vs per-pixel scipy.optimize.nnls",
-            threads="BLAS/OpenMP limited to 1 thread (threadpoolctl.threadpool_limits(1) + env)"),
+            threads="BLAS/OpenMP limited to 1 thread (threadpoolctl.threadpool_limits(1) + env)",
+        ),
         blas_pools_during_timing=pools,
         versions=harness.course_versions(),
-        timing=dict(statistic="best of repeats, wall time (s)", lectlib_repeats=args.repeats,
-                    scipy_repeats=args.peer_repeats),
+        timing=dict(
+            statistic="best of repeats, wall time (s)",
+            lectlib_repeats=args.repeats,
+            scipy_repeats=args.peer_repeats,
+        ),
         targets=dict(max_abs_diff=ACCURACY_TOL, speedup=SPEED_TARGET),
-        cases=rows, table_markdown=table,
+        cases=rows,
+        table_markdown=table,
     )
     harness.write_result(args.out, result)
     for r in rows:
         if not r["speed_target_met"]:
-            print(f"note: {r['case']}: speed-up {r['speedup']['fit_known_endmembers']:.1f}x is "
-                  f"below the {SPEED_TARGET:g}x target")
+            print(
+                f"note: {r['case']}: speed-up {r['speedup']['fit_known_endmembers']:.1f}x is "
+                f"below the {SPEED_TARGET:g}x target"
+            )
     bad = [r["case"] for r in rows if not r["accuracy_ok"]]
-    return harness.exit_status([f"coefficients differ from scipy by more than "
-                                f"{ACCURACY_TOL:g} in {bad}"] if bad else [])
+    return harness.exit_status(
+        [f"coefficients differ from scipy by more than {ACCURACY_TOL:g} in {bad}"]
+        if bad
+        else []
+    )
 
 
 if __name__ == "__main__":

@@ -78,7 +78,15 @@ import tempfile
 from pathlib import Path
 
 import harness  # beside this script: Python puts the script's folder first on the path
-from sliding_case import CLOSEST_SETTINGS, CROP, PEERS, SHAPE, STEP, WINDOW, window_stack
+from sliding_case import (
+    CLOSEST_SETTINGS,
+    CROP,
+    PEERS,
+    SHAPE,
+    STEP,
+    WINDOW,
+    window_stack,
+)
 
 PEER = harness.HERE / "sliding_peers.py"
 
@@ -89,7 +97,10 @@ def run_peers(args, image, tmp):
     out = {}
     for name in PEERS:
         if name in args.skip_peer:
-            out[name] = dict(status="skipped", reason="left out of SLIDING_PEERS (run.sh)"), None
+            out[name] = (
+                dict(status="skipped", reason="left out of SLIDING_PEERS (run.sh)"),
+                None,
+            )
             continue
         missing = harness.missing_peer(python[name])
         if missing:
@@ -97,12 +108,22 @@ def run_peers(args, image, tmp):
             continue
         print(f"running {name} ...", flush=True)
         try:
-            info, arrays = harness.run_peer(PEER, python[name], dict(image=image), tmp / name,
-                                            [name, "--repeats", args.peer_repeats],
-                                            env={"PYTHONWARNINGS": "ignore"})
+            info, arrays = harness.run_peer(
+                PEER,
+                python[name],
+                dict(image=image),
+                tmp / name,
+                [name, "--repeats", args.peer_repeats],
+                env={"PYTHONWARNINGS": "ignore"},
+            )
         except harness.PeerFailed as exc:
-            out[name] = dict(status="failed", reason=f"exit {exc.returncode}: "
-                                                     f"{exc.stderr.strip()[-2000:]}"), None
+            out[name] = (
+                dict(
+                    status="failed",
+                    reason=f"exit {exc.returncode}: {exc.stderr.strip()[-2000:]}",
+                ),
+                None,
+            )
             continue
         info["status"] = "ran"
         info["venv"] = str(Path(python[name]).parent.parent)
@@ -118,27 +139,74 @@ def markdown_tables(result):
     """The tables this script prints (report.py renders the book's tables itself)."""
     ms = harness.fmt_ms
     floors = harness.md_table(
-        ["floor (Hann × windows → rfft2, complex spectrum only)", "whole stack", "row by row",
-         "floor", "peak memory, whole", "peak memory, rows", "rows + log(1+|F|) into an output"],
-        [[name, ms(x["whole_s"]), ms(x["rows_s"]), f"**{ms(x['floor_s'])}** "
-          f"({x['floor_variant']})", mb(x["peak_bytes_whole"]), mb(x["peak_bytes_rows"]),
-          ms(x["complete_rows_s"])]
-         for name, x in result["floors"].items()])
+        [
+            "floor (Hann × windows → rfft2, complex spectrum only)",
+            "whole stack",
+            "row by row",
+            "floor",
+            "peak memory, whole",
+            "peak memory, rows",
+            "rows + log(1+|F|) into an output",
+        ],
+        [
+            [
+                name,
+                ms(x["whole_s"]),
+                ms(x["rows_s"]),
+                f"**{ms(x['floor_s'])}** ({x['floor_variant']})",
+                mb(x["peak_bytes_whole"]),
+                mb(x["peak_bytes_rows"]),
+                ms(x["complete_rows_s"]),
+            ]
+            for name, x in result["floors"].items()
+        ],
+    )
     lectlib = harness.md_table(
-        ["lectlib SlidingFFT", "features", "time", "/ floor (same dtype)", "/ float64 floor",
-         "output", "peak", "peak / output"],
-        [[r["label"], r["n_features"], ms(r["time_s"]), f"{r['ratio_to_floor']:.2f}×",
-          f"{r['ratio_to_float64_floor']:.2f}×", mb(r["output_nbytes"]), mb(r["peak_bytes"]),
-          f"{r['peak_over_output']:.2f}×"]
-         for r in result["lectlib"]])
+        [
+            "lectlib SlidingFFT",
+            "features",
+            "time",
+            "/ floor (same dtype)",
+            "/ float64 floor",
+            "output",
+            "peak",
+            "peak / output",
+        ],
+        [
+            [
+                r["label"],
+                r["n_features"],
+                ms(r["time_s"]),
+                f"{r['ratio_to_floor']:.2f}×",
+                f"{r['ratio_to_float64_floor']:.2f}×",
+                mb(r["output_nbytes"]),
+                mb(r["peak_bytes"]),
+                f"{r['peak_over_output']:.2f}×",
+            ]
+            for r in result["lectlib"]
+        ],
+    )
     accuracy = harness.md_table(
-        ["accuracy", "vs floor, same dtype (rel)", "vs float64 floor (rel)",
-         "log features (rel, worst variant)", "tolerance", "ok"],
-        [[name, f"{a['rel_max_diff_magnitude_same_precision_floor']:.1e}",
-          f"{a['rel_max_diff_magnitude_float64_floor']:.1e}",
-          f"{max(v for k, v in a.items() if k.startswith('rel_max_diff_log')):.1e}",
-          f"{a['tolerance']:g}", "yes" if a["accuracy_ok"] else "NO"]
-         for name, a in result["accuracy"].items()])
+        [
+            "accuracy",
+            "vs floor, same dtype (rel)",
+            "vs float64 floor (rel)",
+            "log features (rel, worst variant)",
+            "tolerance",
+            "ok",
+        ],
+        [
+            [
+                name,
+                f"{a['rel_max_diff_magnitude_same_precision_floor']:.1e}",
+                f"{a['rel_max_diff_magnitude_float64_floor']:.1e}",
+                f"{max(v for k, v in a.items() if k.startswith('rel_max_diff_log')):.1e}",
+                f"{a['tolerance']:g}",
+                "yes" if a["accuracy_ok"] else "NO",
+            ]
+            for name, a in result["accuracy"].items()
+        ],
+    )
     hann_off_peak = result["leakage"]["lectlib_hann_off_peak_power_median"]
     peer_rows = []
     for name, p in result["peers"].items():
@@ -146,25 +214,46 @@ def markdown_tables(result):
             peer_rows.append([name, p["status"], "", "", p["reason"][:200]])
             continue
         off_peak = p["comparison"]["vs_lectlib_hann_off_peak_power_median"]
-        peer_rows.append([f"{name} {p['versions'][name]}", "ran", ms(p["seconds"]),
-                          f"{p['ratio_to_lectlib_closest']:.0f}×",
-                          f"off-peak power {100 * off_peak:.1f} % "
-                          f"(lectlib Hann {100 * hann_off_peak:.1f} %)"])
-    peers = harness.md_table(["peer", "status", "time", "/ lectlib (closest settings)", "notes"],
-                             peer_rows)
+        peer_rows.append(
+            [
+                f"{name} {p['versions'][name]}",
+                "ran",
+                ms(p["seconds"]),
+                f"{p['ratio_to_lectlib_closest']:.0f}×",
+                f"off-peak power {100 * off_peak:.1f} % "
+                f"(lectlib Hann {100 * hann_off_peak:.1f} %)",
+            ]
+        )
+    peers = harness.md_table(
+        ["peer", "status", "time", "/ lectlib (closest settings)", "notes"], peer_rows
+    )
     return "\n\n".join([floors, lectlib, accuracy, peers])
 
 
 def main(argv=None):
-    parser = harness.bench_parser(__doc__, "sliding",
-                                  "timing rounds of lectlib and the row-by-row floor")
-    harness.add_peer_python(parser, ".venv-pycroscopy", "pycroscopy", "--pycroscopy-python")
+    parser = harness.bench_parser(
+        __doc__, "sliding", "timing rounds of lectlib and the row-by-row floor"
+    )
+    harness.add_peer_python(
+        parser, ".venv-pycroscopy", "pycroscopy", "--pycroscopy-python"
+    )
     harness.add_peer_python(parser, ".venv-atomai", "atomai", "--atomai-python")
-    parser.add_argument("--whole-repeats", type=int, default=3,
-                        help="timing rounds of the whole-stack floor (about 1 GB per call)")
-    parser.add_argument("--peer-repeats", type=int, default=1, help="timed calls of each peer")
-    parser.add_argument("--skip-peer", action="append", default=[], choices=PEERS,
-                        help="do not run this peer (it is reported as skipped)")
+    parser.add_argument(
+        "--whole-repeats",
+        type=int,
+        default=3,
+        help="timing rounds of the whole-stack floor (about 1 GB per call)",
+    )
+    parser.add_argument(
+        "--peer-repeats", type=int, default=1, help="timed calls of each peer"
+    )
+    parser.add_argument(
+        "--skip-peer",
+        action="append",
+        default=[],
+        choices=PEERS,
+        help="do not run this peer (it is reported as skipped)",
+    )
     args = parser.parse_args(argv)
 
     allocator = harness.fix_malloc()
@@ -185,7 +274,8 @@ def main(argv=None):
             # timing first, while the process is small and no peer has run yet
             print("timing the floors and lectlib ...", flush=True)
             floors, rows, peer_configs, load = sliding_timing.measure(
-                image, args.repeats, args.whole_repeats)
+                image, args.repeats, args.whole_repeats
+            )
         peer_runs = run_peers(args, image, Path(tmp))
 
     peers = {name: info for name, (info, _) in peer_runs.items()}
@@ -199,15 +289,18 @@ def main(argv=None):
                 continue
             print(f"comparing {name} ...", flush=True)
             try:
-                sliding_accuracy.compare_peer(name, info, arrays, image, hann_full,
-                                              untapered_full)
-            except Exception as exc:                          # noqa: BLE001 (recorded)
+                sliding_accuracy.compare_peer(
+                    name, info, arrays, image, hann_full, untapered_full
+                )
+            except Exception as exc:  # noqa: BLE001 (recorded)
                 info["status"] = "failed"
                 info["reason"] = f"comparison failed: {type(exc).__name__}: {exc}"
                 continue
             label = CLOSEST_SETTINGS[name][0]
             info["lectlib_closest"] = dict(label=label, **peer_configs[label])
-            info["ratio_to_lectlib_closest"] = info["seconds"] / peer_configs[label]["time_s"]
+            info["ratio_to_lectlib_closest"] = (
+                info["seconds"] / peer_configs[label]["time_s"]
+            )
             info["ratio_to_lectlib_float32"] = info["seconds"] / rows[0]["time_s"]
             del arrays
 
@@ -216,41 +309,68 @@ def main(argv=None):
             "sliding FFT: lectlib.sliding.SlidingFFT vs the batched scipy.fft.rfft2 floor; "
             "pycroscopy and atomai in their own venvs",
             threads="1: threadpoolctl.threadpool_limits(1) in every process, OMP/OpenBLAS/"
-                    "MKL_NUM_THREADS=1, workers=1 for scipy.fft, dask's synchronous scheduler"),
+            "MKL_NUM_THREADS=1, workers=1 for scipy.fft, dask's synchronous scheduler",
+        ),
         allocator=allocator,
         blas_pools_during_timing=pools,
-        versions=dict(**harness.course_versions(),
-                      peers={n: p.get("versions") for n, p in peers.items()}),
-        data=dict(call=f"make_lattice_phases({SHAPE}, random_state=0).image",
-                  shape=list(SHAPE), dtype=str(image.dtype), window=WINDOW, step=STEP,
-                  grid=list(grid), n_windows=int(grid[0] * grid[1]), taper="hann (symmetric, "
-                  "scipy.signal.windows.hann(64) in both directions)"),
-        timing=dict(statistic="best over interleaved rounds, wall time (s), GC off; one untimed "
-                              "call first",
-                    repeats=args.repeats, whole_repeats=args.whole_repeats,
-                    peer_repeats=args.peer_repeats,
-                    load_average_1min_before_and_after=load,
-                    note="other processes on the machine are not controlled; the load average "
-                         "says whether something else was running"),
+        versions=dict(
+            **harness.course_versions(),
+            peers={n: p.get("versions") for n, p in peers.items()},
+        ),
+        data=dict(
+            call=f"make_lattice_phases({SHAPE}, random_state=0).image",
+            shape=list(SHAPE),
+            dtype=str(image.dtype),
+            window=WINDOW,
+            step=STEP,
+            grid=list(grid),
+            n_windows=int(grid[0] * grid[1]),
+            taper="hann (symmetric, scipy.signal.windows.hann(64) in both directions)",
+        ),
+        timing=dict(
+            statistic="best over interleaved rounds, wall time (s), GC off; one untimed "
+            "call first",
+            repeats=args.repeats,
+            whole_repeats=args.whole_repeats,
+            peer_repeats=args.peer_repeats,
+            load_average_1min_before_and_after=load,
+            note="other processes on the machine are not controlled; the load average "
+            "says whether something else was running",
+        ),
         floor_note="the floor computes the complex spectrum only: no magnitude, no log, and no "
-                   "output array is kept",
-        floors=floors, lectlib=rows, accuracy=accuracy, leakage=leakage, peers=peers,
-        targets=dict(speed_ratio_max=sliding_timing.SPEED_TARGET,
-                     memory_ratio_max=sliding_timing.MEMORY_TARGET,
-                     accuracy=sliding_accuracy.TOL, crop=CROP),
+        "output array is kept",
+        floors=floors,
+        lectlib=rows,
+        accuracy=accuracy,
+        leakage=leakage,
+        peers=peers,
+        targets=dict(
+            speed_ratio_max=sliding_timing.SPEED_TARGET,
+            memory_ratio_max=sliding_timing.MEMORY_TARGET,
+            accuracy=sliding_accuracy.TOL,
+            crop=CROP,
+        ),
     )
     result["table_markdown"] = markdown_tables(result)
     harness.write_result(args.out, result)
     for r in rows:
         if r["speed_target_applies"] and not r["speed_target_met"]:
-            print(f"note: lectlib {r['label']} takes {r['ratio_to_floor']:.2f}× the floor "
-                  f"(target ≤ {sliding_timing.SPEED_TARGET})")
+            print(
+                f"note: lectlib {r['label']} takes {r['ratio_to_floor']:.2f}× the floor "
+                f"(target ≤ {sliding_timing.SPEED_TARGET})"
+            )
         if not r["memory_target_met"]:
-            print(f"note: lectlib {r['label']} peaks at {r['peak_over_output']:.2f}× its output "
-                  f"(target ≤ {sliding_timing.MEMORY_TARGET})")
-    return harness.exit_status([
-        f"lectlib's {name} spectra differ from the floor's beyond {sliding_accuracy.TOL[name]:g}"
-        for name, a in accuracy.items() if not a["accuracy_ok"]])
+            print(
+                f"note: lectlib {r['label']} peaks at {r['peak_over_output']:.2f}× its output "
+                f"(target ≤ {sliding_timing.MEMORY_TARGET})"
+            )
+    return harness.exit_status(
+        [
+            f"lectlib's {name} spectra differ from the floor's beyond {sliding_accuracy.TOL[name]:g}"
+            for name, a in accuracy.items()
+            if not a["accuracy_ok"]
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,11 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 
 #: One thread for BLAS and OpenMP in every process: the times compare algorithms, not cores.
-THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
 
 #: glibc allocator thresholds that :func:`fix_malloc` sets (see there why).
 MMAP_THRESHOLD = 64 << 20
@@ -91,7 +95,7 @@ def rounds(funcs, repeats):
     times = {name: [] for name in funcs}
     for r in range(repeats):
         names = list(funcs)
-        names = names[r % len(names):] + names[:r % len(names)]
+        names = names[r % len(names) :] + names[: r % len(names)]
         for name in names:
             times[name].append(timed(funcs[name])[0])
     return times
@@ -108,14 +112,19 @@ def fix_malloc():
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
-        ok = (libc.mallopt(-3, MMAP_THRESHOLD) == 1      # M_MMAP_THRESHOLD
-              and libc.mallopt(-1, TRIM_THRESHOLD) == 1)  # M_TRIM_THRESHOLD
+        ok = (
+            libc.mallopt(-3, MMAP_THRESHOLD) == 1  # M_MMAP_THRESHOLD
+            and libc.mallopt(-1, TRIM_THRESHOLD) == 1
+        )  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         ok = False
-    return dict(mallopt_applied=bool(ok), m_mmap_threshold=MMAP_THRESHOLD,
-                m_trim_threshold=TRIM_THRESHOLD,
-                note="glibc mallopt(M_MMAP_THRESHOLD, M_TRIM_THRESHOLD) at start, in every "
-                     "process of this benchmark")
+    return dict(
+        mallopt_applied=bool(ok),
+        m_mmap_threshold=MMAP_THRESHOLD,
+        m_trim_threshold=TRIM_THRESHOLD,
+        note="glibc mallopt(M_MMAP_THRESHOLD, M_TRIM_THRESHOLD) at start, in every "
+        "process of this benchmark",
+    )
 
 
 # ---------------------------------------------------------------------------- run metadata
@@ -137,25 +146,40 @@ def thread_env():
 
 
 def machine_info():
-    return dict(cpu=cpu_model(), logical_cpus=os.cpu_count(), platform=platform.platform(),
-                python=platform.python_version(), thread_env=thread_env())
+    return dict(
+        cpu=cpu_model(),
+        logical_cpus=os.cpu_count(),
+        platform=platform.platform(),
+        python=platform.python_version(),
+        thread_env=thread_env(),
+    )
 
 
 def thread_pools(filepath=True):
     """The BLAS/OpenMP pools that threadpoolctl sees: API, version, threads (and library)."""
     import threadpoolctl
 
-    keys = ("internal_api", "version", "num_threads") + (("filepath",) if filepath else ())
+    keys = ("internal_api", "version", "num_threads") + (
+        ("filepath",) if filepath else ()
+    )
     return [{k: p.get(k) for k in keys} for p in threadpoolctl.threadpool_info()]
 
 
 def git_commit():
     """HEAD of the course repository, marked when lectlib has uncommitted changes."""
     try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "lectlib"],
-                               capture_output=True, text=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "lectlib"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return head + ("+dirty-lectlib" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return None
@@ -163,9 +187,12 @@ def git_commit():
 
 def run_header(benchmark, threads):
     """The first fields of every results file: what, when (UTC), on which machine, threads."""
-    return dict(benchmark=benchmark,
-                date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                machine=machine_info(), threads=threads)
+    return dict(
+        benchmark=benchmark,
+        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        machine=machine_info(),
+        threads=threads,
+    )
 
 
 def course_versions(threadpoolctl=True):
@@ -176,10 +203,16 @@ def course_versions(threadpoolctl=True):
 
     import lectlib
 
-    versions = dict(lectlib=lectlib.__version__, lectlib_commit=git_commit(),
-                    numpy=numpy.__version__, scipy=scipy.__version__, sklearn=sklearn.__version__)
+    versions = dict(
+        lectlib=lectlib.__version__,
+        lectlib_commit=git_commit(),
+        numpy=numpy.__version__,
+        scipy=scipy.__version__,
+        sklearn=sklearn.__version__,
+    )
     if threadpoolctl:
         import threadpoolctl as tpc
+
         versions["threadpoolctl"] = tpc.__version__
     return versions
 
@@ -191,9 +224,15 @@ class PeerFailed(RuntimeError):
     """A peer process exited with an error; ``returncode``, ``stdout``, ``stderr`` are kept."""
 
     def __init__(self, cmd, proc):
-        self.returncode, self.stdout, self.stderr = proc.returncode, proc.stdout, proc.stderr
-        super().__init__(f"the peer failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                         f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        self.returncode, self.stdout, self.stderr = (
+            proc.returncode,
+            proc.stdout,
+            proc.stderr,
+        )
+        super().__init__(
+            f"the peer failed (exit {proc.returncode}): {' '.join(cmd)}\n"
+            f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
 
 
 def missing_peer(python):
@@ -266,16 +305,22 @@ def run_peer(script, python, inputs, directory, args=(), env=None):
     if proc.returncode != 0:
         raise PeerFailed(cmd, proc)
     info = json.loads((directory / "output" / "peer.json").read_text())
-    outputs = {p.stem: np.load(p, allow_pickle=False)
-               for p in sorted((directory / "output").glob("*.npy"))}
+    outputs = {
+        p.stem: np.load(p, allow_pickle=False)
+        for p in sorted((directory / "output").glob("*.npy"))
+    }
     return info, outputs
 
 
 def peer_parser(doc):
     """Command line of a peer module: the folder :func:`run_peer` made, and ``--repeats``."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    parser.add_argument("directory", type=Path, help="holds input/ and receives output/")
-    parser.add_argument("--repeats", type=int, default=1, help="timed calls of the peer")
+    parser.add_argument(
+        "directory", type=Path, help="holds input/ and receives output/"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="timed calls of the peer"
+    )
     return parser
 
 
@@ -283,8 +328,10 @@ def load_inputs(directory):
     """The arrays :func:`run_peer` handed over: name → array."""
     import numpy as np
 
-    return {p.stem: np.load(p, allow_pickle=False)
-            for p in sorted((Path(directory) / "input").glob("*.npy"))}
+    return {
+        p.stem: np.load(p, allow_pickle=False)
+        for p in sorted((Path(directory) / "input").glob("*.npy"))
+    }
 
 
 def save_outputs(directory, info, outputs):
@@ -312,10 +359,13 @@ def fmt_ms(seconds):
 
 def md_table(header, rows):
     """A markdown table; an empty cell is written ``| |``."""
+
     def line(cells):
         return "|" + "".join(f" {c} |" if str(c) else " |" for c in cells)
 
-    return "\n".join([line(header), "|" + "---|" * len(header)] + [line(r) for r in rows])
+    return "\n".join(
+        [line(header), "|" + "---|" * len(header)] + [line(r) for r in rows]
+    )
 
 
 def bench_parser(doc, result, repeats_help):
@@ -325,8 +375,12 @@ def bench_parser(doc, result, repeats_help):
     """
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7, help=repeats_help)
-    parser.add_argument("--out", type=Path, default=RESULTS / f"{result}.json",
-                        help="the results file to write")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS / f"{result}.json",
+        help="the results file to write",
+    )
     return parser
 
 
@@ -335,8 +389,12 @@ def add_peer_python(parser, venv, peer, option="--peer-python"):
 
     ``run.sh`` creates the peer venvs there and passes their interpreters explicitly.
     """
-    parser.add_argument(option, type=Path, default=HERE / venv / "bin" / "python",
-                        help=f"Python of the {peer} venv")
+    parser.add_argument(
+        option,
+        type=Path,
+        default=HERE / venv / "bin" / "python",
+        help=f"Python of the {peer} venv",
+    )
 
 
 def write_result(path, result, versions=None):

@@ -26,14 +26,17 @@ def normalize_poissonian_noise(cube, repeats):
         return hs.signals.Signal1D(cube.copy())
 
     def normalize(signal):
-        signal.normalize_poissonian_noise()    # replaces signal.data; returns None
+        signal.normalize_poissonian_noise()  # replaces signal.data; returns None
         return signal
 
     seconds, signals = harness.best_time(normalize, repeats, setup=make_signal)
     signal = signals[-1]
     scaled = np.asarray(signal.data)
     info = dict(
-        seconds=seconds, repeats=repeats, shape=list(scaled.shape), dtype=str(scaled.dtype),
+        seconds=seconds,
+        repeats=repeats,
+        shape=list(scaled.shape),
+        dtype=str(scaled.dtype),
         signal_class=f"{type(signal).__module__}.{type(signal).__name__}",
         versions=dict(hyperspy=hyperspy.__version__, numpy=np.__version__),
     )

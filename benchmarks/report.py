@@ -31,8 +31,11 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 PAGE = ROOT / "chapters" / "appendix_benchmarks.md"
 BLOCKS = ("machine", "regression", "poisson_scaling", "unmixing", "sliding")
-MARKER = re.compile(r"<!-- results:(?P<name>[a-z_]+):start -->\n(?P<body>.*?)"
-                    r"<!-- results:(?P=name):end -->", re.S)
+MARKER = re.compile(
+    r"<!-- results:(?P<name>[a-z_]+):start -->\n(?P<body>.*?)"
+    r"<!-- results:(?P=name):end -->",
+    re.S,
+)
 
 
 # ---------------------------------------------------------------------------------- format
@@ -110,8 +113,12 @@ def render_machine(results):
         "",
     ]
     rows = []
-    names = {"regression": "regression", "poisson_scaling": "Poisson scaling",
-             "unmixing": "unmixing", "sliding": "sliding FFT"}
+    names = {
+        "regression": "regression",
+        "poisson_scaling": "Poisson scaling",
+        "unmixing": "unmixing",
+        "sliding": "sliding FFT",
+    }
     for key in BLOCKS[1:]:
         if key not in results:
             continue
@@ -124,15 +131,32 @@ def render_machine(results):
             peer = f"HyperSpy {p['hyperspy']}, numpy {p['numpy']} (own venv)"
         elif key == "unmixing":
             p = v["peer"]
-            peer = (f"pysptools {p['pysptools']}, numpy {p['numpy']}, scipy {p['scipy']}, "
-                    f"cvxopt {p['cvxopt']}, scikit-learn {p['sklearn']} (own venv)")
+            peer = (
+                f"pysptools {p['pysptools']}, numpy {p['numpy']}, scipy {p['scipy']}, "
+                f"cvxopt {p['cvxopt']}, scikit-learn {p['sklearn']} (own venv)"
+            )
         else:
             peer = f"scipy.fft {v['scipy']} (the floor, same venv); " + "; ".join(
-                sliding_peer_versions(name, r["peers"][name]) for name in ("pycroscopy", "atomai"))
-        rows.append([names[key], r["date"].replace("T", " ").replace("+00:00", " UTC"),
-                     v["lectlib"], v["numpy"], v["scipy"], v["sklearn"], peer])
-    lines.append(table(["benchmark", "run", "lectlib", "numpy", "scipy", "scikit-learn",
-                        "peer"], rows))
+                sliding_peer_versions(name, r["peers"][name])
+                for name in ("pycroscopy", "atomai")
+            )
+        rows.append(
+            [
+                names[key],
+                r["date"].replace("T", " ").replace("+00:00", " UTC"),
+                v["lectlib"],
+                v["numpy"],
+                v["scipy"],
+                v["sklearn"],
+                peer,
+            ]
+        )
+    lines.append(
+        table(
+            ["benchmark", "run", "lectlib", "numpy", "scipy", "scikit-learn", "peer"],
+            rows,
+        )
+    )
     return "\n".join(lines)
 
 
@@ -141,17 +165,32 @@ def render_regression(r):
     rows = []
     for c in r["cases"]:
         ts, sp, d = c["time_s"], c["speedup"], c["max_abs_diff"]
-        rows.append([
-            f"`{c['case']}`",
-            f"{grouped(c['n_pixels'])} × {c['n_channels']}, {c['n_endmembers']}",
-            f"{100 * c['active_constraint_fraction']:.1f} %", ms(ts["scipy_nnls_loop"]),
-            ms(ts["fit_known_endmembers"]), f"**{ratio(sp['fit_known_endmembers'])}**",
-            sci(d["fit_known_endmembers"]), ms(ts["nnls_batch"]), ratio(sp["nnls_batch"]),
-            sci(d["nnls_batch"]),
-        ])
-    header = ["case", "pixels × channels, k", "coefficients at bound", "scipy nnls loop",
-              "`fit_known_endmembers`", "speed-up", "max abs diff", "`nnls_batch`", "speed-up",
-              "max abs diff"]
+        rows.append(
+            [
+                f"`{c['case']}`",
+                f"{grouped(c['n_pixels'])} × {c['n_channels']}, {c['n_endmembers']}",
+                f"{100 * c['active_constraint_fraction']:.1f} %",
+                ms(ts["scipy_nnls_loop"]),
+                ms(ts["fit_known_endmembers"]),
+                f"**{ratio(sp['fit_known_endmembers'])}**",
+                sci(d["fit_known_endmembers"]),
+                ms(ts["nnls_batch"]),
+                ratio(sp["nnls_batch"]),
+                sci(d["nnls_batch"]),
+            ]
+        )
+    header = [
+        "case",
+        "pixels × channels, k",
+        "coefficients at bound",
+        "scipy nnls loop",
+        "`fit_known_endmembers`",
+        "speed-up",
+        "max abs diff",
+        "`nnls_batch`",
+        "speed-up",
+        "max abs diff",
+    ]
     tm = r["timing"]
     lines = [
         f"Best of {tm['lectlib_repeats']} (lectlib) and {tm['scipy_repeats']} (scipy) calls. "
@@ -160,12 +199,18 @@ def render_regression(r):
         table(header, rows),
         "",
         f"- Accuracy target, max |lectlib − scipy| ≤ {tol(t['max_abs_diff'])}: "
-        + "; ".join(f"{met(c['accuracy_ok'])} in `{c['case']}` "
-                    f"({sci(c['max_abs_diff']['fit_known_endmembers'])})" for c in r["cases"])
+        + "; ".join(
+            f"{met(c['accuracy_ok'])} in `{c['case']}` "
+            f"({sci(c['max_abs_diff']['fit_known_endmembers'])})"
+            for c in r["cases"]
+        )
         + ".",
         f"- Speed target, scipy / lectlib ≥ {t['speedup']:g}× for `fit_known_endmembers`: "
-        + "; ".join(f"{met(c['speed_target_met'])} in `{c['case']}` "
-                    f"({ratio(c['speedup']['fit_known_endmembers'])})" for c in r["cases"])
+        + "; ".join(
+            f"{met(c['speed_target_met'])} in `{c['case']}` "
+            f"({ratio(c['speedup']['fit_known_endmembers'])})"
+            for c in r["cases"]
+        )
         + ".",
     ]
     return "\n".join(lines)
@@ -174,13 +219,28 @@ def render_regression(r):
 def render_poisson(r):
     rows = []
     for c in r["cases"]:
-        rows.append([
-            f"`{c['case']}`", " × ".join(str(n) for n in c["shape"]), ms(c["time_s"]["hyperspy"]),
-            ms(c["time_s"]["lectlib"]), ratio(c["ratio_hyperspy_over_lectlib"]),
-            sci(c["max_abs_diff"]), sci(c["max_rel_diff"]), "yes" if c["same_zeros"] else "**no**",
-        ])
-    header = ["case", "shape (ny × nx × channels)", "HyperSpy", "lectlib", "HyperSpy / lectlib",
-              "max abs diff", "max rel diff", "same zeros"]
+        rows.append(
+            [
+                f"`{c['case']}`",
+                " × ".join(str(n) for n in c["shape"]),
+                ms(c["time_s"]["hyperspy"]),
+                ms(c["time_s"]["lectlib"]),
+                ratio(c["ratio_hyperspy_over_lectlib"]),
+                sci(c["max_abs_diff"]),
+                sci(c["max_rel_diff"]),
+                "yes" if c["same_zeros"] else "**no**",
+            ]
+        )
+    header = [
+        "case",
+        "shape (ny × nx × channels)",
+        "HyperSpy",
+        "lectlib",
+        "HyperSpy / lectlib",
+        "max abs diff",
+        "max rel diff",
+        "same zeros",
+    ]
     lines = [
         f"Best of {r['timing']['repeats']} calls.",
         "",
@@ -188,55 +248,100 @@ def render_poisson(r):
         "",
         f"- Agreement target, relative difference ≤ {tol(r['targets']['max_rel_diff'])} and the "
         "same zeros: "
-        + "; ".join(f"{met(c['agreement_ok'])} in `{c['case']}`" for c in r["cases"]) + ".",
+        + "; ".join(f"{met(c['agreement_ok'])} in `{c['case']}`" for c in r["cases"])
+        + ".",
         "- Speed: reported only (no target).",
     ]
     return "\n".join(lines)
 
 
 def render_unmixing(r):
-    nf, fc, refs, t, tm = r["nfindr"], r["fcls"], r["references"], r["targets"], r["timing"]
+    nf, fc, refs, t, tm = (
+        r["nfindr"],
+        r["fcls"],
+        r["references"],
+        r["targets"],
+        r["timing"],
+    )
     data = r["data"]
 
     def angle_row(name, x):
-        return [name, ms(x["time_s"]), ", ".join(f"{a:.2f}" for a in x["angles_deg"]),
-                f"{x['max_angle_deg']:.2f}", f"{x['mean_angle_deg']:.2f}", str(x["n_iter"])]
+        return [
+            name,
+            ms(x["time_s"]),
+            ", ".join(f"{a:.2f}" for a in x["angles_deg"]),
+            f"{x['max_angle_deg']:.2f}",
+            f"{x['mean_angle_deg']:.2f}",
+            str(x["n_iter"]),
+        ]
 
     nf_rows = [
         angle_row("lectlib `NFINDR`", nf["lectlib"]),
         angle_row("pysptools `NFINDR`", nf["pysptools"]),
         angle_row("*reference:* scikit-learn `NMF`", refs["nmf"]),
-        angle_row("*reference:* scikit-learn `FastICA`"
-                  + ("" if refs["fastica"]["converged"] else " (not converged)"),
-                  refs["fastica"]),
+        angle_row(
+            "*reference:* scikit-learn `FastICA`"
+            + ("" if refs["fastica"]["converged"] else " (not converged)"),
+            refs["fastica"],
+        ),
     ]
-    nf_header = ["method", "time", "angle to each true endmember (°)", "max (°)", "mean (°)",
-                 "iterations"]
+    nf_header = [
+        "method",
+        "time",
+        "angle to each true endmember (°)",
+        "max (°)",
+        "mean (°)",
+        "iterations",
+    ]
     subset = f" ({fc['subset']})" if fc.get("subset") else ""
     fc_rows = [
-        ["lectlib `fcls`", ms(fc["lectlib"]["time_s"]), "—", "—",
-         sci(fc["lectlib"]["min_abundance"]), sci(fc["lectlib"]["max_abs_sum_minus_one"])],
-        ["pysptools `FCLS` (cvxopt defaults)", ms(fc["pysptools"]["time_s"]),
-         f"**{ratio(fc['ratio_pysptools_over_lectlib'])}**", sci(fc["max_abs_diff"]),
-         sci(fc["pysptools"]["min_abundance"]), sci(fc["pysptools"]["max_abs_sum_minus_one"])],
-        [f"pysptools `FCLS`, cvxopt tolerances "
-         f"{tol(fc['pysptools_tight']['cvxopt_options']['abstol'])} (one run)",
-         ms(fc["pysptools_tight"]["time_s"]), "—", sci(fc["max_abs_diff_tight"]),
-         sci(fc["pysptools_tight"]["min_abundance"]),
-         sci(fc["pysptools_tight"]["max_abs_sum_minus_one"])],
+        [
+            "lectlib `fcls`",
+            ms(fc["lectlib"]["time_s"]),
+            "—",
+            "—",
+            sci(fc["lectlib"]["min_abundance"]),
+            sci(fc["lectlib"]["max_abs_sum_minus_one"]),
+        ],
+        [
+            "pysptools `FCLS` (cvxopt defaults)",
+            ms(fc["pysptools"]["time_s"]),
+            f"**{ratio(fc['ratio_pysptools_over_lectlib'])}**",
+            sci(fc["max_abs_diff"]),
+            sci(fc["pysptools"]["min_abundance"]),
+            sci(fc["pysptools"]["max_abs_sum_minus_one"]),
+        ],
+        [
+            f"pysptools `FCLS`, cvxopt tolerances "
+            f"{tol(fc['pysptools_tight']['cvxopt_options']['abstol'])} (one run)",
+            ms(fc["pysptools_tight"]["time_s"]),
+            "—",
+            sci(fc["max_abs_diff_tight"]),
+            sci(fc["pysptools_tight"]["min_abundance"]),
+            sci(fc["pysptools_tight"]["max_abs_sum_minus_one"]),
+        ],
     ]
-    fc_header = ["solver", "time", "pysptools / lectlib", "max abs diff to lectlib",
-                 "min abundance", "max abs(Σa − 1)"]
+    fc_header = [
+        "solver",
+        "time",
+        "pysptools / lectlib",
+        "max abs diff to lectlib",
+        "min abundance",
+        "max abs(Σa − 1)",
+    ]
     k = data["n_endmembers"]
     ours_pure = nf["lectlib"]["found_the_pure_pixels"]
     theirs_pure = nf["pysptools"]["found_the_pure_pixels"]
     if nf["same_pixels"]:
-        chosen = f"Both chose the same {k} pixels" + (", the true pure pixels." if ours_pure
-                                                     else ", not all of them pure.")
+        chosen = f"Both chose the same {k} pixels" + (
+            ", the true pure pixels." if ours_pure else ", not all of them pure."
+        )
     else:
-        chosen = (f"They chose different pixels; lectlib's are "
-                  f"{'' if ours_pure else 'not '}the true pure pixels, pysptools' are "
-                  f"{'' if theirs_pure else 'not '}the true pure pixels.")
+        chosen = (
+            f"They chose different pixels; lectlib's are "
+            f"{'' if ours_pure else 'not '}the true pure pixels, pysptools' are "
+            f"{'' if theirs_pure else 'not '}the true pure pixels."
+        )
     lines = [
         f"Data: `{data['call']}`, {grouped(data['n_pixels'])} pixels × "
         f"{data['shape'][2]} channels. Best of {tm['lectlib_repeats']} calls (lectlib), "
@@ -279,8 +384,11 @@ def sliding_peer_versions(name, p):
     if p["status"] != "ran":
         return f"{name}: {p['status']}"
     v = p["versions"]
-    extra = (f", sidpy {v['sidpy']}, dask {v['dask']}" if name == "pycroscopy"
-             else f", torch {v['torch']}")
+    extra = (
+        f", sidpy {v['sidpy']}, dask {v['dask']}"
+        if name == "pycroscopy"
+        else f", torch {v['torch']}"
+    )
     return f"{name} {v[name]}, numpy {v['numpy']}, scipy {v['scipy']}{extra} (own venv)"
 
 
@@ -291,10 +399,17 @@ def render_sliding(r):
     for name in ("float64", "float32"):
         f = floors[name]
         variant = "whole stack" if f["floor_variant"] == "whole" else "row by row"
-        floor_rows.append([name, ms(f["whole_s"]), ms(f["rows_s"]),
-                           f"**{ms(f['floor_s'])}** ({variant})",
-                           mb(f["peak_bytes_whole"]), mb(f["peak_bytes_rows"]),
-                           ms(f["complete_rows_s"])])
+        floor_rows.append(
+            [
+                name,
+                ms(f["whole_s"]),
+                ms(f["rows_s"]),
+                f"**{ms(f['floor_s'])}** ({variant})",
+                mb(f["peak_bytes_whole"]),
+                mb(f["peak_bytes_rows"]),
+                ms(f["complete_rows_s"]),
+            ]
+        )
     lect_rows = []
     for x in rows:
         crop = "all" if x["crop"] is None else f"crop={x['crop']}"
@@ -302,16 +417,37 @@ def render_sliding(r):
         ratio_cell = times(x["ratio_to_floor"])
         if x["speed_target_applies"]:
             ratio_cell = f"**{ratio_cell}**"
-        lect_rows.append([f"{x['dtype']}, {crop}", f"{grouped(x['n_features'])} ({shape})",
-                          ms(x["time_s"]), ratio_cell, times(x["ratio_to_float64_floor"]),
-                          mb(x["output_nbytes"]), mb(x["peak_bytes"]),
-                          times(x["peak_over_output"])])
-    header_floor = ["precision", "whole stack", "row by row", "floor", "peak memory, whole stack",
-                    "peak memory, row by row",
-                    r"*not the floor:* row by row + log(1 + \|F\|) into a kept output"]
-    header_lect = ["`SlidingFFT`", "features per window (k_y × k_x)", "time",
-                   "/ floor, same precision", "/ float64 floor", "output", "peak memory",
-                   "peak / output"]
+        lect_rows.append(
+            [
+                f"{x['dtype']}, {crop}",
+                f"{grouped(x['n_features'])} ({shape})",
+                ms(x["time_s"]),
+                ratio_cell,
+                times(x["ratio_to_float64_floor"]),
+                mb(x["output_nbytes"]),
+                mb(x["peak_bytes"]),
+                times(x["peak_over_output"]),
+            ]
+        )
+    header_floor = [
+        "precision",
+        "whole stack",
+        "row by row",
+        "floor",
+        "peak memory, whole stack",
+        "peak memory, row by row",
+        r"*not the floor:* row by row + log(1 + \|F\|) into a kept output",
+    ]
+    header_lect = [
+        "`SlidingFFT`",
+        "features per window (k_y × k_x)",
+        "time",
+        "/ floor, same precision",
+        "/ float64 floor",
+        "output",
+        "peak memory",
+        "peak / output",
+    ]
     targeted = [x for x in rows if x["speed_target_applies"]]
     lines = [
         f"Data: `{d['call']}`, {d['window']} × {d['window']} windows every {d['step']} px: "
@@ -331,70 +467,126 @@ def render_sliding(r):
         table(header_lect, lect_rows),
         "",
         f"- Speed target, lectlib / floor ≤ {t['speed_ratio_max']:g}× with the same precision "
-        "(uncropped): " + "; ".join(f"{met(x['speed_target_met'])} in {x['dtype']} "
-                                    f"({times(x['ratio_to_floor'])}; the medians of the "
-                                    f"{tm['repeats']} rounds give "
-                                    f"{times(x['ratio_of_medians_to_floor'])})"
-                                    for x in targeted)
+        "(uncropped): "
+        + "; ".join(
+            f"{met(x['speed_target_met'])} in {x['dtype']} "
+            f"({times(x['ratio_to_floor'])}; the medians of the "
+            f"{tm['repeats']} rounds give "
+            f"{times(x['ratio_of_medians_to_floor'])})"
+            for x in targeted
+        )
         + f". lectlib in float32 takes {times(targeted[0]['ratio_to_float64_floor'])} "
         "the float64 floor's time.",
         f"- Memory target, lectlib's peak ≤ {t['memory_ratio_max']:g}× its output: "
-        + "; ".join(f"{met(x['memory_target_met'])} in {x['dtype']}"
-                    f"{'' if x['crop'] is None else ', crop=' + str(x['crop'])} "
-                    f"({times(x['peak_over_output'])})" for x in rows) + ".",
+        + "; ".join(
+            f"{met(x['memory_target_met'])} in {x['dtype']}"
+            f"{'' if x['crop'] is None else ', crop=' + str(x['crop'])} "
+            f"({times(x['peak_over_output'])})"
+            for x in rows
+        )
+        + ".",
         "- Accuracy target, lectlib's magnitudes (`log=False, mask_center=0`) against the "
         "floor's |rfft2| in the order of `frequencies_`, and the timed outputs against "
         f"log(1 + |rfft2|) except the {len(acc['float32']['masked_bins[float32]'])} bins next "
         "to k = 0 that `mask_center=1` zeroes, relative to the largest value: "
         + "; ".join(
             f"{met(a['accuracy_ok'])} in {name} (≤ {tol(a['tolerance'])}: "
-            + (f"{sci(a['rel_max_diff_magnitude_same_precision_floor'])} against the {name} "
-               "floor, " if name != "float64" else "")
+            + (
+                f"{sci(a['rel_max_diff_magnitude_same_precision_floor'])} against the {name} "
+                "floor, "
+                if name != "float64"
+                else ""
+            )
             + f"{sci(a['rel_max_diff_magnitude_float64_floor'])} against the float64 floor, "
             f"{sci(max(v for k, v in a.items() if k.startswith('rel_max_diff_log')))} for the "
-            "log features)" for name, a in acc.items()) + ".",
+            "log features)"
+            for name, a in acc.items()
+        )
+        + ".",
     ]
 
     peers = r["peers"]
     ran = {n: p for n, p in peers.items() if p["status"] == "ran"}
-    speed_rows, spectra_rows = [], [[
-        "lectlib `SlidingFFT`, Hann", "Hann ⊗ Hann, before the FFT", "—", "0",
-        pct(leak["lectlib_hann_off_peak_power_median"])]]
-    labels = {"pycroscopy": "pycroscopy{} `ImageWindowing`, `filter='hann'`",
-              "atomai": "atomai{} `SlidingFFTNMF`"}
-    lectlib_labels = {"untapered float64 |F|": "`taper=None, log=False, mask_center=0`, float64",
-                      "hamming float64 log": "`taper='hamming', mask_center=0`, float64"}
+    speed_rows, spectra_rows = (
+        [],
+        [
+            [
+                "lectlib `SlidingFFT`, Hann",
+                "Hann ⊗ Hann, before the FFT",
+                "—",
+                "0",
+                pct(leak["lectlib_hann_off_peak_power_median"]),
+            ]
+        ],
+    )
+    labels = {
+        "pycroscopy": "pycroscopy{} `ImageWindowing`, `filter='hann'`",
+        "atomai": "atomai{} `SlidingFFTNMF`",
+    }
+    lectlib_labels = {
+        "untapered float64 |F|": "`taper=None, log=False, mask_center=0`, float64",
+        "hamming float64 log": "`taper='hamming', mask_center=0`, float64",
+    }
     for name, p in peers.items():
         if name not in ran:
             continue
         c, lc = p["comparison"], p["lectlib_closest"]
-        speed_rows.append([labels[name].format(" " + p["versions"][name]), ms(p["seconds"]),
-                           lectlib_labels[lc["label"]], ms(lc["time_s"]),
-                           f"**{ratio(p['ratio_to_lectlib_closest'])}**"])
+        speed_rows.append(
+            [
+                labels[name].format(" " + p["versions"][name]),
+                ms(p["seconds"]),
+                lectlib_labels[lc["label"]],
+                ms(lc["time_s"]),
+                f"**{ratio(p['ratio_to_lectlib_closest'])}**",
+            ]
+        )
         if name == "pycroscopy":
             taper = "none (`'hann'` is ignored)"
             same = f"{sci(c['rel_max_diff_to_lectlib_taper_none'])} (lectlib, `taper=None`)"
         else:
-            taper = "√(Hamming ⊗ Hamming), before the FFT, on the image rescaled to [0, 1]"
+            taper = (
+                "√(Hamming ⊗ Hamming), before the FFT, on the image rescaled to [0, 1]"
+            )
             same = "— (lectlib has no √Hamming taper)"
-        spectra_rows.append([
-            labels[name].format(""), taper, same,
-            f"{c['vs_lectlib_hann_unit_spectrum_distance_median']:.2f} "
-            f"(max {c['vs_lectlib_hann_unit_spectrum_distance_max']:.2f})",
-            pct(c["vs_lectlib_hann_off_peak_power_median"])])
-    lines += ["", "**Peers**, each in its own venv, on the same image, window and step; "
-              f"{tm['peer_repeats']} timed call{'s' if tm['peer_repeats'] > 1 else ''} each "
-              "after an untimed one on a 128 × 128 crop."]
+        spectra_rows.append(
+            [
+                labels[name].format(""),
+                taper,
+                same,
+                f"{c['vs_lectlib_hann_unit_spectrum_distance_median']:.2f} "
+                f"(max {c['vs_lectlib_hann_unit_spectrum_distance_max']:.2f})",
+                pct(c["vs_lectlib_hann_off_peak_power_median"]),
+            ]
+        )
+    lines += [
+        "",
+        "**Peers**, each in its own venv, on the same image, window and step; "
+        f"{tm['peer_repeats']} timed call{'s' if tm['peer_repeats'] > 1 else ''} each "
+        "after an untimed one on a 128 × 128 crop.",
+    ]
     if speed_rows:
-        lines += ["", table(["peer", "time", "lectlib, closest settings", "time",
-                             "peer / lectlib"], speed_rows),
-                  "", table(["spectra", "taper", "max rel diff to lectlib, same settings",
-                             "distance to lectlib's Hann spectra, median (max)",
-                             "off-peak power, median"], spectra_rows),
-                  "",
-                  "Distance: between each window's two spectra, each scaled to unit norm "
-                  f"(0: same shape, √2: nothing in common). Off-peak power: {leak['measure']}; "
-                  "less is less leakage."]
+        lines += [
+            "",
+            table(
+                ["peer", "time", "lectlib, closest settings", "time", "peer / lectlib"],
+                speed_rows,
+            ),
+            "",
+            table(
+                [
+                    "spectra",
+                    "taper",
+                    "max rel diff to lectlib, same settings",
+                    "distance to lectlib's Hann spectra, median (max)",
+                    "off-peak power, median",
+                ],
+                spectra_rows,
+            ),
+            "",
+            "Distance: between each window's two spectra, each scaled to unit norm "
+            f"(0: same shape, √2: nothing in common). Off-peak power: {leak['measure']}; "
+            "less is less leakage.",
+        ]
     notes = []
     for name, p in peers.items():
         if name not in ran:
@@ -418,7 +610,8 @@ def render_sliding(r):
                 f"numpy warns `{z['warnings'][0].split(':')[0] if z['warnings'] else 'nothing'}`"
                 f"), with values down to {signed(z['min_value'])}. "
                 f"Its window grid is {c['window_order'].split(':')[0]}; one call builds "
-                "a sidpy/dask slice per window.")
+                "a sidpy/dask slice per window."
+            )
         else:
             notes.append(
                 f"- **atomai**'s output is {c['recipe']}: recomputed here, the largest "
@@ -426,7 +619,8 @@ def render_sliding(r):
                 "windows only: with "
                 "64 × 32 it fails with "
                 f"`{p['window_64x32'].strip()}`. Its defaults (`interpolation_factor=2, "
-                "zoom_factor=2`) crop and resample the spectrum; both were set to 1.")
+                "zoom_factor=2`) crop and resample the spectrum; both were set to 1."
+            )
     lines += [""] + notes
     return "\n".join(lines)
 
@@ -435,7 +629,9 @@ def render_blocks(results):
     """Markdown for every block, from the loaded results (a dict: JSON file stem → data)."""
     missing = [k for k in BLOCKS[1:] if k not in results]
     if missing:
-        raise FileNotFoundError(f"no results for {missing} in benchmarks/results/; run make bench")
+        raise FileNotFoundError(
+            f"no results for {missing} in benchmarks/results/; run make bench"
+        )
     return dict(
         machine=render_machine(results),
         regression=render_regression(results["regression"]),
@@ -449,12 +645,17 @@ def render_blocks(results):
 
 
 def load_results(directory=RESULTS):
-    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(directory).glob("*.json"))}
+    return {
+        p.stem: json.loads(p.read_text())
+        for p in sorted(Path(directory).glob("*.json"))
+    }
 
 
 def page_blocks(text):
     """The generated blocks currently in the page: name → markdown between its markers."""
-    return {m.group("name"): m.group("body").rstrip("\n") for m in MARKER.finditer(text)}
+    return {
+        m.group("name"): m.group("body").rstrip("\n") for m in MARKER.finditer(text)
+    }
 
 
 def fill(text, blocks):
@@ -476,14 +677,19 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--page", type=Path, default=PAGE)
-    parser.add_argument("--check", action="store_true",
-                        help="do not write; exit 1 if the page differs from the results")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 if the page differs from the results",
+    )
     args = parser.parse_args(argv)
     text = args.page.read_text()
     new = fill(text, render_blocks(load_results(args.results)))
     if args.check:
         if new != text:
-            print(f"{args.page} is out of date; run benchmarks/report.py", file=sys.stderr)
+            print(
+                f"{args.page} is out of date; run benchmarks/report.py", file=sys.stderr
+            )
             return 1
         print(f"{args.page} is up to date")
         return 0

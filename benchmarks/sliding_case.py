@@ -9,27 +9,33 @@ from __future__ import annotations
 
 import numpy as np
 
-SHAPE = (1024, 1024)     # make_lattice_phases(SHAPE, random_state=0).image
+SHAPE = (1024, 1024)  # make_lattice_phases(SHAPE, random_state=0).image
 WINDOW = 64
 STEP = 8
-CROP = 16                # the cropped lectlib variants keep |k_y| ≤ 16 and 0 ≤ k_x ≤ 16
+CROP = 16  # the cropped lectlib variants keep |k_y| ≤ 16 and 0 ≤ k_x ≤ 16
 PEERS = ("pycroscopy", "atomai")
-WARMUP_CROP = 128        # each peer's untimed first call runs on image[:128, :128]
-ZOOM_CHECK_CROP = 192    # pycroscopy's filter-after-FFT path is checked on this crop
+WARMUP_CROP = 128  # each peer's untimed first call runs on image[:128, :128]
+ZOOM_CHECK_CROP = 192  # pycroscopy's filter-after-FFT path is checked on this crop
 
 #: The lectlib settings closest to each peer's computation, timed for the peers' time ratios:
 #: peer → (label, SlidingFFT keyword arguments besides window and step).
 CLOSEST_SETTINGS = {
-    "pycroscopy": ("untapered float64 |F|",
-                   dict(taper=None, log=False, mask_center=0, dtype=np.float64)),
-    "atomai": ("hamming float64 log",
-               dict(taper="hamming", log=True, mask_center=0, dtype=np.float64)),
+    "pycroscopy": (
+        "untapered float64 |F|",
+        dict(taper=None, log=False, mask_center=0, dtype=np.float64),
+    ),
+    "atomai": (
+        "hamming float64 log",
+        dict(taper="hamming", log=True, mask_center=0, dtype=np.float64),
+    ),
 }
 
 
 def window_stack(image):
     """All 64 × 64 windows every 8 px, a read-only view (n_rows, n_cols, 64, 64)."""
-    return np.lib.stride_tricks.sliding_window_view(image, (WINDOW, WINDOW))[::STEP, ::STEP]
+    return np.lib.stride_tricks.sliding_window_view(image, (WINDOW, WINDOW))[
+        ::STEP, ::STEP
+    ]
 
 
 def hann_taper(dtype):

@@ -53,11 +53,20 @@ def run_pycroscopy(image, repeats):
     import skimage
     from pycroscopy.image import ImageWindowing
 
-    params = dict(window_size_x=WINDOW, window_size_y=WINDOW, window_step_x=STEP,
-                  window_step_y=STEP, mode="fft", fft_mode="abs", filter="hann")
+    params = dict(
+        window_size_x=WINDOW,
+        window_size_y=WINDOW,
+        window_step_x=STEP,
+        window_step_y=STEP,
+        mode="fft",
+        fft_mode="abs",
+        filter="hann",
+    )
 
     def run(img, **extra):
-        windowing = ImageWindowing({**params, **extra})   # it adds keys to the dict it gets
+        windowing = ImageWindowing(
+            {**params, **extra}
+        )  # it adds keys to the dict it gets
         result = windowing.MakeWindows(sidpy.Dataset.from_array(img))
         return windowing, result
 
@@ -68,33 +77,52 @@ def run_pycroscopy(image, repeats):
         # method returns before the filter otherwise), and the filter must not be "hann".
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            zoomed_windowing, zoomed = run(image[:ZOOM_CHECK_CROP, :ZOOM_CHECK_CROP],
-                                           filter="hamming", zoom_factor=2)
-    outputs = dict(spectra=spectra, positions=np.asarray(windowing.pos_vec, np.int64),
-                   zoomed=np.asarray(zoomed),
-                   zoomed_positions=np.asarray(zoomed_windowing.pos_vec, np.int64))
+            zoomed_windowing, zoomed = run(
+                image[:ZOOM_CHECK_CROP, :ZOOM_CHECK_CROP],
+                filter="hamming",
+                zoom_factor=2,
+            )
+    outputs = dict(
+        spectra=spectra,
+        positions=np.asarray(windowing.pos_vec, np.int64),
+        zoomed=np.asarray(zoomed),
+        zoomed_positions=np.asarray(zoomed_windowing.pos_vec, np.int64),
+    )
     info = dict(
         **timing,
-        call=("ImageWindowing(dict(window_size_x=64, window_size_y=64, window_step_x=8, "
-              "window_step_y=8, mode='fft', fft_mode='abs', filter='hann'))"
-              ".MakeWindows(sidpy.Dataset.from_array(image))"),
+        call=(
+            "ImageWindowing(dict(window_size_x=64, window_size_y=64, window_step_x=8, "
+            "window_step_y=8, mode='fft', fft_mode='abs', filter='hann'))"
+            ".MakeWindows(sidpy.Dataset.from_array(image))"
+        ),
         timed="the ImageWindowing construction, the sidpy.Dataset wrapping and MakeWindows",
         scheduler="dask synchronous (one thread); its default is dask's threaded scheduler",
-        output=dict(type=type(result).__name__, shape=list(spectra.shape),
-                    dtype=str(spectra.dtype)),
+        output=dict(
+            type=type(result).__name__,
+            shape=list(spectra.shape),
+            dtype=str(spectra.dtype),
+        ),
         filter_attribute=windowing.filter,
         has_filter_matrix=hasattr(windowing, "filter_mat"),
         zoom_check=dict(
             crop=ZOOM_CHECK_CROP,
-            call=("ImageWindowing(dict(..., filter='hamming', zoom_factor=2))"
-                  ".MakeWindows(...) on image[:192, :192]"),
+            call=(
+                "ImageWindowing(dict(..., filter='hamming', zoom_factor=2))"
+                ".MakeWindows(...) on image[:192, :192]"
+            ),
             filter_matrix_shape=list(np.shape(zoomed_windowing.filter_mat)),
-            output_shape=list(np.shape(zoomed)), output_dtype=str(np.asarray(zoomed).dtype),
+            output_shape=list(np.shape(zoomed)),
+            output_dtype=str(np.asarray(zoomed).dtype),
             warnings=sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
         ),
-        versions=dict(pycroscopy=pycroscopy.__version__, sidpy=sidpy.__version__,
-                      dask=dask.__version__, numpy=np.__version__, scipy=scipy.__version__,
-                      skimage=skimage.__version__),
+        versions=dict(
+            pycroscopy=pycroscopy.__version__,
+            sidpy=sidpy.__version__,
+            dask=dask.__version__,
+            numpy=np.__version__,
+            scipy=scipy.__version__,
+            skimage=skimage.__version__,
+        ),
     )
     return info, outputs
 
@@ -108,13 +136,19 @@ def run_atomai(image, repeats):
 
     def model(wy=WINDOW, wx=WINDOW):
         # window_size_x is along axis 0 (rows), window_size_y along axis 1 (columns).
-        return SlidingFFTNMF(window_size_x=wy, window_size_y=wx, window_step_x=STEP,
-                             window_step_y=STEP, interpolation_factor=1, zoom_factor=1,
-                             hamming_filter=True)
+        return SlidingFFTNMF(
+            window_size_x=wy,
+            window_size_y=wx,
+            window_step_x=STEP,
+            window_step_y=STEP,
+            interpolation_factor=1,
+            zoom_factor=1,
+            hamming_filter=True,
+        )
 
     def run(img):
         m = model()
-        with contextlib.redirect_stdout(io.StringIO()):      # it prints as it goes
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints as it goes
             spectra = m.process_fft(m.make_windows(img))
         return m, spectra
 
@@ -123,19 +157,29 @@ def run_atomai(image, repeats):
         with contextlib.redirect_stdout(io.StringIO()):
             model(WINDOW, WINDOW // 2).make_windows(image[:256, :256])
         non_square = "ran"
-    except Exception as exc:                                    # noqa: BLE001 (recorded)
+    except Exception as exc:  # noqa: BLE001 (recorded)
         non_square = f"{type(exc).__name__}: {exc}"
-    outputs = dict(spectra=np.asarray(spectra), positions=np.asarray(m.pos_vec, np.int64))
+    outputs = dict(
+        spectra=np.asarray(spectra), positions=np.asarray(m.pos_vec, np.int64)
+    )
     info = dict(
         **timing,
-        call=("m = SlidingFFTNMF(window_size_x=64, window_size_y=64, window_step_x=8, "
-              "window_step_y=8, interpolation_factor=1, zoom_factor=1, hamming_filter=True); "
-              "m.process_fft(m.make_windows(image))"),
+        call=(
+            "m = SlidingFFTNMF(window_size_x=64, window_size_y=64, window_step_x=8, "
+            "window_step_y=8, interpolation_factor=1, zoom_factor=1, hamming_filter=True); "
+            "m.process_fft(m.make_windows(image))"
+        ),
         timed="make_windows + process_fft (not run_nmf), with its printing sent to a buffer",
-        output=dict(shape=list(np.shape(spectra)), dtype=str(np.asarray(spectra).dtype)),
+        output=dict(
+            shape=list(np.shape(spectra)), dtype=str(np.asarray(spectra).dtype)
+        ),
         window_64x32=non_square,
-        versions=dict(atomai=atomai.__version__, torch=torch.__version__,
-                      numpy=np.__version__, scipy=scipy.__version__),
+        versions=dict(
+            atomai=atomai.__version__,
+            torch=torch.__version__,
+            numpy=np.__version__,
+            scipy=scipy.__version__,
+        ),
     )
     return info, outputs
 
@@ -147,7 +191,7 @@ def main(argv=None):
 
     from threadpoolctl import threadpool_limits
 
-    allocator = harness.fix_malloc()                 # before the image is loaded
+    allocator = harness.fix_malloc()  # before the image is loaded
     image = harness.load_inputs(args.directory)["image"]
     run = run_pycroscopy if args.library == "pycroscopy" else run_atomai
     with threadpool_limits(limits=1):

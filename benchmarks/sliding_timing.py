@@ -19,11 +19,17 @@ from scipy import fft as sp_fft
 from lectlib.sliding import SlidingFFT
 
 import harness
-from sliding_case import (CLOSEST_SETTINGS, STEP, WINDOW, hann_taper, lectlib_variants,
-                          window_stack)
+from sliding_case import (
+    CLOSEST_SETTINGS,
+    STEP,
+    WINDOW,
+    hann_taper,
+    lectlib_variants,
+    window_stack,
+)
 
-SPEED_TARGET = 1.25      # lectlib / floor, at most
-MEMORY_TARGET = 2.0      # lectlib's peak / output nbytes, at most
+SPEED_TARGET = 1.25  # lectlib / floor, at most
+MEMORY_TARGET = 2.0  # lectlib's peak / output nbytes, at most
 
 
 def peak_memory(func):
@@ -57,6 +63,7 @@ def timed_methods(image):
         def run():
             for r in range(windows.shape[0]):
                 sp_fft.rfft2(np.multiply(windows[r], taper, dtype=dtype), workers=1)
+
         return run
 
     def complete_rows(dtype, taper):
@@ -67,11 +74,14 @@ def timed_methods(image):
         def run():
             out = np.empty((n_rows * n_cols, WINDOW * (WINDOW // 2 + 1)), dtype=dtype)
             for r in range(n_rows):
-                spectrum = sp_fft.rfft2(np.multiply(windows[r], taper, dtype=dtype), workers=1)
-                dest = out[r * n_cols:(r + 1) * n_cols].reshape(spectrum.shape)
+                spectrum = sp_fft.rfft2(
+                    np.multiply(windows[r], taper, dtype=dtype), workers=1
+                )
+                dest = out[r * n_cols : (r + 1) * n_cols].reshape(spectrum.shape)
                 np.abs(spectrum, out=dest)
                 np.log1p(dest, out=dest)
             return out
+
         return run
 
     funcs, models = {}, {}
@@ -100,7 +110,7 @@ def measure(image, repeats, whole_repeats):
     load : [1-minute load average before the timing, after it].
     """
     funcs, models = timed_methods(image)
-    for func in funcs.values():                    # untimed first call of everything
+    for func in funcs.values():  # untimed first call of everything
         harness.timed(func)
     whole = {k: v for k, v in funcs.items() if k.startswith("floor whole")}
     rest = {k: v for k, v in funcs.items() if k not in whole}
@@ -115,8 +125,10 @@ def measure(image, repeats, whole_repeats):
     for name, func in funcs.items():
         if name.startswith(("lectlib", "floor", "complete")):
             peak, result = peak_memory(func)
-            memory[name] = dict(peak_bytes=peak,
-                                output_nbytes=int(result.nbytes) if result is not None else 0)
+            memory[name] = dict(
+                peak_bytes=peak,
+                output_nbytes=int(result.nbytes) if result is not None else 0,
+            )
             del result
 
     floors = {}
@@ -124,13 +136,17 @@ def measure(image, repeats, whole_repeats):
         w, r = times[f"floor whole {name}"], times[f"floor rows {name}"]
         variant = "whole" if w <= r else "rows"
         floors[name] = dict(
-            whole_s=w, rows_s=r, floor_s=min(w, r), floor_variant=variant,
+            whole_s=w,
+            rows_s=r,
+            floor_s=min(w, r),
+            floor_variant=variant,
             floor_median_s=medians[f"floor {variant} {name}"],
             whole_all_s=all_times[f"floor whole {name}"],
             rows_all_s=all_times[f"floor rows {name}"],
             peak_bytes_whole=memory[f"floor whole {name}"]["peak_bytes"],
             peak_bytes_rows=memory[f"floor rows {name}"]["peak_bytes"],
-            whole_repeats=whole_repeats, rows_repeats=repeats,
+            whole_repeats=whole_repeats,
+            rows_repeats=repeats,
             complete_rows_s=times[f"complete rows {name}"],
             complete_rows_peak_bytes=memory[f"complete rows {name}"]["peak_bytes"],
         )
@@ -140,25 +156,41 @@ def measure(image, repeats, whole_repeats):
         mem = memory[f"lectlib {label}"]
         model = models[label]
         ratio = t / floors[dname]["floor_s"]
-        rows.append(dict(
-            label=label, dtype=dname, crop=kwargs.get("crop"), log=True, mask_center=1,
-            n_features=int(np.prod(model.feature_shape_)),
-            feature_shape=list(model.feature_shape_),
-            time_s=t, repeats=repeats, floor_dtype=dname, ratio_to_floor=ratio,
-            all_s=all_times[f"lectlib {label}"],
-            ratio_of_medians_to_floor=(medians[f"lectlib {label}"]
-                                       / floors[dname]["floor_median_s"]),
-            ratio_to_float64_floor=t / floors["float64"]["floor_s"],
-            speed_target_applies=target,
-            speed_target_met=bool(ratio <= SPEED_TARGET) if target else None,
-            output_nbytes=mem["output_nbytes"], peak_bytes=mem["peak_bytes"],
-            peak_over_output=mem["peak_bytes"] / mem["output_nbytes"],
-            memory_target_met=bool(mem["peak_bytes"] <= MEMORY_TARGET * mem["output_nbytes"]),
-            ratio_to_complete_rows=t / floors[dname]["complete_rows_s"],
-        ))
+        rows.append(
+            dict(
+                label=label,
+                dtype=dname,
+                crop=kwargs.get("crop"),
+                log=True,
+                mask_center=1,
+                n_features=int(np.prod(model.feature_shape_)),
+                feature_shape=list(model.feature_shape_),
+                time_s=t,
+                repeats=repeats,
+                floor_dtype=dname,
+                ratio_to_floor=ratio,
+                all_s=all_times[f"lectlib {label}"],
+                ratio_of_medians_to_floor=(
+                    medians[f"lectlib {label}"] / floors[dname]["floor_median_s"]
+                ),
+                ratio_to_float64_floor=t / floors["float64"]["floor_s"],
+                speed_target_applies=target,
+                speed_target_met=bool(ratio <= SPEED_TARGET) if target else None,
+                output_nbytes=mem["output_nbytes"],
+                peak_bytes=mem["peak_bytes"],
+                peak_over_output=mem["peak_bytes"] / mem["output_nbytes"],
+                memory_target_met=bool(
+                    mem["peak_bytes"] <= MEMORY_TARGET * mem["output_nbytes"]
+                ),
+                ratio_to_complete_rows=t / floors[dname]["complete_rows_s"],
+            )
+        )
     peer_configs = {
-        label: dict(time_s=times[f"lectlib {label}"],
-                    peak_bytes=memory[f"lectlib {label}"]["peak_bytes"],
-                    output_nbytes=memory[f"lectlib {label}"]["output_nbytes"])
-        for label, _ in CLOSEST_SETTINGS.values()}
+        label: dict(
+            time_s=times[f"lectlib {label}"],
+            peak_bytes=memory[f"lectlib {label}"]["peak_bytes"],
+            output_nbytes=memory[f"lectlib {label}"]["output_nbytes"],
+        )
+        for label, _ in CLOSEST_SETTINGS.values()
+    }
     return floors, rows, peer_configs, load

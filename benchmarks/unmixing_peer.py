@@ -45,16 +45,19 @@ def run_pysptools(cube, E, repeats, seed, tight_tol, fcls_pixels=None):
     q = E.shape[0]
 
     def seeded():
-        random.seed(seed)         # what pysptools' N-FINDR uses for its initial pixels
-        np.random.seed(seed)      # not used by it; set anyway
+        random.seed(seed)  # what pysptools' N-FINDR uses for its initial pixels
+        np.random.seed(seed)  # not used by it; set anyway
         return NFINDR()
 
     def run_nfindr(model):
         endmembers = model.extract(cube, q)
         return endmembers, np.asarray(model.idx, dtype=np.int64), int(model.it)
 
-    fcls_cube = cube if fcls_pixels is None else cube.reshape(-1, cube.shape[-1])[
-        :fcls_pixels].reshape(1, fcls_pixels, -1)
+    fcls_cube = (
+        cube
+        if fcls_pixels is None
+        else cube.reshape(-1, cube.shape[-1])[:fcls_pixels].reshape(1, fcls_pixels, -1)
+    )
 
     def run_fcls():
         return FCLS().map(fcls_cube, E)
@@ -80,35 +83,52 @@ def run_pysptools(cube, E, repeats, seed, tight_tol, fcls_pixels=None):
         other_model.extract(cube, q)
         other_idx = np.asarray(other_model.idx, dtype=np.int64)
 
-    outputs = dict(nfindr_endmembers=nf_endmembers, nfindr_indices=nf_idx,
-                   fcls_abundances=abundances, fcls_abundances_tight=tight_abundances)
+    outputs = dict(
+        nfindr_endmembers=nf_endmembers,
+        nfindr_indices=nf_idx,
+        fcls_abundances=abundances,
+        fcls_abundances_tight=tight_abundances,
+    )
     info = dict(
         nfindr=dict(
-            seconds=nf_seconds, repeats=repeats, n_iter=nf_it,
+            seconds=nf_seconds,
+            repeats=repeats,
+            n_iter=nf_it,
             call="pysptools.eea.NFINDR().extract(cube, q)  # transform=None, maxit=None, "
-                 "normalize=False, ATGP_init=False, mask=None",
+            "normalize=False, ATGP_init=False, mask=None",
             endmembers_dtype=str(np.asarray(nf_endmembers).dtype),
             indices=nf_idx.tolist(),
             same_indices_every_run=all(np.array_equal(r[1], nf_idx) for r in nf_runs),
             indices_with_seed_plus_1=other_idx.tolist(),
-            same_set_with_seed_plus_1=sorted(other_idx.tolist()) == sorted(nf_idx.tolist()),
+            same_set_with_seed_plus_1=sorted(other_idx.tolist())
+            == sorted(nf_idx.tolist()),
         ),
         fcls=dict(
-            seconds=fcls_seconds, repeats=repeats,
+            seconds=fcls_seconds,
+            repeats=repeats,
             n_pixels=int(fcls_cube.shape[0] * fcls_cube.shape[1]),
             call="pysptools.abundance_maps.FCLS().map(cube, E)  # normalize=False, mask=None",
             abundances_dtype=str(np.asarray(abundances).dtype),
             abundances_shape=list(np.asarray(abundances).shape),
             cvxopt_options="defaults (pysptools sets only show_progress=False)",
-            tight=dict(seconds=tight_seconds, repeats=1,
-                       cvxopt_options=dict(abstol=tight_tol, reltol=tight_tol,
-                                           feastol=tight_tol)),
+            tight=dict(
+                seconds=tight_seconds,
+                repeats=1,
+                cvxopt_options=dict(
+                    abstol=tight_tol, reltol=tight_tol, feastol=tight_tol
+                ),
+            ),
         ),
         seed=dict(random_seed=seed, numpy_seed=seed),
-        versions=dict(pysptools=pysptools.__version__, numpy=np.__version__,
-                      scipy=scipy.__version__, cvxopt=cvxopt.__version__,
-                      sklearn=sklearn.__version__, matplotlib=matplotlib.__version__,
-                      threadpoolctl=threadpoolctl.__version__),
+        versions=dict(
+            pysptools=pysptools.__version__,
+            numpy=np.__version__,
+            scipy=scipy.__version__,
+            cvxopt=cvxopt.__version__,
+            sklearn=sklearn.__version__,
+            matplotlib=matplotlib.__version__,
+            threadpoolctl=threadpoolctl.__version__,
+        ),
         blas_pools_during_timing=pools,
     )
     return info, outputs
@@ -116,15 +136,31 @@ def run_pysptools(cube, E, repeats, seed, tight_tol, fcls_pixels=None):
 
 def main(argv=None):
     parser = harness.peer_parser(__doc__)
-    parser.add_argument("--seed", type=int, required=True, help="for Python's random module")
-    parser.add_argument("--tight-tol", type=float, required=True,
-                        help="cvxopt's abstol, reltol and feastol for the converged FCLS run")
-    parser.add_argument("--fcls-pixels", type=int, default=None,
-                        help="FCLS on the first N pixels only (default: all)")
+    parser.add_argument(
+        "--seed", type=int, required=True, help="for Python's random module"
+    )
+    parser.add_argument(
+        "--tight-tol",
+        type=float,
+        required=True,
+        help="cvxopt's abstol, reltol and feastol for the converged FCLS run",
+    )
+    parser.add_argument(
+        "--fcls-pixels",
+        type=int,
+        default=None,
+        help="FCLS on the first N pixels only (default: all)",
+    )
     args = parser.parse_args(argv)
     inputs = harness.load_inputs(args.directory)
-    info, outputs = run_pysptools(inputs["cube"], inputs["endmembers"], args.repeats, args.seed,
-                                  args.tight_tol, args.fcls_pixels)
+    info, outputs = run_pysptools(
+        inputs["cube"],
+        inputs["endmembers"],
+        args.repeats,
+        args.seed,
+        args.tight_tol,
+        args.fcls_pixels,
+    )
     harness.save_outputs(args.directory, info, outputs)
     return 0
 

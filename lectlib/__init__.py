@@ -44,10 +44,33 @@ Modules, one per idea:
 * :mod:`~lectlib.widgets` — sliders that work live and on the static site.
 """
 
-from . import (datasets, decomposition, eels, lattice, metrics, mixing, plotting, regression,
-               sliding, unmixing, widgets)
+from . import (
+    datasets,
+    decomposition,
+    eels,
+    lattice,
+    metrics,
+    mixing,
+    plotting,
+    regression,
+    sliding,
+    unmixing,
+    widgets,
+)
 
 __version__ = "0.4.0"
 
-__all__ = ["datasets", "decomposition", "eels", "lattice", "metrics", "mixing", "plotting",
-           "regression", "sliding", "unmixing", "widgets", "__version__"]
+__all__ = [
+    "datasets",
+    "decomposition",
+    "eels",
+    "lattice",
+    "metrics",
+    "mixing",
+    "plotting",
+    "regression",
+    "sliding",
+    "unmixing",
+    "widgets",
+    "__version__",
+]

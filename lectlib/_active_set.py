@@ -69,7 +69,9 @@ class _PatternSolver:
             inv = self._inverse(int(sorted_codes[lo]), mask)
             sub = rhs[np.ix_(rows, mask)]
             if self.sum_to_one:
-                sol = np.hstack([sub, np.ones((rows.size, 1))]) @ inv  # inv is symmetric
+                sol = (
+                    np.hstack([sub, np.ones((rows.size, 1))]) @ inv
+                )  # inv is symmetric
                 out[np.ix_(rows, mask)] = sol[:, :-1]
                 mu[rows] = sol[:, -1]
             else:
@@ -97,7 +99,9 @@ def active_set(gram, rhs, *, sum_to_one=False, max_iter=None, caller="active_set
         raise ValueError("sum_to_one needs one Gram matrix shared by all rows")
     if max_iter is None:
         max_iter = 3 * k
-    max_iter = check_scalar(max_iter, "max_iter", low=1, high=MAX_ITERATIONS, integer=True)
+    max_iter = check_scalar(
+        max_iter, "max_iter", low=1, high=MAX_ITERATIONS, integer=True
+    )
     if shared:
         pattern_solve = _PatternSolver(gram, sum_to_one)
         scale = np.full(n, np.abs(np.diagonal(gram)).max())
@@ -128,8 +132,16 @@ def active_set(gram, rhs, *, sum_to_one=False, max_iter=None, caller="active_set
     for n_iter in range(1, max_iter + 1):
         xt, pt, mt = x[todo], passive[todo], mu[todo]
         grad = gradient(todo, xt, mt)
-        tol = 10 * _EPS * k * (scale[todo] * np.abs(xt).max(axis=1, initial=0.0)
-                               + np.abs(rhs[todo]).max(axis=1) + np.abs(mt))
+        tol = (
+            10
+            * _EPS
+            * k
+            * (
+                scale[todo] * np.abs(xt).max(axis=1, initial=0.0)
+                + np.abs(rhs[todo]).max(axis=1)
+                + np.abs(mt)
+            )
+        )
         candidates = ~pt & (grad > tol[:, None])
         busy = candidates.any(axis=1)
         if not busy.any():
@@ -139,7 +151,7 @@ def active_set(gram, rhs, *, sum_to_one=False, max_iter=None, caller="active_set
         grad, candidates = grad[busy], candidates[busy]
         pick = np.argmax(np.where(candidates, grad, -np.inf), axis=1)
         pt[np.arange(todo.size), pick] = True
-        inner = np.arange(todo.size)          # rows still stepping back to feasibility
+        inner = np.arange(todo.size)  # rows still stepping back to feasibility
         for _ in range(k + 1):
             s, m = solve(todo[inner], pt[inner])
             bad = pt[inner] & (s <= 0)
@@ -155,15 +167,20 @@ def active_set(gram, rhs, *, sum_to_one=False, max_iter=None, caller="active_set
                 ratio = np.where(bad, x_in / (x_in - s), np.inf)
             alpha = np.clip(ratio.min(axis=1), 0.0, 1.0)
             x_in = x_in + alpha[:, None] * (s - x_in)
-            p_in = pt[inner] & (x_in > 10 * _EPS * np.abs(x_in).max(axis=1, keepdims=True))
+            p_in = pt[inner] & (
+                x_in > 10 * _EPS * np.abs(x_in).max(axis=1, keepdims=True)
+            )
             pt[inner] = p_in
             xt[inner] = np.where(p_in, x_in, 0.0)
         x[todo], passive[todo], mu[todo] = xt, pt, mt
     else:
         grad = gradient(todo, x[todo], mu[todo])
         if np.any(~passive[todo] & (grad > 1e-9 * np.abs(rhs[todo]).max(initial=1.0))):
-            warnings.warn(f"{caller} stopped after max_iter={max_iter} outer iterations",
-                          ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                f"{caller} stopped after max_iter={max_iter} outer iterations",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
     if sum_to_one:
         # Remove the rounding drift of the interpolation steps.
         x /= x.sum(axis=1, keepdims=True)

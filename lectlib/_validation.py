@@ -39,7 +39,7 @@ def check_magnitude(arr, name):
         return 0.0
     flat = arr.ravel(order="K")
     squares = float(np.dot(flat, flat))
-    if np.finfo(float).tiny <= squares <= MAX_MAGNITUDE**2:      # (a normal float)
+    if np.finfo(float).tiny <= squares <= MAX_MAGNITUDE**2:  # (a normal float)
         return float(np.sqrt(squares))
     low, high = float(arr.min()), float(arr.max())
     if not (np.isfinite(low) and np.isfinite(high)):
@@ -47,25 +47,35 @@ def check_magnitude(arr, name):
         raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s)")
     largest = max(high, -low)
     if largest > MAX_MAGNITUDE:
-        raise ValueError(f"{name} holds values up to {largest:.3g} in magnitude; lectlib "
-                         f"works with magnitudes up to {MAX_MAGNITUDE:g} (rescale the data)")
+        raise ValueError(
+            f"{name} holds values up to {largest:.3g} in magnitude; lectlib "
+            f"works with magnitudes up to {MAX_MAGNITUDE:g} (rescale the data)"
+        )
     return largest
 
 
 def check_size(n_elements, what):
     """Raise unless an array of ``n_elements`` (``what`` says which) is within MAX_ELEMENTS."""
     if n_elements > MAX_ELEMENTS:
-        raise ValueError(f"{what} would hold {n_elements:.3g} values, more than lectlib's "
-                         f"limit of {MAX_ELEMENTS:.3g} (16 GiB): check the parameters")
+        raise ValueError(
+            f"{what} would hold {n_elements:.3g} values, more than lectlib's "
+            f"limit of {MAX_ELEMENTS:.3g} (16 GiB): check the parameters"
+        )
     return n_elements
 
 
 def _object_to_float(arr, name):
     """An object array of real numbers as float64; strings and other objects are refused."""
     for value in arr.flat:
-        if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.bool_)):
-            kind = "strings" if isinstance(value, (str, bytes)) else type(value).__name__
-            raise TypeError(f"{name} must hold real numbers, got {kind} (e.g. {value!r})")
+        if isinstance(value, (str, bytes)) or not isinstance(
+            value, (numbers.Real, np.bool_)
+        ):
+            kind = (
+                "strings" if isinstance(value, (str, bytes)) else type(value).__name__
+            )
+            raise TypeError(
+                f"{name} must hold real numbers, got {kind} (e.g. {value!r})"
+            )
     return arr.astype(np.float64)
 
 
@@ -79,13 +89,16 @@ def reject_strings(X, name="X"):
     if arr is None and isinstance(X, (list, tuple)):
         try:
             arr = np.asarray(X, dtype=object)
-        except Exception:                             # noqa: BLE001 (ragged: sklearn says)
+        except Exception:  # noqa: BLE001 (ragged: sklearn says)
             return
     if arr is None:
         return
-    if arr.dtype.kind in "USa" or (arr.dtype == object and any(
-            isinstance(v, (str, bytes)) for v in arr.flat)):
-        raise TypeError(f"{name} must hold real numbers, got strings (dtype {arr.dtype})")
+    if arr.dtype.kind in "USa" or (
+        arr.dtype == object and any(isinstance(v, (str, bytes)) for v in arr.flat)
+    ):
+        raise TypeError(
+            f"{name} must hold real numbers, got strings (dtype {arr.dtype})"
+        )
 
 
 def validate_estimator_input(estimator, X, *, reset, return_scale=False, **kwargs):
@@ -100,15 +113,19 @@ def validate_estimator_input(estimator, X, *, reset, return_scale=False, **kwarg
     return (X, scale) if return_scale else X
 
 
-def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_empty=False):
+def as_float_array(
+    x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_empty=False
+):
     """Return ``x`` as a finite float64 array, or raise naming ``name``.
 
     ``ndim`` may be an int or a tuple of allowed ints.
     """
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}")
-    if hasattr(x, "tocsr") and hasattr(x, "nnz"):    # scipy.sparse, without importing it
-        raise TypeError(f"{name} is a sparse matrix; pass a dense array (e.g. {name}.toarray())")
+    if hasattr(x, "tocsr") and hasattr(x, "nnz"):  # scipy.sparse, without importing it
+        raise TypeError(
+            f"{name} is a sparse matrix; pass a dense array (e.g. {name}.toarray())"
+        )
     try:
         arr = np.asarray(x)
     except Exception as exc:  # ragged nested lists and the like
@@ -124,18 +141,33 @@ def as_float_array(x, name, *, ndim=None, min_ndim=None, max_ndim=None, allow_em
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
             expected = " or ".join(f"{d}-D" for d in allowed)
-            raise ValueError(f"{name} must be {expected}, got a {arr.ndim}-D array of shape {arr.shape}")
+            raise ValueError(
+                f"{name} must be {expected}, got a {arr.ndim}-D array of shape {arr.shape}"
+            )
     if min_ndim is not None and arr.ndim < min_ndim:
-        raise ValueError(f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions, got shape {arr.shape}"
+        )
     if max_ndim is not None and arr.ndim > max_ndim:
-        raise ValueError(f"{name} must have at most {max_ndim} dimensions, got shape {arr.shape}")
+        raise ValueError(
+            f"{name} must have at most {max_ndim} dimensions, got shape {arr.shape}"
+        )
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     check_magnitude(arr, name)
     return arr
 
 
-def check_scalar(x, name, *, low=None, high=None, low_inclusive=True, high_inclusive=True, integer=False):
+def check_scalar(
+    x,
+    name,
+    *,
+    low=None,
+    high=None,
+    low_inclusive=True,
+    high_inclusive=True,
+    integer=False,
+):
     """Return ``x`` as a Python float (or int), checking type and range."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         kind = "an integer" if integer else "a real number"
@@ -143,11 +175,13 @@ def check_scalar(x, name, *, low=None, high=None, low_inclusive=True, high_inclu
     if integer and not isinstance(x, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {x!r}")
     if not integer:
-        x = float(x)              # numpy scalars too: compare in double precision
+        x = float(x)  # numpy scalars too: compare in double precision
     if not np.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x!r}")
     if not integer and abs(x) > MAX_MAGNITUDE:
-        raise ValueError(f"{name} must be at most {MAX_MAGNITUDE:g} in magnitude, got {x!r}")
+        raise ValueError(
+            f"{name} must be at most {MAX_MAGNITUDE:g} in magnitude, got {x!r}"
+        )
     if low is not None and (x < low or (x == low and not low_inclusive)):
         op = ">=" if low_inclusive else ">"
         raise ValueError(f"{name} must be {op} {low}, got {x!r}")
@@ -179,13 +213,26 @@ def check_option(value, name, options):
     """
     if not any(value is o or (isinstance(value, str) and value == o) for o in options):
         listed = [_quote(o) for o in options]
-        expected = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " or " + listed[-1]
+        expected = (
+            listed[0]
+            if len(listed) == 1
+            else ", ".join(listed[:-1]) + " or " + listed[-1]
+        )
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     return value
 
 
-def check_pair(value, name, *, integer=False, low=None, low_inclusive=True, broadcast=False,
-               increasing=False, labels=None):
+def check_pair(
+    value,
+    name,
+    *,
+    integer=False,
+    low=None,
+    low_inclusive=True,
+    broadcast=False,
+    increasing=False,
+    labels=None,
+):
     """Return a pair of numbers as a tuple, each checked like :func:`check_scalar`.
 
     Something that is not a sequence (a string, None, a lone number without ``broadcast``) is
@@ -211,7 +258,7 @@ def check_pair(value, name, *, integer=False, low=None, low_inclusive=True, broa
         value = (value, value)
     try:
         length = None if isinstance(value, (str, bytes, dict)) else len(value)
-    except TypeError:         # a number, None, a 0-d array
+    except TypeError:  # a number, None, a 0-d array
         length = None
     if length is None:
         raise TypeError(f"{name} must be {what}, got {value!r}")
@@ -219,7 +266,9 @@ def check_pair(value, name, *, integer=False, low=None, low_inclusive=True, broa
         raise ValueError(f"{name} must be {what}, got {value!r}")
     first, second = value
     pair = tuple(
-        check_scalar(v, f"{name}[{i}]", low=low, low_inclusive=low_inclusive, integer=integer)
+        check_scalar(
+            v, f"{name}[{i}]", low=low, low_inclusive=low_inclusive, integer=integer
+        )
         for i, v in enumerate((first, second))
     )
     if increasing and not pair[1] > pair[0]:
@@ -249,14 +298,20 @@ def check_endmembers(endmembers, n_channels=None, *, affine=False):
         raise ValueError(f"endmembers have {c} channels but data have {n_channels}")
     if affine:
         if k > c + 1:
-            raise ValueError(f"{k} endmembers in {c} channels: at most {c + 1} can be the "
-                             "vertices of a simplex")
+            raise ValueError(
+                f"{k} endmembers in {c} channels: at most {c + 1} can be the "
+                "vertices of a simplex"
+            )
         if k > 1 and np.linalg.matrix_rank(E[1:] - E[0]) < k - 1:
-            raise ValueError("the endmembers are affinely dependent: they are not the vertices "
-                             "of a simplex (one lies in the span of the others' differences)")
+            raise ValueError(
+                "the endmembers are affinely dependent: they are not the vertices "
+                "of a simplex (one lies in the span of the others' differences)"
+            )
     elif np.linalg.matrix_rank(E) < k:
-        raise ValueError(f"the {k} endmembers are linearly dependent"
-                         + (f" ({k} endmembers in {c} channels)" if k > c else ""))
+        raise ValueError(
+            f"the {k} endmembers are linearly dependent"
+            + (f" ({k} endmembers in {c} channels)" if k > c else "")
+        )
     return E
 
 
@@ -280,9 +335,13 @@ def check_non_negative(X, what, need="it needs counts"):
 
 def check_random_state(random_state):
     """Return a ``numpy.random.Generator`` from None, an int, a SeedSequence or a Generator."""
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
+    if random_state is None or isinstance(
+        random_state, (numbers.Integral, np.random.SeedSequence)
+    ):
         if isinstance(random_state, numbers.Integral) and random_state < 0:
-            raise ValueError(f"random_state must be a non-negative integer, got {random_state}")
+            raise ValueError(
+                f"random_state must be a non-negative integer, got {random_state}"
+            )
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state

@@ -23,8 +23,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import (as_float_array, check_non_negative, check_option, check_scalar,
-                          validate_estimator_input)
+from ._validation import (
+    as_float_array,
+    check_non_negative,
+    check_option,
+    check_scalar,
+    validate_estimator_input,
+)
 
 __all__ = [
     "pca",
@@ -46,7 +51,9 @@ def _check_n_components(n_components, limit):
         return limit
     n = check_scalar(n_components, "n_components", low=1, integer=True)
     if n > limit:
-        raise ValueError(f"n_components={n} exceeds min(n_samples, n_features) = {limit}")
+        raise ValueError(
+            f"n_components={n} exceeds min(n_samples, n_features) = {limit}"
+        )
     return n
 
 
@@ -176,8 +183,9 @@ def noise_edge(n_samples, n_features, noise_variance=1.0, *, center=True):
     return float(var * (1 + np.sqrt(p / dof)) ** 2)
 
 
-def n_above_noise(eigenvalues, n_samples, n_features, noise_variance=1.0, *, center=True,
-                  margin=1.1):
+def n_above_noise(
+    eigenvalues, n_samples, n_features, noise_variance=1.0, *, center=True, margin=1.1
+):
     """How many eigenvalues exceed the Marchenko–Pastur noise edge by the factor ``margin``.
 
     On a finite matrix the largest noise eigenvalue fluctuates around the asymptotic edge by a
@@ -374,9 +382,13 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
             if not X.sum() > 0:
                 raise ValueError("X has no counts: Poisson weighting needs some")
         if X.shape[0] < 2:
-            raise ValueError(f"WeightedPCA needs at least 2 samples, got n_samples = {X.shape[0]}")
+            raise ValueError(
+                f"WeightedPCA needs at least 2 samples, got n_samples = {X.shape[0]}"
+            )
         k = _check_n_components(self.n_components, min(X.shape))
-        self.col_weights_ = np.sqrt(X.sum(axis=0)) if self.weighting else np.ones(X.shape[1])
+        self.col_weights_ = (
+            np.sqrt(X.sum(axis=0)) if self.weighting else np.ones(X.shape[1])
+        )
         self.row_weights_ = self._row_weights(X)
         res = pca(self._scale(X, self.row_weights_), k, center=self.center)
         self.components_ = res.components
@@ -403,7 +415,9 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.n_components_:
-            raise ValueError(f"X has {X.shape[1]} columns, expected {self.n_components_} scores")
+            raise ValueError(
+                f"X has {X.shape[1]} columns, expected {self.n_components_} scores"
+            )
         if row_weights is None:
             if self.weighting is None:
                 row_weights = np.ones(X.shape[0])
@@ -416,7 +430,9 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
                 row_weights = self.row_weights_
         row_weights = as_float_array(row_weights, "row_weights", ndim=1)
         if row_weights.size != X.shape[0]:
-            raise ValueError(f"row_weights has {row_weights.size} values for {X.shape[0]} rows")
+            raise ValueError(
+                f"row_weights has {row_weights.size} values for {X.shape[0]} rows"
+            )
         scaled = X @ self.components_ + self.mean_
         return scaled * row_weights[:, None] * self.col_weights_[None, :]
 
@@ -492,7 +508,9 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         X = validate_estimator_input(self, X, reset=True)
         check_non_negative(X, "CorrespondenceAnalysis")
         if X.shape[0] < 2:
-            raise ValueError(f"correspondence analysis needs at least 2 samples, got n_samples = {X.shape[0]}")
+            raise ValueError(
+                f"correspondence analysis needs at least 2 samples, got n_samples = {X.shape[0]}"
+            )
         total = X.sum()
         if total <= 0:
             raise ValueError("X has no counts")
@@ -513,8 +531,10 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         # 2e-16 carries no information anyway).
         rank = int(np.sum(s > s[0] * np.sqrt(np.finfo(float).eps))) if s[0] > 0 else 0
         if rank < 1:
-            raise ValueError("the table is exactly independent (all rows have the same profile): "
-                             "there are no axes to find")
+            raise ValueError(
+                "the table is exactly independent (all rows have the same profile): "
+                "there are no axes to find"
+            )
         k = _check_n_components(self.n_components, rank)
         signs = np.sign(Vt[np.arange(Vt.shape[0]), np.argmax(np.abs(Vt), axis=1)])
         signs[signs == 0] = 1.0
@@ -610,8 +630,10 @@ def image_statistics(image, *, base=2.0):
         raise ValueError("image has no counts")
     n = image.size
     if n < 2:
-        raise ValueError("image_statistics needs at least 2 pixels: the statistics of one "
-                         "pixel (its contrast, its information) are undefined")
+        raise ValueError(
+            "image_statistics needs at least 2 pixels: the statistics of one "
+            "pixel (its contrast, its information) are undefined"
+        )
     log = np.log(base)
     p = image.ravel() / total
     nz = p > 0
@@ -630,6 +652,8 @@ def image_statistics(image, *, base=2.0):
         max_entropy=max_entropy,
         information=information,
         noise_information=float(noise_information),
-        relative_information=float(information / noise_information) if n > 1 else float("nan"),
+        relative_information=float(information / noise_information)
+        if n > 1
+        else float("nan"),
         p_value=float(stats.chi2.sf(statistic, n - 1)) if n > 1 else float("nan"),
     )

@@ -49,20 +49,25 @@ EDGE_ONSETS = {
 #: 24.5 eV stands for the Bi 5d (O₄,₅) excitations.
 MATERIALS = {
     "SrTiO3": dict(
-        molar_mass=183.49, density=5.12, valence_electrons=2 + 4 + 3 * 6,
+        molar_mass=183.49,
+        density=5.12,
+        valence_electrons=2 + 4 + 3 * 6,
         edges={"Ti M2,3": 1.0},
         interband=((6.5, 0.10, 2.5), (10.5, 0.08, 3.0), (15.5, 0.06, 4.0)),
         damping=6.0,
     ),
     "La0.7Sr0.3MnO3": dict(
-        molar_mass=0.7 * 138.91 + 0.3 * 87.62 + 54.94 + 3 * 16.00, density=6.45,
+        molar_mass=0.7 * 138.91 + 0.3 * 87.62 + 54.94 + 3 * 16.00,
+        density=6.45,
         valence_electrons=0.7 * 3 + 0.3 * 2 + 7 + 3 * 6,
         edges={"Mn M2,3": 1.0, "La N4,5": 0.7},
         interband=((3.5, 0.10, 2.0), (8.5, 0.08, 3.5), (13.0, 0.06, 4.0)),
         damping=8.0,
     ),
     "BiFeO3": dict(
-        molar_mass=208.98 + 55.85 + 3 * 16.00, density=8.34, valence_electrons=5 + 8 + 3 * 6,
+        molar_mass=208.98 + 55.85 + 3 * 16.00,
+        density=8.34,
+        valence_electrons=5 + 8 + 3 * 6,
         edges={"Fe M2,3": 1.0},
         interband=((4.5, 0.10, 2.5), (9.5, 0.08, 3.0), (24.5, 0.06, 3.0)),
         damping=9.0,
@@ -86,8 +91,10 @@ def _finite(compute, what):
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         result = compute()
     if not np.all(np.isfinite(result)):
-        raise ValueError(f"{what} overflows float64 for these inputs; they are far outside "
-                         "the range of the physics it describes")
+        raise ValueError(
+            f"{what} overflows float64 for these inputs; they are far outside "
+            "the range of the physics it describes"
+        )
     return result
 
 
@@ -127,13 +134,16 @@ def plasmon_energy(valence_electrons, density, molar_mass):
     >>> round(plasmon_energy(4, 2.33, 28.09), 1)  # silicon, measured 16.7 eV
     16.6
     """
-    z = check_scalar(valence_electrons, "valence_electrons", low=0.0, low_inclusive=False)
+    z = check_scalar(
+        valence_electrons, "valence_electrons", low=0.0, low_inclusive=False
+    )
     rho = check_scalar(density, "density", low=0.0, low_inclusive=False)
     a = check_scalar(molar_mass, "molar_mass", low=0.0, low_inclusive=False)
     hbar = 1.054571817e-34
     e = 1.602176634e-19
     eps0 = 8.8541878128e-12
     m_e = 9.1093837015e-31
+
     def compute():
         n = np.float64(z) * rho * 1e6 / a * 6.02214076e23  # electrons per m³
         return float(hbar * np.sqrt(n * e**2 / (eps0 * m_e)) / e)
@@ -141,7 +151,9 @@ def plasmon_energy(valence_electrons, density, molar_mass):
     return _finite(compute, "the plasmon energy")
 
 
-def energy_loss_function(energy, plasmon, damping, interband=(), *, background_permittivity=1.0):
+def energy_loss_function(
+    energy, plasmon, damping, interband=(), *, background_permittivity=1.0
+):
     """Im(-1/ε) of a Drude–Lorentz dielectric function.
 
     ε(E) = ε_b − (1 − Σf_j) E_p² / (E² + iEΓ) + Σ_j f_j E_p² / (E_j² − E² − iEγ_j): the valence
@@ -193,19 +205,28 @@ def energy_loss_function(energy, plasmon, damping, interband=(), *, background_p
         raise ValueError("energy must be positive (energy losses in eV)")
     ep = check_scalar(plasmon, "plasmon", low=0.0, low_inclusive=False)
     gamma = check_scalar(damping, "damping", low=0.0, low_inclusive=False)
-    eb = check_scalar(background_permittivity, "background_permittivity", low=0.0, low_inclusive=False)
+    eb = check_scalar(
+        background_permittivity, "background_permittivity", low=0.0, low_inclusive=False
+    )
     terms = []
     for term in interband:
         try:
             ej, fj, gj = (float(v) for v in term)
         except (TypeError, ValueError):
-            raise ValueError(f"each interband term must be (energy, strength, width), got {term!r}") from None
+            raise ValueError(
+                f"each interband term must be (energy, strength, width), got {term!r}"
+            ) from None
         if ej <= 0 or fj < 0 or gj <= 0:
-            raise ValueError(f"interband term {term!r} needs energy > 0, strength >= 0, width > 0")
+            raise ValueError(
+                f"interband term {term!r} needs energy > 0, strength >= 0, width > 0"
+            )
         terms.append((ej, fj, gj))
     free = 1.0 - sum(fj for _, fj, _ in terms)
     if free < 0:
-        raise ValueError("the interband strengths f_j must sum to at most 1 (the f-sum rule)")
+        raise ValueError(
+            "the interband strengths f_j must sum to at most 1 (the f-sum rule)"
+        )
+
     def compute():
         eps = eb - free * ep**2 / (energy**2 + 1j * energy * gamma)
         for ej, fj, gj in terms:
@@ -275,8 +296,11 @@ def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
     k = max(min(delay / width, 1e150) ** 2, 1.0)
     # In log form, so that a sharp rise (large k) neither underflows nor overflows.
     u = x / delay
+
     def compute():
-        rise = np.where(x > 0, np.exp(k * (np.log(np.where(x > 0, u, 1.0)) + 1.0 - u)), 0.0)
+        rise = np.where(
+            x > 0, np.exp(k * (np.log(np.where(x > 0, u, 1.0)) + 1.0 - u)), 0.0
+        )
         tail = (np.maximum(energy, peak) / peak) ** (-decay)
         return np.where(energy < peak, rise, tail)
 
@@ -326,7 +350,9 @@ def power_law(energy, amplitude, exponent, reference=35.0):
     amplitude = check_scalar(amplitude, "amplitude")
     exponent = check_scalar(exponent, "exponent")
     reference = check_scalar(reference, "reference", low=0.0, low_inclusive=False)
-    return _finite(lambda: amplitude * (energy / reference) ** (-exponent), "the power law")
+    return _finite(
+        lambda: amplitude * (energy / reference) ** (-exponent), "the power law"
+    )
 
 
 def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
@@ -381,7 +407,9 @@ def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
     (1.0, True)
     """
     if material not in MATERIALS:
-        raise ValueError(f"unknown material {material!r}; available: {sorted(MATERIALS)}")
+        raise ValueError(
+            f"unknown material {material!r}; available: {sorted(MATERIALS)}"
+        )
     energy = as_float_array(energy, "energy", ndim=1)
     if np.any(energy <= 0):
         raise ValueError("energy must be positive (energy losses in eV)")
@@ -392,11 +420,17 @@ def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
     spec = MATERIALS[material]
     ep = plasmon_energy(spec["valence_electrons"], spec["density"], spec["molar_mass"])
     spectrum = energy_loss_function(energy, ep, spec["damping"], spec["interband"])
-    at35 = energy_loss_function(np.array([35.0]), ep, spec["damping"], spec["interband"])[0]
+    at35 = energy_loss_function(
+        np.array([35.0]), ep, spec["damping"], spec["interband"]
+    )[0]
     for edge, atoms in spec["edges"].items():
         shape = _EDGE_SHAPES[edge]
-        profile = edge_profile(energy, EDGE_ONSETS[edge] + edge_shift, delay=shape["delay"],
-                               width=shape["width"])
+        profile = edge_profile(
+            energy,
+            EDGE_ONSETS[edge] + edge_shift,
+            delay=shape["delay"],
+            width=shape["width"],
+        )
         spectrum = spectrum + edge_strength * at35 * atoms * shape["strength"] * profile
     step = np.gradient(energy) if energy.size > 1 else np.ones(1)
     return _finite(lambda: spectrum / np.sum(spectrum * step), "the reference spectrum")

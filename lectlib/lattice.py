@@ -17,25 +17,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (as_float_array, check_option, check_pair, check_scalar, check_shape2,
-                          check_size)
+from ._validation import (
+    as_float_array,
+    check_option,
+    check_pair,
+    check_scalar,
+    check_shape2,
+    check_size,
+)
 
-__all__ = ["SYMMETRIES", "lattice_vectors", "reciprocal_vectors", "bragg_spots", "lattice_points"]
+__all__ = [
+    "SYMMETRIES",
+    "lattice_vectors",
+    "reciprocal_vectors",
+    "bragg_spots",
+    "lattice_points",
+]
 
 #: Lattice symmetries :func:`lattice_vectors` knows: the angle between a₁ and a₂ is 90° or 60°.
 SYMMETRIES = ("square", "hexagonal")
 
 _SECOND_VECTOR_TURN = {"square": np.pi / 2, "hexagonal": np.pi / 3}
-_SAME_LENGTH = 1e-9        # relative difference below which two spots are in one shell
+_SAME_LENGTH = 1e-9  # relative difference below which two spots are in one shell
 
 
 def _check_vectors(vectors):
     a = as_float_array(vectors, "vectors", ndim=2)
     if a.shape != (2, 2):
-        raise ValueError(f"vectors must be a (2, 2) array with rows a1, a2, got shape {a.shape}")
+        raise ValueError(
+            f"vectors must be a (2, 2) array with rows a1, a2, got shape {a.shape}"
+        )
     area = abs(np.linalg.det(a))
     if not area > 1e-12 * max(float(np.sum(a**2)), 1e-300):
-        raise ValueError(f"the lattice vectors {a.tolist()} are parallel: they span no cell")
+        raise ValueError(
+            f"the lattice vectors {a.tolist()} are parallel: they span no cell"
+        )
     return a
 
 
@@ -183,13 +199,17 @@ def bragg_spots(vectors, *, shells=1, k_max=None, return_indices=False):
         shells = check_scalar(shells, "shells", low=1, integer=True)
         bound = shells
     while True:
-        check_size((2 * bound + 1) ** 2, "the search for Bragg spots (too many shells, or a "
-                   "k_max far beyond the first spots)")
-        h, k = np.meshgrid(np.arange(-bound, bound + 1), np.arange(-bound, bound + 1),
-                           indexing="ij")
+        check_size(
+            (2 * bound + 1) ** 2,
+            "the search for Bragg spots (too many shells, or a "
+            "k_max far beyond the first spots)",
+        )
+        h, k = np.meshgrid(
+            np.arange(-bound, bound + 1), np.arange(-bound, bound + 1), indexing="ij"
+        )
         hk = np.stack([h.ravel(), k.ravel()], axis=1)
         hk = hk[np.any(hk != 0, axis=1)]
-        spots = hk @ b + 0.0                  # (+ 0.0 turns -0.0 into 0.0)
+        spots = hk @ b + 0.0  # (+ 0.0 turns -0.0 into 0.0)
         length = np.hypot(*spots.T)
         order = np.argsort(length, kind="stable")
         sorted_length = length[order]
@@ -263,17 +283,25 @@ def lattice_points(shape, vectors, origin=(0.0, 0.0), *, margin=0.5):
     origin = np.asarray(check_pair(origin, "origin", labels="(row, col)"))
     margin = check_scalar(margin, "margin", low=0.0)
     a1, a2 = a
-    basis = a.T                                        # columns a1, a2 in (row, col)
+    basis = a.T  # columns a1, a2 in (row, col)
     corners = np.array([[0, 0], [0, w], [h, 0], [h, w]], dtype=float) - origin
     # Corners pushed out by the margin, so that points in the margin are enumerated too.
     reach = np.array([[-1, -1], [-1, 1], [1, -1], [1, 1]]) * margin
     nm = np.linalg.solve(basis, np.vstack([corners, corners + reach]).T).T
     lo = np.floor(nm.min(axis=0)) - 2
     hi = np.ceil(nm.max(axis=0)) + 2
-    check_size((hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1),
-               "the lattice points around the image (spacing far below a pixel, or a huge margin)")
-    n, m = np.meshgrid(np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij")
+    check_size(
+        (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1),
+        "the lattice points around the image (spacing far below a pixel, or a huge margin)",
+    )
+    n, m = np.meshgrid(
+        np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij"
+    )
     pts = n.ravel()[:, None] * a1 + m.ravel()[:, None] * a2 + origin
-    keep = ((pts[:, 0] > -margin) & (pts[:, 0] < h - 1 + margin)
-            & (pts[:, 1] > -margin) & (pts[:, 1] < w - 1 + margin))
+    keep = (
+        (pts[:, 0] > -margin)
+        & (pts[:, 0] < h - 1 + margin)
+        & (pts[:, 1] > -margin)
+        & (pts[:, 1] < w - 1 + margin)
+    )
     return pts[keep], np.stack([n.ravel(), m.ravel()], axis=1)[keep]

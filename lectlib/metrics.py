@@ -33,7 +33,9 @@ def _unit_rows(a, name):
     # (a spectrum of values near 1e-170 has a norm of 1e-170, whose square is 0 in float64).
     scale = np.max(np.abs(a), axis=-1, keepdims=True)
     if np.any(scale == 0):
-        raise ValueError(f"{name} contains an all-zero spectrum, whose angle is undefined")
+        raise ValueError(
+            f"{name} contains an all-zero spectrum, whose angle is undefined"
+        )
     a = a / scale
     return a / np.linalg.norm(a, axis=-1, keepdims=True)
 
@@ -79,7 +81,9 @@ def spectral_angle(a, b):
     a = as_float_array(a, "a", min_ndim=1)
     b = as_float_array(b, "b", min_ndim=1)
     if a.shape[-1] != b.shape[-1]:
-        raise ValueError(f"a has {a.shape[-1]} channels and b has {b.shape[-1]}; they must match")
+        raise ValueError(
+            f"a has {a.shape[-1]} channels and b has {b.shape[-1]}; they must match"
+        )
     return _angle(_unit_rows(a, "a"), _unit_rows(b, "b"))
 
 
@@ -127,7 +131,9 @@ def pairwise_spectral_angles(A, B):
     A = as_float_array(A, "A", ndim=2)
     B = as_float_array(B, "B", ndim=2)
     if A.shape[1] != B.shape[1]:
-        raise ValueError(f"A has {A.shape[1]} channels and B has {B.shape[1]}; they must match")
+        raise ValueError(
+            f"A has {A.shape[1]} channels and B has {B.shape[1]}; they must match"
+        )
     return _angle(_unit_rows(A, "A")[:, None, :], _unit_rows(B, "B")[None, :, :])
 
 
@@ -202,8 +208,11 @@ def match_components(estimated, reference, *, sign_invariant=False):
     scale = np.sum(unit * ref, axis=1) / np.sum(unit * unit, axis=1)
     if not sign_invariant:
         scale = np.abs(scale)
-    return Bunch(order=order, angles=angles[np.arange(ref.shape[0]), order],
-                 matched=unit * scale[:, None])
+    return Bunch(
+        order=order,
+        angles=angles[np.arange(ref.shape[0]), order],
+        matched=unit * scale[:, None],
+    )
 
 
 def abundance_rmse(estimated, true, *, per_component=False):
@@ -242,7 +251,9 @@ def abundance_rmse(estimated, true, *, per_component=False):
     est = as_float_array(estimated, "estimated", min_ndim=1)
     tru = as_float_array(true, "true", min_ndim=1)
     if est.shape != tru.shape:
-        raise ValueError(f"estimated has shape {est.shape} but true has shape {tru.shape}")
+        raise ValueError(
+            f"estimated has shape {est.shape} but true has shape {tru.shape}"
+        )
     sq = (est - tru) ** 2
     if per_component:
         return np.sqrt(sq.reshape(-1, sq.shape[-1]).mean(axis=0))
@@ -291,11 +302,14 @@ def snr_db(clean, noisy):
     clean = as_float_array(clean, "clean")
     noisy = as_float_array(noisy, "noisy")
     if clean.shape != noisy.shape:
-        raise ValueError(f"clean has shape {clean.shape} but noisy has shape {noisy.shape}")
+        raise ValueError(
+            f"clean has shape {clean.shape} but noisy has shape {noisy.shape}"
+        )
     signal = _log10_mean_square(clean)
     if signal == -np.inf:
-        raise ValueError("clean is all zeros: a signal of no power has no SNR (it would be -inf "
-                         "dB)")
+        raise ValueError(
+            "clean is all zeros: a signal of no power has no SNR (it would be -inf dB)"
+        )
     noise = _log10_mean_square(noisy - clean)
     if noise == -np.inf:
         return float("inf")
@@ -363,11 +377,15 @@ def reduced_chi_square(residuals, variance, n_parameters):
     try:
         np.broadcast_shapes(var.shape, r.shape)
     except ValueError:
-        raise ValueError(f"variance of shape {var.shape} does not broadcast to residuals {r.shape}") from None
+        raise ValueError(
+            f"variance of shape {var.shape} does not broadcast to residuals {r.shape}"
+        ) from None
     p = check_scalar(n_parameters, "n_parameters", low=0, integer=True)
     dof = r.shape[-1] - p
     if dof <= 0:
-        raise ValueError(f"{r.shape[-1]} channels leave no degrees of freedom for {p} parameters")
+        raise ValueError(
+            f"{r.shape[-1]} channels leave no degrees of freedom for {p} parameters"
+        )
     return np.sum(r**2 / var, axis=-1) / dof
 
 
@@ -420,9 +438,11 @@ def lag_autocorrelation(residuals, lag=1):
         raise ValueError(f"lag {lag} must be smaller than the {r.shape[-1]} channels")
     r = r.reshape(-1, r.shape[-1])
     if np.all(r.max(axis=1) == r.min(axis=1)):
-        raise ValueError("residuals are constant along the last axis; autocorrelation is undefined")
+        raise ValueError(
+            "residuals are constant along the last axis; autocorrelation is undefined"
+        )
     r = r - r.mean(axis=1, keepdims=True)
-    r = r / np.abs(r).max()             # a ratio of sums of products: scale-free, and no underflow
+    r = r / np.abs(r).max()  # a ratio of sums of products: scale-free, and no underflow
     denom = float(np.sum(r * r))
     return float(np.sum(r[:, lag:] * r[:, :-lag]) / denom)
 
@@ -470,7 +490,9 @@ def match_labels(found, truth):
     found = check_labels(found, "found", ndim=1)
     truth = check_labels(truth, "truth", ndim=1)
     if found.shape != truth.shape:
-        raise ValueError(f"found has {found.size} labels and truth {truth.size}; they must match")
+        raise ValueError(
+            f"found has {found.size} labels and truth {truth.size}; they must match"
+        )
     n_found, n_true = int(found.max()) + 1, int(truth.max()) + 1
     confusion = np.zeros((n_found, n_true), dtype=np.int64)
     np.add.at(confusion, (found, truth), 1)
@@ -478,8 +500,12 @@ def match_labels(found, truth):
     mapping = np.full(n_found, -1, dtype=np.intp)
     mapping[rows] = cols
     labels = mapping[found]
-    return Bunch(accuracy=float(np.mean(labels == truth)), mapping=mapping, labels=labels,
-                 confusion=confusion)
+    return Bunch(
+        accuracy=float(np.mean(labels == truth)),
+        mapping=mapping,
+        labels=labels,
+        confusion=confusion,
+    )
 
 
 def variance_by_intensity(expected, noisy, n_bins=12):
@@ -530,7 +556,9 @@ def variance_by_intensity(expected, noisy, n_bins=12):
     expected = as_float_array(expected, "expected")
     noisy = as_float_array(noisy, "noisy")
     if expected.shape != noisy.shape:
-        raise ValueError(f"expected has shape {expected.shape} but noisy has {noisy.shape}")
+        raise ValueError(
+            f"expected has shape {expected.shape} but noisy has {noisy.shape}"
+        )
     n_bins = check_scalar(n_bins, "n_bins", low=1, integer=True)
     if n_bins > expected.size:
         raise ValueError(f"{n_bins} bins for {expected.size} values; use fewer bins")
@@ -539,8 +567,9 @@ def variance_by_intensity(expected, noisy, n_bins=12):
     which = np.clip(np.searchsorted(edges, expected, side="right") - 1, 0, n_bins - 1)
     counts = np.bincount(which, minlength=n_bins)
     if np.any(counts == 0):
-        raise ValueError("some intensity bins are empty (many equal expected values); "
-                         "use fewer bins")
+        raise ValueError(
+            "some intensity bins are empty (many equal expected values); use fewer bins"
+        )
     level = np.bincount(which, expected, minlength=n_bins) / counts
     variance = np.bincount(which, noise**2, minlength=n_bins) / counts
     return level, variance

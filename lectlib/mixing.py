@@ -19,8 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import (as_float_array, check_random_state, check_scalar, check_shape2,
-                          check_size, check_snr_db)
+from ._validation import (
+    as_float_array,
+    check_random_state,
+    check_scalar,
+    check_shape2,
+    check_size,
+    check_snr_db,
+)
 
 __all__ = [
     "mix",
@@ -374,7 +380,10 @@ def resolution_matrix(energy, fwhm):
         return np.eye(n)
     # Channel widths weight the quadrature, so uneven axes broaden correctly too.
     widths = np.gradient(energy)
-    kernel = np.exp(-0.5 * ((energy[:, None] - energy[None, :]) / sigma) ** 2) * widths[None, :]
+    kernel = (
+        np.exp(-0.5 * ((energy[:, None] - energy[None, :]) / sigma) ** 2)
+        * widths[None, :]
+    )
     return kernel / kernel.sum(axis=1, keepdims=True)
 
 
@@ -438,8 +447,9 @@ def broaden(spectra, energy, fwhm):
     energy, sigma = _check_resolution(energy, fwhm)
     spectra = as_float_array(spectra, "spectra", min_ndim=1)
     if spectra.shape[-1] != energy.size:
-        raise ValueError(f"spectra have {spectra.shape[-1]} channels but energy has "
-                         f"{energy.size}")
+        raise ValueError(
+            f"spectra have {spectra.shape[-1]} channels but energy has {energy.size}"
+        )
     n = energy.size
     spacing = np.diff(energy)
     if sigma < spacing.min() / 40:
@@ -447,15 +457,23 @@ def broaden(spectra, energy, fwhm):
     flat = spectra.reshape(-1, n)
     if np.allclose(spacing, spacing[0], rtol=1e-9, atol=0):
         width = sigma / spacing[0]
-        kept = ndimage.gaussian_filter1d(flat, width, axis=-1, mode="constant", truncate=10.0)
-        norm = ndimage.gaussian_filter1d(np.ones(n), width, mode="constant", truncate=10.0)
+        kept = ndimage.gaussian_filter1d(
+            flat, width, axis=-1, mode="constant", truncate=10.0
+        )
+        norm = ndimage.gaussian_filter1d(
+            np.ones(n), width, mode="constant", truncate=10.0
+        )
         return (kept / norm).reshape(spectra.shape)
     lo = np.searchsorted(energy, energy - 10 * sigma, side="left")
     hi = np.searchsorted(energy, energy + 10 * sigma, side="right")
     counts = hi - lo
     check_size(int(counts.sum()), "the band of the resolution operator")
     rows = np.repeat(np.arange(n), counts)
-    cols = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + lo[rows]
+    cols = (
+        np.arange(counts.sum())
+        - np.repeat(np.cumsum(counts) - counts, counts)
+        + lo[rows]
+    )
     weights = np.exp(-0.5 * ((energy[rows] - energy[cols]) / sigma) ** 2)
     weights *= np.gradient(energy)[cols]
     weights /= np.bincount(rows, weights, minlength=n)[rows]

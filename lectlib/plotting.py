@@ -13,11 +13,51 @@ import numpy as np
 
 from ._validation import as_float_array, check_pair, check_random_state, check_scalar
 
-__all__ = ["use_style", "plot_spectra", "plot_maps", "plot_singular_values", "plot_simplex",
-           "plot_reciprocal", "mark_spots"]
+__all__ = [
+    "use_style",
+    "colorbar",
+    "categorical_cmap",
+    "plot_spectra",
+    "plot_maps",
+    "plot_singular_values",
+    "plot_simplex",
+    "plot_reciprocal",
+    "mark_spots",
+]
 
-#: The course's Matplotlib settings, applied by :func:`use_style`.
-STYLE = {"figure.dpi": 80, "axes.spines.top": False, "axes.spines.right": False}
+#: Categorical colors that stay distinct for the common forms of color blindness (Okabe & Ito,
+#: "Color Universal Design", 2008): blue, orange, bluish green, vermillion, sky blue, reddish
+#: purple, yellow, black.
+CATEGORICAL = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#D55E00",
+    "#56B4E9",
+    "#CC79A7",
+    "#F0E442",
+    "#000000",
+)
+
+#: The course's Matplotlib settings, applied by :func:`use_style`. Figures are drawn at 100 dpi
+#: and at most 8 inches wide, so that on a 1400 px page, where the text column shows an image
+#: at most 784 px wide, an 11 pt font stays about 15 px and the smallest (``"x-small"``) text
+#: above 10 px.
+STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 100,
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,
+    "figure.titlesize": 12,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.prop_cycle": plt.cycler(color=list(CATEGORICAL)),
+    "image.interpolation": "antialiased",
+}
 
 
 def _axes(ax, figsize):
@@ -27,8 +67,97 @@ def _axes(ax, figsize):
     if ax is None:
         return plt.subplots(figsize=figsize, layout="constrained")[1]
     if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+        raise TypeError(
+            f"ax must be a matplotlib Axes or None, got {type(ax).__name__}"
+        )
     return ax
+
+
+def colorbar(mappable, ax, *, label=None, size=0.05, pad=0.03):
+    """A colorbar exactly as tall as the axes it belongs to.
+
+    Parameters
+    ----------
+    mappable : matplotlib.cm.ScalarMappable
+        What the colorbar describes, e.g. the image returned by ``ax.imshow``.
+    ax : matplotlib Axes
+        The axes it stands beside (to the right).
+    label : str, optional
+        The colorbar's label.
+    size, pad : float, default=0.05, 0.03
+        Width of the colorbar and its gap from the axes, as fractions of the axes' width.
+
+    Returns
+    -------
+    cbar : matplotlib.colorbar.Colorbar
+
+    See Also
+    --------
+    plot_maps : maps with these colorbars, one per map.
+
+    Notes
+    -----
+    ``fig.colorbar(im, ax=ax)`` takes its height from the space the layout gave the axes, so
+    beside an image of fixed aspect it comes out taller than the image. Here the colorbar is an
+    inset of the axes, ``ax.inset_axes([1 + pad, 0, size, 1])``: its height is the axes' own,
+    and constrained layout still makes room for it.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from lectlib.plotting import colorbar
+    >>> fig, ax = plt.subplots(layout="constrained")
+    >>> cbar = colorbar(ax.imshow(np.eye(4)), ax, label="counts")
+    >>> fig.canvas.draw()
+    >>> bool(abs(cbar.ax.get_position().height - ax.get_position().height) < 1e-9)
+    True
+    """
+    ax = _axes(ax, None)
+    size = check_scalar(size, "size", low=0.0, low_inclusive=False, high=1.0)
+    pad = check_scalar(pad, "pad", low=0.0, high=1.0)
+    return _colorbar_beside(mappable, ax, label, size, pad)
+
+
+def _colorbar_beside(mappable, ax, label=None, size=0.05, pad=0.03):
+    cax = ax.inset_axes([1 + pad, 0.0, size, 1.0])
+    cbar = ax.figure.colorbar(mappable, cax=cax)
+    if label:
+        cbar.set_label(label)
+    return cbar
+
+
+def categorical_cmap(n):
+    """A colormap of ``n`` color-blind-safe categorical colors, for label and phase maps.
+
+    Parameters
+    ----------
+    n : int
+        Number of categories, 1 to 8.
+
+    Returns
+    -------
+    cmap : matplotlib.colors.ListedColormap
+
+    See Also
+    --------
+    use_style : the same colors as the line color cycle.
+
+    Notes
+    -----
+    The first ``n`` of Okabe & Ito's eight colors (:data:`CATEGORICAL`); show label ``k`` with
+    ``imshow(labels, cmap=categorical_cmap(n), vmin=-0.5, vmax=n - 0.5)``.
+
+    Examples
+    --------
+    >>> from lectlib.plotting import categorical_cmap
+    >>> categorical_cmap(3).N
+    3
+    """
+    from matplotlib.colors import ListedColormap
+
+    n = check_scalar(n, "n", low=1, high=len(CATEGORICAL), integer=True)
+    return ListedColormap(list(CATEGORICAL[:n]), name=f"categorical{n}")
 
 
 def use_style():
@@ -61,7 +190,7 @@ def use_style():
     """
     try:
         from IPython import get_ipython
-    except ImportError:               # plain Python: no inline backend to select
+    except ImportError:  # plain Python: no inline backend to select
         shell = None
     else:
         shell = get_ipython()
@@ -70,8 +199,17 @@ def use_style():
     plt.rcParams.update(STYLE)
 
 
-def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="Energy (eV)",
-                 ylabel="Intensity", **plot_kw):
+def plot_spectra(
+    energy,
+    spectra,
+    *,
+    labels=None,
+    ax=None,
+    title=None,
+    xlabel="Energy (eV)",
+    ylabel="Intensity",
+    **plot_kw,
+):
     """Plot one or several spectra against energy.
 
     Parameters
@@ -117,15 +255,23 @@ def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="E
     spectra = as_float_array(spectra, "spectra", ndim=(1, 2))
     spectra = np.atleast_2d(spectra)
     if spectra.shape[1] != energy.size:
-        raise ValueError(f"spectra have {spectra.shape[1]} channels but energy has {energy.size}")
-    if labels is not None and (isinstance(labels, str) or len(labels) != spectra.shape[0]):
-        raise ValueError(f"labels must be a sequence of {spectra.shape[0]} labels, one per "
-                         f"spectrum, got {labels!r}")
+        raise ValueError(
+            f"spectra have {spectra.shape[1]} channels but energy has {energy.size}"
+        )
+    if labels is not None and (
+        isinstance(labels, str) or len(labels) != spectra.shape[0]
+    ):
+        raise ValueError(
+            f"labels must be a sequence of {spectra.shape[0]} labels, one per "
+            f"spectrum, got {labels!r}"
+        )
     if not energy.max() > energy.min():
         raise ValueError("energy must span a range (its values are all the same)")
     ax = _axes(ax, (6, 3.2))
     for i, spectrum in enumerate(spectra):
-        ax.plot(energy, spectrum, label=None if labels is None else labels[i], **plot_kw)
+        ax.plot(
+            energy, spectrum, label=None if labels is None else labels[i], **plot_kw
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_xlim(energy.min(), energy.max())
@@ -136,8 +282,20 @@ def plot_spectra(energy, spectra, *, labels=None, ax=None, title=None, xlabel="E
     return ax
 
 
-def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_scale=False,
-              colorbar=True, axes=None, ncols=None, panel_size=2.4, suptitle=None):
+def plot_maps(
+    maps,
+    *,
+    titles=None,
+    cmap="viridis",
+    vmin=None,
+    vmax=None,
+    share_scale=False,
+    colorbar=True,
+    axes=None,
+    ncols=None,
+    panel_size=2.4,
+    suptitle=None,
+):
     """Show a stack of maps side by side, each with its own color bar.
 
     Parameters
@@ -185,25 +343,36 @@ def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_
     >>> import numpy as np
     >>> from lectlib.plotting import plot_maps
     >>> fig = plot_maps(np.random.default_rng(0).random((8, 8, 3)), titles=["a", "b", "c"])
-    >>> len(fig.axes)  # three maps and three color bars
-    6
+    >>> len(fig.axes), [len(ax.child_axes) for ax in fig.axes]   # each map with its colorbar
+    (3, [1, 1, 1])
     """
     maps = as_float_array(maps, "maps", ndim=(2, 3))
     if maps.ndim == 2:
         maps = maps[:, :, None]
     n = maps.shape[2]
     if titles is not None and (isinstance(titles, str) or len(titles) != n):
-        raise ValueError(f"titles must be a sequence of {n} titles, one per map, got {titles!r}")
+        raise ValueError(
+            f"titles must be a sequence of {n} titles, one per map, got {titles!r}"
+        )
     vmin = None if vmin is None else check_scalar(vmin, "vmin")
     vmax = None if vmax is None else check_scalar(vmax, "vmax")
     if axes is None:
-        ncols = min(n, 4) if ncols is None else check_scalar(ncols, "ncols", low=1, high=n,
-                                                                integer=True)
-        panel_size = check_scalar(panel_size, "panel_size", low=0.0, low_inclusive=False,
-                                  high=100.0)
+        ncols = (
+            min(n, 4)
+            if ncols is None
+            else check_scalar(ncols, "ncols", low=1, high=n, integer=True)
+        )
+        panel_size = check_scalar(
+            panel_size, "panel_size", low=0.0, low_inclusive=False, high=100.0
+        )
         nrows = int(np.ceil(n / ncols))
-        fig, grid = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * 0.95 * nrows),
-                                 layout="constrained", squeeze=False)
+        fig, grid = plt.subplots(
+            nrows,
+            ncols,
+            figsize=(panel_size * ncols, panel_size * 0.95 * nrows),
+            layout="constrained",
+            squeeze=False,
+        )
         for ax in grid.ravel()[n:]:
             ax.set_visible(False)
         axes = grid.ravel()[:n]
@@ -218,14 +387,20 @@ def plot_maps(maps, *, titles=None, cmap="viridis", vmin=None, vmax=None, share_
         vmin = maps.min() if vmin is None else vmin
         vmax = maps.max() if vmax is None else vmax
     for i, ax in enumerate(axes[:n]):
-        im = ax.imshow(maps[:, :, i], cmap=cmap, vmin=vmin, vmax=vmax, origin="upper",
-                       interpolation="nearest")
+        im = ax.imshow(
+            maps[:, :, i],
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            origin="upper",
+            interpolation="nearest",
+        )
         ax.set_xticks([])
         ax.set_yticks([])
         if titles is not None:
             ax.set_title(titles[i], fontsize="medium")
         if colorbar:
-            fig.colorbar(im, ax=ax, shrink=0.8)
+            _colorbar_beside(im, ax)
     if suptitle:
         fig.suptitle(suptitle)
     return fig
@@ -275,10 +450,19 @@ def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_k
     """
     values = as_float_array(values, "values", ndim=1)
     if n_marked is not None:
-        n_marked = check_scalar(n_marked, "n_marked", low=0, high=values.size, integer=True)
+        n_marked = check_scalar(
+            n_marked, "n_marked", low=0, high=values.size, integer=True
+        )
     ax = _axes(ax, (4, 3))
     index = np.arange(1, values.size + 1)
-    ax.semilogy(index, np.maximum(values, np.finfo(float).tiny), "o-", ms=3, label=label, **plot_kw)
+    ax.semilogy(
+        index,
+        np.maximum(values, np.finfo(float).tiny),
+        "o-",
+        ms=3,
+        label=label,
+        **plot_kw,
+    )
     if n_marked is not None:
         ax.axvline(n_marked + 0.5, color="0.5", ls=":", lw=1)
     ax.set_xlabel("index")
@@ -337,11 +521,15 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
 
     X = as_float_array(X, "X", ndim=2)
     if X.shape[0] < 2 or X.shape[1] < 2:
-        raise ValueError(f"the simplex plane needs at least 2 spectra of at least 2 channels, "
-                         f"got X of shape {X.shape}")
+        raise ValueError(
+            f"the simplex plane needs at least 2 spectra of at least 2 channels, "
+            f"got X of shape {X.shape}"
+        )
     if vertices is not None and not isinstance(vertices, dict):
-        raise TypeError("vertices must be a dict of name -> endmembers (k, n_channels), got "
-                        f"{type(vertices).__name__}")
+        raise TypeError(
+            "vertices must be a dict of name -> endmembers (k, n_channels), got "
+            f"{type(vertices).__name__}"
+        )
     max_points = check_scalar(max_points, "max_points", low=1, integer=True)
     rng = check_random_state(random_state)
     ax = _axes(ax, (4, 3.6))
@@ -350,7 +538,15 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
     if xy.shape[0] > max_points:
         pick = rng.choice(xy.shape[0], max_points, replace=False)
         shown = xy[pick]
-    ax.scatter(shown[:, 0], shown[:, 1], s=2, color="0.6", alpha=0.5, linewidths=0, label="pixels")
+    ax.scatter(
+        shown[:, 0],
+        shown[:, 1],
+        s=2,
+        color="0.6",
+        alpha=0.5,
+        linewidths=0,
+        label="pixels",
+    )
     markers = ["o", "x", "+", "s", "^", "v", "D"]
     for i, (name, E) in enumerate((vertices or {}).items()):
         E = as_float_array(E, f"vertices[{name!r}]", ndim=2)
@@ -358,16 +554,33 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
         if i == 0 and v.shape[0] >= 3:
             ring = np.vstack([v, v[:1]])
             ax.plot(ring[:, 0], ring[:, 1], color=f"C{i}", lw=1, alpha=0.6)
-        ax.scatter(v[:, 0], v[:, 1], s=60 if i == 0 else 45, marker=markers[i % len(markers)],
-                   color=f"C{i}", facecolors="none" if i == 0 else None, label=name, zorder=3)
+        ax.scatter(
+            v[:, 0],
+            v[:, 1],
+            s=60 if i == 0 else 45,
+            marker=markers[i % len(markers)],
+            color=f"C{i}",
+            facecolors="none" if i == 0 else None,
+            label=name,
+            zorder=3,
+        )
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
     ax.legend(fontsize="small", frameon=False, markerscale=1)
     return ax
 
 
-def plot_reciprocal(model, features, *, ax=None, title=None, cmap="magma", symmetric=False,
-                    spots=None, spot_color="w"):
+def plot_reciprocal(
+    model,
+    features,
+    *,
+    ax=None,
+    title=None,
+    cmap="magma",
+    symmetric=False,
+    spots=None,
+    spot_color="w",
+):
     """A sliding-FFT descriptor (or component) as a centered reciprocal-space image.
 
     Parameters
@@ -498,4 +711,6 @@ def mark_spots(ax, spots, *, color="w", size=110, lw=0.8):
     size = check_scalar(size, "size", low=0.0, low_inclusive=False)
     lw = check_scalar(lw, "lw", low=0.0)
     both = np.unique(np.round(np.vstack([spots, -spots]), 12) + 0.0, axis=0)
-    return ax.scatter(both[:, 1], both[:, 0], s=size, facecolors="none", edgecolors=color, lw=lw)
+    return ax.scatter(
+        both[:, 1], both[:, 0], s=size, facecolors="none", edgecolors=color, lw=lw
+    )

@@ -23,8 +23,14 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._active_set import active_set
-from ._validation import (as_float_array, check_endmembers, check_option, check_pair,
-                          check_scalar, validate_estimator_input)
+from ._validation import (
+    as_float_array,
+    check_endmembers,
+    check_option,
+    check_pair,
+    check_scalar,
+    validate_estimator_input,
+)
 
 __all__ = ["fit_known_endmembers", "nnls_batch", "KnownEndmemberRegression"]
 
@@ -93,17 +99,22 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     gram = as_float_array(gram, "gram", ndim=(2, 3))
     n, k = rhs.shape
     if gram.shape[-2:] != (k, k) or (gram.ndim == 3 and gram.shape[0] != n):
-        raise ValueError(f"gram must be ({k}, {k}) or ({n}, {k}, {k}), got {gram.shape}")
+        raise ValueError(
+            f"gram must be ({k}, {k}) or ({n}, {k}, {k}), got {gram.shape}"
+        )
     # The active set solves subsystems of the Gram matrix: it must be AᵀA of independent
     # columns, symmetric positive definite (a Cholesky factorization exists).
-    if not np.allclose(gram, np.swapaxes(gram, -1, -2), rtol=1e-10,
-                       atol=1e-12 * np.abs(gram).max()):
+    if not np.allclose(
+        gram, np.swapaxes(gram, -1, -2), rtol=1e-10, atol=1e-12 * np.abs(gram).max()
+    ):
         raise ValueError("gram must be symmetric (AᵀA), got an asymmetric matrix")
     try:
         np.linalg.cholesky(gram)
     except np.linalg.LinAlgError:
-        raise ValueError("gram must be positive definite: AᵀA of linearly independent "
-                         "columns (it is singular or indefinite)") from None
+        raise ValueError(
+            "gram must be positive definite: AᵀA of linearly independent "
+            "columns (it is singular or indefinite)"
+        ) from None
     return active_set(gram, rhs, max_iter=max_iter, caller="nnls_batch")
 
 
@@ -112,7 +123,9 @@ def _as_pixels(data, n_channels=None):
     grid = data.shape[:-1]
     X = data.reshape(-1, data.shape[-1])
     if n_channels is not None and X.shape[1] != n_channels:
-        raise ValueError(f"data has {X.shape[1]} channels but the endmembers have {n_channels}")
+        raise ValueError(
+            f"data has {X.shape[1]} channels but the endmembers have {n_channels}"
+        )
     return X, grid
 
 
@@ -130,7 +143,9 @@ def _variance(variance, model, grid, mask):
     """Noise variance on the fitted channels, as a (n_pixels, n_window) array."""
     if isinstance(variance, str):
         if variance != "poisson":
-            raise ValueError(f"variance must be 'poisson', a number or an array, got {variance!r}")
+            raise ValueError(
+                f"variance must be 'poisson', a number or an array, got {variance!r}"
+            )
         return np.maximum(model, POISSON_VARIANCE_FLOOR)
     var = as_float_array(variance, "variance")
     n_window = int(mask.sum())
@@ -191,13 +206,25 @@ def _solve(X, E, method, max_iter):
         coef = new
         if change < 1e-11:
             return coef, it
-    warnings.warn(f"Poisson fit did not converge in {max_iter} iterations (last relative change "
-                  f"{change:.2e})", ConvergenceWarning, stacklevel=3)
+    warnings.warn(
+        f"Poisson fit did not converge in {max_iter} iterations (last relative change "
+        f"{change:.2e})",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
     return coef, max_iter
 
 
-def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="nnls",
-                         variance="poisson", max_iter=100):
+def fit_known_endmembers(
+    data,
+    endmembers,
+    *,
+    energy=None,
+    window=None,
+    method="nnls",
+    variance="poisson",
+    max_iter=100,
+):
     """Fit every spectrum as a linear combination of known endmembers.
 
     Parameters
@@ -272,7 +299,9 @@ def fit_known_endmembers(data, endmembers, *, energy=None, window=None, method="
     if energy is not None:
         energy = as_float_array(energy, "energy", ndim=1)
         if energy.size != X.shape[1]:
-            raise ValueError(f"energy has {energy.size} values but data have {X.shape[1]} channels")
+            raise ValueError(
+                f"energy has {energy.size} values but data have {X.shape[1]} channels"
+            )
     mask, window_energy = _channel_mask(X.shape[1], energy, window)
     k = E.shape[0]
     n_window = int(mask.sum())
@@ -374,12 +403,23 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
         X = validate_estimator_input(self, X, reset=True)
         check_option(self.method, "method", _METHODS)
         E = check_endmembers(self.endmembers, X.shape[1])
-        energy = None if self.energy is None else as_float_array(self.energy, "energy", ndim=1)
+        energy = (
+            None
+            if self.energy is None
+            else as_float_array(self.energy, "energy", ndim=1)
+        )
         if energy is not None and energy.size != X.shape[1]:
-            raise ValueError(f"energy has {energy.size} values but X has {X.shape[1]} features")
+            raise ValueError(
+                f"energy has {energy.size} values but X has {X.shape[1]} features"
+            )
         self.channels_, _ = _channel_mask(X.shape[1], energy, self.window)
-        if self.channels_.sum() < E.shape[0] or np.linalg.matrix_rank(E[:, self.channels_]) < E.shape[0]:
-            raise ValueError("the endmembers are not independent on the fitted channels")
+        if (
+            self.channels_.sum() < E.shape[0]
+            or np.linalg.matrix_rank(E[:, self.channels_]) < E.shape[0]
+        ):
+            raise ValueError(
+                "the endmembers are not independent on the fitted channels"
+            )
         self.endmembers_ = E[:, self.channels_]
         return self
 
@@ -394,7 +434,9 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.endmembers_.shape[0]:
-            raise ValueError(f"X has {X.shape[1]} columns but there are {self.endmembers_.shape[0]} endmembers")
+            raise ValueError(
+                f"X has {X.shape[1]} columns but there are {self.endmembers_.shape[0]} endmembers"
+            )
         return X @ self.endmembers_
 
     def __sklearn_tags__(self):

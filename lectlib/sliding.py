@@ -22,8 +22,16 @@ from scipy import signal
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ._validation import (as_float_array, check_labels, check_magnitude, check_option,
-                          check_pair, check_scalar, check_size, reject_strings)
+from ._validation import (
+    as_float_array,
+    check_labels,
+    check_magnitude,
+    check_option,
+    check_pair,
+    check_scalar,
+    check_size,
+    reject_strings,
+)
 
 #: Window functions a taper can be (None: no taper), from :func:`scipy.signal.get_window`.
 TAPERS = ("hann", "hamming", "blackman", "tukey", None)
@@ -42,7 +50,9 @@ __all__ = [
 
 def _pair(value, name, low=1):
     """An int or a pair of ints as a (y, x) tuple: window sizes, steps, crops, grid shapes."""
-    return check_pair(value, name, integer=True, low=low, broadcast=True, labels="(y, x)")
+    return check_pair(
+        value, name, integer=True, low=low, broadcast=True, labels="(y, x)"
+    )
 
 
 def _check_image(image, name="image"):
@@ -92,7 +102,9 @@ def window_grid(image_shape, window, step):
     wy, wx = _pair(window, "window")
     sy, sx = _pair(step, "step")
     if wy > h or wx > w:
-        raise ValueError(f"a window of {wy} x {wx} does not fit in an image of {h} x {w}")
+        raise ValueError(
+            f"a window of {wy} x {wx} does not fit in an image of {h} x {w}"
+        )
     grid = ((h - wy) // sy + 1, (w - wx) // sx + 1)
     rows = np.arange(grid[0]) * sy + (wy - 1) / 2
     cols = np.arange(grid[1]) * sx + (wx - 1) / 2
@@ -186,7 +198,9 @@ def fold_windows(values, grid_shape):
     grid = _pair(grid_shape, "grid_shape")
     n_values = values.shape[0] if values.ndim else "a single value: no"
     if n_values != grid[0] * grid[1]:
-        raise ValueError(f"{n_values} values do not fill a grid of {grid[0]} x {grid[1]}")
+        raise ValueError(
+            f"{n_values} values do not fill a grid of {grid[0]} x {grid[1]}"
+        )
     return values.reshape(grid + values.shape[1:])
 
 
@@ -243,13 +257,17 @@ def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
     check_size(n_labels * labels.size, "the label masks (n_labels x pixels)")
     if n_found > n_labels:
         raise ValueError(f"labels go up to {n_found - 1} but n_labels is {n_labels}")
-    window_grid(labels.shape, window, step)             # checks that the window fits
+    window_grid(labels.shape, window, step)  # checks that the window fits
     wy, wx = _pair(window, "window")
     sy, sx = _pair(step, "step")
     ty, tx = _taper_1d(taper, wy, wx)
     one_hot = (labels[None] == np.arange(n_labels)[:, None, None]).astype(float)
-    along_y = np.lib.stride_tricks.sliding_window_view(one_hot, wy, axis=1)[:, ::sy] @ ty
-    both = np.lib.stride_tricks.sliding_window_view(along_y, wx, axis=2)[:, :, ::sx] @ tx
+    along_y = (
+        np.lib.stride_tricks.sliding_window_view(one_hot, wy, axis=1)[:, ::sy] @ ty
+    )
+    both = (
+        np.lib.stride_tricks.sliding_window_view(along_y, wx, axis=2)[:, :, ::sx] @ tx
+    )
     return both.reshape(n_labels, -1).T / (ty.sum() * tx.sum())
 
 
@@ -306,8 +324,10 @@ def _taper_1d(kind, wy, wx):
     wx_ = signal.get_window(kind, wx, fftbins=False) if wx > 1 else np.ones(1)
     for n, factor in ((wy, wy_), (wx, wx_)):
         if not np.any(factor > 0):
-            raise ValueError(f"a {kind!r} taper over {n} pixels is zero everywhere; use a "
-                             "window of at least 3 pixels, or taper=None")
+            raise ValueError(
+                f"a {kind!r} taper over {n} pixels is zero everywhere; use a "
+                "window of at least 3 pixels, or taper=None"
+            )
     return wy_, wx_
 
 
@@ -328,8 +348,10 @@ def _check_images(X):
     X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
     check_magnitude(X, "X")
     if X.ndim > 3:
-        raise ValueError(f"X must be one image (height, width) or a stack of images "
-                         f"(n_images, height, width), got a {X.ndim}-D array of shape {X.shape}")
+        raise ValueError(
+            f"X must be one image (height, width) or a stack of images "
+            f"(n_images, height, width), got a {X.ndim}-D array of shape {X.shape}"
+        )
     return X[None] if X.ndim == 2 else X
 
 
@@ -428,8 +450,18 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
     (18, 544)
     """
 
-    def __init__(self, window=32, step=8, *, taper="hann", log=True, crop=None, mask_center=1,
-                 dtype=np.float64, block_rows=None):
+    def __init__(
+        self,
+        window=32,
+        step=8,
+        *,
+        taper="hann",
+        log=True,
+        crop=None,
+        mask_center=1,
+        dtype=np.float64,
+        block_rows=None,
+    ):
         self.window = window
         self.step = step
         self.taper = taper
@@ -440,19 +472,21 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         self.block_rows = block_rows
 
     def _setup(self, image_shape):
-        grid, centers = window_grid(image_shape, self.window, self.step)   # the window fits
+        grid, centers = window_grid(
+            image_shape, self.window, self.step
+        )  # the window fits
         wy, wx = _pair(self.window, "window")
         dtype = np.dtype(self.dtype)
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-        _taper_1d(self.taper, wy, wx)          # an unknown or all-zero taper fails in fit
+        _taper_1d(self.taper, wy, wx)  # an unknown or all-zero taper fails in fit
         if self.block_rows is not None:
             check_scalar(self.block_rows, "block_rows", low=1, integer=True)
         # FFT rows stay in their natural order (k_y = 0, 1, ..., then the negative ones), so
         # that the uncropped magnitudes need no reordering; frequencies_ says which is which.
         ky = sp_fft.fftfreq(wy)
         kx = sp_fft.rfftfreq(wx)
-        bins_y = np.rint(ky * wy).astype(int)                 # signed bin index of each row
+        bins_y = np.rint(ky * wy).astype(int)  # signed bin index of each row
         rows = np.arange(wy)
         cols = np.arange(kx.size)
         if self.crop is not None:
@@ -465,8 +499,14 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         # A square around k = 0: the taper spreads the window's mean over the 3 x 3 bins
         # around zero (Hann), diagonals included.
         keep_zero = np.maximum(np.abs(by), np.abs(bx)) > (mask if mask > 0 else -1)
-        return dict(grid=grid, centers=centers, rows=rows, cols=cols,
-                    frequencies=np.stack([fy, fx], -1).reshape(-1, 2), masked=~keep_zero.ravel())
+        return dict(
+            grid=grid,
+            centers=centers,
+            rows=rows,
+            cols=cols,
+            frequencies=np.stack([fy, fx], -1).reshape(-1, 2),
+            masked=~keep_zero.ravel(),
+        )
 
     def fit(self, X, y=None):
         """Check the parameters and record the window grid and frequencies for these images.
@@ -514,23 +554,35 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         images = _check_images(X)
         height, width = self.image_shape_
         if images.shape[2] != width:
-            raise ValueError(f"X has {images.shape[2]} features, but SlidingFFT is expecting "
-                             f"{width} features as input (images of {height} x {width} px, "
-                             "as in fit)")
+            raise ValueError(
+                f"X has {images.shape[2]} features, but SlidingFFT is expecting "
+                f"{width} features as input (images of {height} x {width} px, "
+                "as in fit)"
+            )
         if images.shape[1] != height:
-            raise ValueError(f"X holds images of {images.shape[1]} x {images.shape[2]} px, but "
-                             f"SlidingFFT was fitted on images of {height} x {width} px")
+            raise ValueError(
+                f"X holds images of {images.shape[1]} x {images.shape[2]} px, but "
+                f"SlidingFFT was fitted on images of {height} x {width} px"
+            )
         dtype = np.dtype(self.dtype)
         wy, wx = _pair(self.window, "window")
-        largest = float(np.abs(images).max()) * wy * wx       # bounds every |F(k)| of a window
+        largest = (
+            float(np.abs(images).max()) * wy * wx
+        )  # bounds every |F(k)| of a window
         if largest > float(np.finfo(dtype).max):
-            raise ValueError(f"X holds values up to {np.abs(images).max():.3g}: their transforms "
-                             f"exceed the range of {dtype.name} ({np.finfo(dtype).max:.3g}); use "
-                             "dtype=numpy.float64 or rescale the images")
-        out = np.empty((len(images) * self.n_windows_, self._rows.size * self._cols.size),
-                       dtype=dtype)
+            raise ValueError(
+                f"X holds values up to {np.abs(images).max():.3g}: their transforms "
+                f"exceed the range of {dtype.name} ({np.finfo(dtype).max:.3g}); use "
+                "dtype=numpy.float64 or rescale the images"
+            )
+        out = np.empty(
+            (len(images) * self.n_windows_, self._rows.size * self._cols.size),
+            dtype=dtype,
+        )
         for i, image in enumerate(images):
-            self._transform_image(image, out[i * self.n_windows_:(i + 1) * self.n_windows_])
+            self._transform_image(
+                image, out[i * self.n_windows_ : (i + 1) * self.n_windows_]
+            )
         out[:, self._masked] = 0
         return out
 
@@ -546,13 +598,16 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         # Each image row segment is transformed along x once (tapered by the x factor); every
         # window then only along y (tapered by the y factor): the tapered window's rfft2.
         used = (n_rows - 1) * sy + wy
-        segments = np.lib.stride_tricks.sliding_window_view(image[:used], wx, axis=1)[:, ::sx]
+        segments = np.lib.stride_tricks.sliding_window_view(image[:used], wx, axis=1)[
+            :, ::sx
+        ]
         row_fft = np.empty((used, n_cols, cols.size), dtype=complex_dtype)
         chunk = max(1, int(4e6 // (n_cols * wx * dtype.itemsize)))
         for i0 in range(0, used, chunk):
-            part = np.multiply(segments[i0:i0 + chunk], tx, dtype=dtype)
-            row_fft[i0:i0 + chunk] = sp_fft.rfft(part, axis=-1, workers=1,
-                                                 overwrite_x=True)[..., cols]
+            part = np.multiply(segments[i0 : i0 + chunk], tx, dtype=dtype)
+            row_fft[i0 : i0 + chunk] = sp_fft.rfft(
+                part, axis=-1, workers=1, overwrite_x=True
+            )[..., cols]
         # Windows along y: (n_rows, n_cols, n_kx, wy) views into row_fft.
         stacks = np.lib.stride_tricks.sliding_window_view(row_fft, wy, axis=0)[::sy]
         if self.block_rows is None:
@@ -566,7 +621,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
             spectrum = sp_fft.fft(tapered, axis=-1, workers=1, overwrite_x=True)
             if rows.size < wy:
                 spectrum = spectrum[..., rows]
-            dest = out[r0 * n_cols:r1 * n_cols].reshape(r1 - r0, n_cols, rows.size, cols.size)
+            dest = out[r0 * n_cols : r1 * n_cols].reshape(
+                r1 - r0, n_cols, rows.size, cols.size
+            )
             np.abs(spectrum.swapaxes(-1, -2), out=dest)
             if self.log:
                 np.log1p(dest, out=dest)
@@ -590,8 +647,10 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         values = np.asarray(values)
         if values.ndim == 0 or values.shape[0] % self.n_windows_:
-            raise ValueError(f"{values.shape[0] if values.ndim else 0} values are not a whole "
-                             f"number of images of {self.n_windows_} windows")
+            raise ValueError(
+                f"{values.shape[0] if values.ndim else 0} values are not a whole "
+                f"number of images of {self.n_windows_} windows"
+            )
         if values.shape[0] == self.n_windows_:
             return fold_windows(values, self.grid_shape_)
         return values.reshape((-1,) + self.grid_shape_ + values.shape[1:])
@@ -622,11 +681,11 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
             raise ValueError(f"features have {n_values} values, expected {ny * nx}")
         half = features.reshape(features.shape[:-1] + (ny, nx))
         ky = self.frequencies_.reshape(ny, nx, 2)[:, 0, 0]
-        half = half[..., np.argsort(ky, kind="stable"), :]          # ascending k_y
+        half = half[..., np.argsort(ky, kind="stable"), :]  # ascending k_y
         # Mirror: column kx ↦ −kx, row ky ↦ −ky (rows are symmetric about the center row when
         # cropped symmetrically; for an even uncropped window the lowest k_y has no partner).
         mirrored = half[..., ::-1, :0:-1]
-        if ny % 2 == 0:                 # uncropped even window: drop the unpaired Nyquist row
+        if ny % 2 == 0:  # uncropped even window: drop the unpaired Nyquist row
             half, mirrored = half[..., 1:, :], mirrored[..., :-1, :]
         return np.concatenate([mirrored, half], axis=-1)
 
@@ -761,7 +820,9 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
     wy, wx = _pair(window, "window")
     sy, sx = _pair(step, "step")
     bins = check_scalar(bins, "bins", low=1, integer=True)
-    check_size(bins * (image.size + grid[0] * grid[1]), "the histograms (bins x pixels)")
+    check_size(
+        bins * (image.size + grid[0] * grid[1]), "the histograms (bins x pixels)"
+    )
     if range is None:
         lo, hi = float(image.min()), float(image.max())
     else:
@@ -780,8 +841,12 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
     for b in np.arange(bins):
         table = np.zeros((image.shape[0] + 1, image.shape[1] + 1))
         table[1:, 1:] = np.cumsum(np.cumsum(index == b, axis=0), axis=1)
-        counts = (table[np.ix_(r + wy, c + wx)] - table[np.ix_(r, c + wx)]
-                  - table[np.ix_(r + wy, c)] + table[np.ix_(r, c)])
+        counts = (
+            table[np.ix_(r + wy, c + wx)]
+            - table[np.ix_(r, c + wx)]
+            - table[np.ix_(r + wy, c)]
+            + table[np.ix_(r, c)]
+        )
         out[:, b] = counts.ravel()
     if density:
         out /= wy * wx

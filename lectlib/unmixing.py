@@ -25,8 +25,14 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from ._active_set import active_set
-from ._validation import (as_float_array, check_endmembers, check_random_state,
-                          check_scalar, check_size, validate_estimator_input)
+from ._validation import (
+    as_float_array,
+    check_endmembers,
+    check_random_state,
+    check_scalar,
+    check_size,
+    validate_estimator_input,
+)
 
 __all__ = ["fcls", "simplex_projection", "NFINDR", "BayesianUnmixing"]
 
@@ -92,8 +98,9 @@ def fcls(X, endmembers, *, max_iter=None):
     # conditioning of the small systems.
     ref = E.mean(axis=0)
     D = E - ref
-    a, _ = active_set(D @ D.T, (flat - ref) @ D.T, sum_to_one=True, max_iter=max_iter,
-                      caller="fcls")
+    a, _ = active_set(
+        D @ D.T, (flat - ref) @ D.T, sum_to_one=True, max_iter=max_iter, caller="fcls"
+    )
     return a.reshape(grid + (E.shape[0],))
 
 
@@ -155,12 +162,17 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
     if components is None:
         center = X.mean(axis=0)
         _, _, Vt = np.linalg.svd(X - center, full_matrices=False)
-        n_components = check_scalar(n_components, "n_components", low=1, high=len(Vt),
-                                    integer=True)
+        n_components = check_scalar(
+            n_components, "n_components", low=1, high=len(Vt), integer=True
+        )
         components = Vt[:n_components]
     else:
         components = as_float_array(components, "components", ndim=2)
-        center = np.zeros(X.shape[1]) if center is None else as_float_array(center, "center", ndim=1)
+        center = (
+            np.zeros(X.shape[1])
+            if center is None
+            else as_float_array(center, "center", ndim=1)
+        )
     return (X - center) @ components.T, center, components
 
 
@@ -237,7 +249,9 @@ class NFINDR(TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, n_endmembers=3, *, init="random", max_iter=20, random_state=None):
+    def __init__(
+        self, n_endmembers=3, *, init="random", max_iter=20, random_state=None
+    ):
         self.n_endmembers = n_endmembers
         self.init = init
         self.max_iter = max_iter
@@ -261,10 +275,14 @@ class NFINDR(TransformerMixin, BaseEstimator):
         vals, vecs = vals[::-1], np.ascontiguousarray(vecs[:, ::-1].T)
         if c > n:
             vecs = vecs @ centered
-            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), np.finfo(float).tiny)
+            vecs /= np.maximum(
+                np.linalg.norm(vecs, axis=1, keepdims=True), np.finfo(float).tiny
+            )
         weakest = vals[-1] / vals[0] if vals[0] > 0 else 0.0
         # Deterministic signs: the largest entry of each axis is positive.
-        vecs *= np.sign(vecs[np.arange(p - 1), np.argmax(np.abs(vecs), axis=1)])[:, None]
+        vecs *= np.sign(vecs[np.arange(p - 1), np.argmax(np.abs(vecs), axis=1)])[
+            :, None
+        ]
         return vecs, weakest
 
     def _project(self, X, mean, V):
@@ -275,11 +293,12 @@ class NFINDR(TransformerMixin, BaseEstimator):
         dist = np.empty(n)
         Vt = np.ascontiguousarray(V.T)
         for lo in range(0, n, self._BLOCK):
-            block = X[lo:lo + self._BLOCK] - mean
+            block = X[lo : lo + self._BLOCK] - mean
             y = block @ Vt
-            Y[lo:lo + self._BLOCK] = y
-            dist[lo:lo + self._BLOCK] = (np.einsum("ij,ij->i", block, block)
-                                         - np.einsum("ij,ij->i", y, y))
+            Y[lo : lo + self._BLOCK] = y
+            dist[lo : lo + self._BLOCK] = np.einsum(
+                "ij,ij->i", block, block
+            ) - np.einsum("ij,ij->i", y, y)
         return Y, dist
 
     def _reduce(self, X, p, scale):
@@ -314,7 +333,9 @@ class NFINDR(TransformerMixin, BaseEstimator):
         p = check_scalar(self.n_endmembers, "n_endmembers", low=2, integer=True)
         n, c = X.shape
         if p > n:
-            raise ValueError(f"n_endmembers={p} exceeds the number of pixels, n_samples = {n}")
+            raise ValueError(
+                f"n_endmembers={p} exceeds the number of pixels, n_samples = {n}"
+            )
         if p - 1 > c:
             raise ValueError(
                 f"n_endmembers={p} needs {p - 1} dimensions but the data have n_features = {c}"
@@ -328,7 +349,7 @@ class NFINDR(TransformerMixin, BaseEstimator):
             raise ValueError("X is all zeros: its pixels span no simplex")
         mean, V, Y = self._reduce(X, p, scale)
         spread = np.abs(Y).max()
-        H = np.vstack([np.ones(n), (Y / spread).T])                 # (p, n) homogeneous
+        H = np.vstack([np.ones(n), (Y / spread).T])  # (p, n) homogeneous
 
         def flat(indices):
             # Relative volume of the simplex on these pixels, from their exact (double
@@ -338,7 +359,9 @@ class NFINDR(TransformerMixin, BaseEstimator):
 
         if isinstance(self.init, str):
             if self.init != "random":
-                raise ValueError(f"init must be 'random' or p pixel indices, got {self.init!r}")
+                raise ValueError(
+                    f"init must be 'random' or p pixel indices, got {self.init!r}"
+                )
             rng = check_random_state(self.random_state)
             for _ in range(100):
                 idx = rng.choice(n, size=p, replace=False)
@@ -354,7 +377,9 @@ class NFINDR(TransformerMixin, BaseEstimator):
             if idx.shape != (p,) or not np.issubdtype(idx.dtype, np.integer):
                 raise ValueError(f"init must hold {p} pixel indices, got {self.init!r}")
             if idx.min() < 0 or idx.max() >= n or np.unique(idx).size != p:
-                raise ValueError(f"init indices must be {p} distinct values in [0, {n})")
+                raise ValueError(
+                    f"init indices must be {p} distinct values in [0, {n})"
+                )
             idx = idx.copy()
             if flat(idx):
                 raise ValueError("the initial pixels span no volume")
@@ -381,11 +406,14 @@ class NFINDR(TransformerMixin, BaseEstimator):
         edges = (X[idx[1:]] - X[idx[0]]) / scale
         gram_det = np.linalg.det(edges @ edges.T)
         if gram_det > 0:
-            log_volume = (0.5 * np.log(gram_det) + (p - 1) * np.log(scale)
-                          - math.lgamma(p))
+            log_volume = (
+                0.5 * np.log(gram_det) + (p - 1) * np.log(scale) - math.lgamma(p)
+            )
             if log_volume > np.log(np.finfo(float).max):
-                raise ValueError(f"the simplex volume, of order {scale:.2g}^{p - 1}, is beyond "
-                                 "float range: rescale the data")
+                raise ValueError(
+                    f"the simplex volume, of order {scale:.2g}^{p - 1}, is beyond "
+                    "float range: rescale the data"
+                )
             self.volume_ = float(np.exp(log_volume))
         else:
             self.volume_ = 0.0
@@ -410,8 +438,9 @@ def _truncated_normal(mean, std, low, high, rng):
     if np.any(room):
         m, lo, hi = mean[room], low[room], high[room]
         s = np.broadcast_to(std, mean.shape)[room]
-        out[room] = stats.truncnorm.rvs((lo - m) / s, (hi - m) / s, loc=m, scale=s,
-                                        random_state=rng)
+        out[room] = stats.truncnorm.rvs(
+            (lo - m) / s, (hi - m) / s, loc=m, scale=s, random_state=rng
+        )
     return out
 
 
@@ -501,8 +530,15 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
     True
     """
 
-    def __init__(self, n_endmembers=3, *, n_samples=300, burn_in=100, sample_endmembers=True,
-                 random_state=None):
+    def __init__(
+        self,
+        n_endmembers=3,
+        *,
+        n_samples=300,
+        burn_in=100,
+        sample_endmembers=True,
+        random_state=None,
+    ):
         self.n_endmembers = n_endmembers
         self.n_samples = n_samples
         self.burn_in = burn_in
@@ -517,9 +553,13 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         n, c = X.shape
         if burn + n_keep > MAX_ITERATIONS:
-            raise ValueError(f"burn_in + n_samples = {burn + n_keep} iterations: at most "
-                             f"{MAX_ITERATIONS} are run")
-        check_size(n_keep * n * (p + c), "the kept samples (n_samples x pixels x endmembers)")
+            raise ValueError(
+                f"burn_in + n_samples = {burn + n_keep} iterations: at most "
+                f"{MAX_ITERATIONS} are run"
+            )
+        check_size(
+            n_keep * n * (p + c), "the kept samples (n_samples x pixels x endmembers)"
+        )
         self.init_ = NFINDR(p, random_state=rng).fit(X)
         E = self.init_.endmembers_.copy()
         if self.sample_endmembers:
@@ -540,10 +580,11 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
                 dd = float(d @ d)
                 if dd <= 0:
                     continue
-                step_mean = (R @ d) / dd          # least-squares move of a_j
+                step_mean = (R @ d) / dd  # least-squares move of a_j
                 room = A[:, j] + A[:, last]
-                new = _truncated_normal(A[:, j] + step_mean, np.sqrt(sigma2 / dd),
-                                        0.0, room, rng)
+                new = _truncated_normal(
+                    A[:, j] + step_mean, np.sqrt(sigma2 / dd), 0.0, room, rng
+                )
                 delta = new - A[:, j]
                 A[:, j] = new
                 A[:, last] = room - new
@@ -555,7 +596,9 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
                         continue
                     mean = E[j] + (A[:, j] @ R) / aa
                     low = np.zeros(c)
-                    new = _truncated_normal(mean, np.sqrt(sigma2 / aa), low, np.inf, rng)
+                    new = _truncated_normal(
+                        mean, np.sqrt(sigma2 / aa), low, np.inf, rng
+                    )
                     R -= np.outer(A[:, j], new - E[j])
                     E[j] = new
             ssr = float(np.sum(R**2))
@@ -567,7 +610,9 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
 
         self.abundances_ = kept_A.mean(axis=0, dtype=np.float64)
         self.abundances_std_ = kept_A.std(axis=0, dtype=np.float64)
-        self.abundances_interval_ = np.percentile(kept_A, [2.5, 97.5], axis=0).astype(np.float64)
+        self.abundances_interval_ = np.percentile(kept_A, [2.5, 97.5], axis=0).astype(
+            np.float64
+        )
         self.endmembers_ = kept_E.mean(axis=0)
         self.endmembers_interval_ = np.percentile(kept_E, [2.5, 97.5], axis=0)
         self.noise_variance_ = float(kept_s2.mean())

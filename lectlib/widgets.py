@@ -34,15 +34,20 @@ __all__ = ["interact", "FrameSlider", "cube_browser", "figure_to_png", "HAS_STAC
 HAS_STACK = hasattr(widgets, "Stack")
 
 
-def figure_to_png(fig, dpi=72):
+def figure_to_png(fig, dpi=100, *, colors=None):
     """Render a Matplotlib figure to PNG bytes (and leave the figure open).
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
         The figure to render.
-    dpi : float, default=72
+    dpi : float, default=100
         Resolution: a figure of ``w × h`` inches becomes ``w·dpi × h·dpi`` pixels.
+    colors : int, optional
+        Store the image with a palette of at most this many colors (2 to 256): a plot has few
+        colors, and a palette PNG of it is about three times smaller, with no visible
+        difference except slight banding in smooth color gradients. By default every color is
+        kept.
 
     Returns
     -------
@@ -67,8 +72,10 @@ def figure_to_png(fig, dpi=72):
     >>> fig, ax = plt.subplots(figsize=(2, 1))
     >>> _ = ax.plot([0, 1], [0, 1])
     >>> png = figure_to_png(fig, dpi=72)
-    >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", png == figure_to_png(fig)
+    >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", png == figure_to_png(fig, dpi=72)
     (True, True)
+    >>> len(figure_to_png(fig, dpi=72, colors=16)) < len(png)         # a palette of 16 colors
+    True
     >>> int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # width, height
     (144, 72)
     >>> plt.close(fig)
@@ -76,12 +83,30 @@ def figure_to_png(fig, dpi=72):
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
     dpi = check_scalar(dpi, "dpi", low=10, high=600)
+    if colors is not None:
+        colors = check_scalar(colors, "colors", low=2, high=256, integer=True)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
+    if colors is None:
+        return buf.getvalue()
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    out = io.BytesIO()
+    image.quantize(colors, method=Image.Quantize.MEDIANCUT).save(
+        out, format="PNG", optimize=True
+    )
+    return out.getvalue()
+
+
+#: Frames are rendered at this multiple of their on-page resolution, for HiDPI screens.
+HIDPI = 2
+#: Colors kept in a frame (a palette PNG, about three times smaller than a full-color one).
+FRAME_COLORS = 256
 
 
 def _render(draw, kwargs, dpi):
+    """The frame's PNG, rendered at ``HIDPI × dpi``, and its width on the page in pixels."""
     before = set(plt.get_fignums())
     result = draw(**kwargs)
     try:
@@ -96,7 +121,8 @@ def _render(draw, kwargs, dpi):
                 "draw must return a matplotlib Figure (or Axes), or create one with pyplot; "
                 f"it returned {type(result).__name__}"
             )
-        return figure_to_png(fig, dpi)
+        width = int(round(fig.get_size_inches()[0] * dpi))
+        return figure_to_png(fig, HIDPI * dpi, colors=FRAME_COLORS), width
     finally:
         # Frames live as PNG; closing keeps the inline backend from also showing every frame.
         for num in set(plt.get_fignums()) - before:
@@ -122,8 +148,10 @@ def _mapping(value, name):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise TypeError(f"{name} must be a dict of slider name -> setting, got "
-                        f"{type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a dict of slider name -> setting, got "
+            f"{type(value).__name__}"
+        )
     return dict(value)
 
 
@@ -141,8 +169,10 @@ class FrameSlider(widgets.VBox):
         Slider name -> sequence of the values it steps through, in order.
     descriptions, initial, formats : dict, optional
         As in :func:`interact`.
-    dpi : float, default=72
-        Resolution of the frames, between 10 and 600.
+    dpi : float, default=100
+        Resolution of the frames on the page, between 10 and 300: a figure ``w`` inches wide is
+        shown ``w × dpi`` pixels wide (or narrower, on a narrow screen), rendered at twice that
+        so that it stays sharp on HiDPI screens, and stored as a palette PNG.
 
     Attributes
     ----------
@@ -186,27 +216,46 @@ class FrameSlider(widgets.VBox):
     (True, b'\\x89PNG')
     """
 
-    def __init__(self, draw, parameters, *, descriptions=None, initial=None, formats=None, dpi=72):
+    def __init__(
+        self,
+        draw,
+        parameters,
+        *,
+        descriptions=None,
+        initial=None,
+        formats=None,
+        dpi=100,
+    ):
         if not callable(draw):
             raise TypeError(f"draw must be callable, got {type(draw).__name__}")
         if not isinstance(parameters, dict) or not parameters:
-            raise ValueError("give at least one slider, e.g. interact(draw, noise=[0.1, 0.2])")
+            raise ValueError(
+                "give at least one slider, e.g. interact(draw, noise=[0.1, 0.2])"
+            )
         for name, vals in parameters.items():
             if isinstance(vals, (str, bytes)) or not hasattr(vals, "__iter__"):
-                raise TypeError(f"slider {name!r} needs a sequence of values, got {vals!r}")
+                raise TypeError(
+                    f"slider {name!r} needs a sequence of values, got {vals!r}"
+                )
         descriptions = _mapping(descriptions, "descriptions")
         initial = _mapping(initial, "initial")
         formats = _mapping(formats, "formats")
         for name, text in descriptions.items():
             if not isinstance(text, str):
-                raise TypeError(f"descriptions[{name!r}] must be a string, got {text!r}")
+                raise TypeError(
+                    f"descriptions[{name!r}] must be a string, got {text!r}"
+                )
         for name, fmt in formats.items():
             if not (isinstance(fmt, str) or callable(fmt)):
-                raise TypeError(f"formats[{name!r}] must be a format string or a function, "
-                                f"got {fmt!r}")
-        for extra in (set(descriptions) | set(initial) | set(formats)) - set(parameters):
+                raise TypeError(
+                    f"formats[{name!r}] must be a format string or a function, "
+                    f"got {fmt!r}"
+                )
+        for extra in (set(descriptions) | set(initial) | set(formats)) - set(
+            parameters
+        ):
             raise ValueError(f"{extra!r} is not one of the sliders {list(parameters)}")
-        dpi = check_scalar(dpi, "dpi", low=10, high=600)
+        dpi = check_scalar(dpi, "dpi", low=10, high=300)
 
         names = list(parameters)
         values = {}
@@ -217,24 +266,31 @@ class FrameSlider(widgets.VBox):
                 raise ValueError(f"slider {name!r} has no values")
             labels = [_label(v, formats.get(name)) for v in vals]
             if len(set(labels)) != len(labels):
-                raise ValueError(f"slider {name!r} has repeated values or labels: {labels}")
+                raise ValueError(
+                    f"slider {name!r} has repeated values or labels: {labels}"
+                )
             values[name] = vals
             if name in initial:
                 matches = [i for i, v in enumerate(vals) if v == initial[name]]
                 if not matches:
-                    raise ValueError(f"initial value {initial[name]!r} of {name!r} is not among {vals}")
+                    raise ValueError(
+                        f"initial value {initial[name]!r} of {name!r} is not among {vals}"
+                    )
                 start.append(matches[0])
             else:
                 start.append(0)
         n_frames = int(np.prod([len(values[n]) for n in names]))
         if n_frames > 400:
-            raise ValueError(f"{n_frames} frames are too many to precompute; use fewer slider values")
+            raise ValueError(
+                f"{n_frames} frames are too many to precompute; use fewer slider values"
+            )
 
         self.values = values
         self.frames = {}
+        self.widths = {}
         for index in itertools.product(*(range(len(values[n])) for n in names)):
             kwargs = {n: values[n][i] for n, i in zip(names, index)}
-            self.frames[index] = _render(draw, kwargs, dpi)
+            self.frames[index], self.widths[index] = _render(draw, kwargs, dpi)
 
         self.sliders = {}
         rows = []
@@ -243,10 +299,15 @@ class FrameSlider(widgets.VBox):
             # the MathJax 2 API by the embed manager, which fails on a MathJax 3 page.
             label = widgets.HTML(
                 value=html.escape(descriptions.get(name, name.replace("_", " "))),
-                layout=widgets.Layout(width="auto", min_width="7em", margin="0 0.6em 0 0"),
+                layout=widgets.Layout(
+                    width="auto", min_width="7em", margin="0 0.6em 0 0"
+                ),
             )
             self.sliders[name] = widgets.SelectionSlider(
-                options=[(_label(v, formats.get(name)), i) for i, v in enumerate(values[name])],
+                options=[
+                    (_label(v, formats.get(name)), i)
+                    for i, v in enumerate(values[name])
+                ],
                 value=i0,
                 description="",
                 continuous_update=True,
@@ -257,20 +318,40 @@ class FrameSlider(widgets.VBox):
         if HAS_STACK:
             display = self._stack(names, (), start)
         else:
-            display = widgets.Image(value=self.frames[tuple(start)], format="png")
+            display = self._image(tuple(start))
             for slider in self.sliders.values():
-                slider.observe(lambda change, image=display: setattr(image, "value", self.current_frame()),
-                               names="index")
+                slider.observe(
+                    lambda change, image=display: setattr(
+                        image, "value", self.current_frame()
+                    ),
+                    names="index",
+                )
         super().__init__(children=rows + [display])
 
     def _stack(self, names, prefix, start):
         level = len(prefix)
         if level == len(names):
-            return widgets.Image(value=self.frames[prefix], format="png")
-        children = [self._stack(names, prefix + (i,), start) for i in range(len(self.values[names[level]]))]
+            return self._image(prefix)
+        children = [
+            self._stack(names, prefix + (i,), start)
+            for i in range(len(self.values[names[level]]))
+        ]
         stack = widgets.Stack(children=children, selected_index=start[level])
-        self.links.append(widgets.jslink((self.sliders[names[level]], "index"), (stack, "selected_index")))
+        self.links.append(
+            widgets.jslink(
+                (self.sliders[names[level]], "index"), (stack, "selected_index")
+            )
+        )
         return stack
+
+    def _image(self, index):
+        # Shown at its on-page width, and narrower when the screen is (phones).
+        return widgets.Image(
+            value=self.frames[index],
+            format="png",
+            width=str(self.widths[index]),
+            layout=widgets.Layout(max_width="100%", height="auto"),
+        )
 
     def current_frame(self):
         """PNG bytes of the frame the sliders select now."""
@@ -287,7 +368,9 @@ class FrameSlider(widgets.VBox):
         return bundle
 
 
-def interact(draw, *, descriptions=None, initial=None, formats=None, dpi=72, **parameters):
+def interact(
+    draw, *, descriptions=None, initial=None, formats=None, dpi=100, **parameters
+):
     """A figure with sliders that works with a kernel and on the static site alike.
 
     Like ``ipywidgets.interact``, but every frame is drawn when the cell runs, so moving a
@@ -306,8 +389,8 @@ def interact(draw, *, descriptions=None, initial=None, formats=None, dpi=72, **p
     formats : dict, optional
         Read-out of each slider: a format string such as ``{"snr_db": "{:.0f} dB"}`` or a
         function from value to label.
-    dpi : int, default=72
-        Resolution of the frames.
+    dpi : int, default=100
+        Resolution of the frames on the page (see :class:`FrameSlider`).
     **parameters : sequence
         One slider per keyword: the values it steps through.
 
@@ -343,11 +426,27 @@ def interact(draw, *, descriptions=None, initial=None, formats=None, dpi=72, **p
     >>> len(w.frames), w.sliders["width"].index
     (3, 0)
     """
-    return FrameSlider(draw, parameters, descriptions=descriptions, initial=initial, formats=formats, dpi=dpi)
+    return FrameSlider(
+        draw,
+        parameters,
+        descriptions=descriptions,
+        initial=initial,
+        formats=formats,
+        dpi=dpi,
+    )
 
 
-def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, window=1,
-                 cmap="viridis", dpi=72):
+def cube_browser(
+    cube,
+    energy,
+    *,
+    reference=None,
+    n_energies=12,
+    n_positions=5,
+    window=1,
+    cmap="viridis",
+    dpi=100,
+):
     """Browse a spectrum image by pixel and by energy, with sliders.
 
     Two figures: the spectrum at a pixel chosen by ``row`` and ``col`` sliders (on a coarse grid
@@ -368,8 +467,8 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
         Half-width, in channels, of the energy slice.
     cmap : str, default="viridis"
         Colormap of the energy images (the pixel view's map of total counts is gray).
-    dpi : int, default=72
-        Resolution of the frames.
+    dpi : int, default=100
+        Resolution of the frames on the page (see :class:`FrameSlider`).
 
     Returns
     -------
@@ -408,20 +507,28 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
     if reference is not None:
         reference = as_float_array(reference, "reference", ndim=3)
         if reference.shape != cube.shape:
-            raise ValueError(f"reference has shape {reference.shape}, cube {cube.shape}")
+            raise ValueError(
+                f"reference has shape {reference.shape}, cube {cube.shape}"
+            )
     n_positions = check_scalar(n_positions, "n_positions", low=1, integer=True)
     if n_positions > min(ny, nx):
         raise ValueError(f"n_positions={n_positions} exceeds the image size {(ny, nx)}")
     window = check_scalar(window, "window", low=0, integer=True)
     if 2 * window + 1 > c:
-        raise ValueError(f"a slice of 2 * window + 1 = {2 * window + 1} channels does not fit in {c}")
-    n_energies = check_scalar(n_energies, "n_energies", low=1, high=c - 2 * window, integer=True)
+        raise ValueError(
+            f"a slice of 2 * window + 1 = {2 * window + 1} channels does not fit in {c}"
+        )
+    n_energies = check_scalar(
+        n_energies, "n_energies", low=1, high=c - 2 * window, integer=True
+    )
 
     # The centers of n equal strips: at least one pixel (channel) apart, so all distinct.
     rows = np.floor((np.arange(n_positions) + 0.5) * ny / n_positions).astype(int)
     cols = np.floor((np.arange(n_positions) + 0.5) * nx / n_positions).astype(int)
     usable = c - 2 * window
-    channels = window + np.floor((np.arange(n_energies) + 0.5) * usable / n_energies).astype(int)
+    channels = window + np.floor(
+        (np.arange(n_energies) + 0.5) * usable / n_energies
+    ).astype(int)
     total = cube.sum(axis=2)
     lo, hi = cube.min(), cube.max()
     if reference is not None:
@@ -430,7 +537,9 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
     mean_spectrum = cube.mean(axis=(0, 1))
 
     def draw_pixel(row, col):
-        fig, (ax_map, ax_spec) = plt.subplots(1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained")
+        fig, (ax_map, ax_spec) = plt.subplots(
+            1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained"
+        )
         ax_map.imshow(total, cmap="gray", origin="upper")
         ax_map.plot(col, row, "+", color="tab:red", ms=14, mew=2)
         ax_map.set_title(f"pixel (row {row}, col {col})", fontsize="medium")
@@ -438,7 +547,9 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
         ax_map.set_yticks([])
         ax_spec.plot(energy, cube[row, col], color="tab:blue", lw=1, label="data")
         if reference is not None:
-            ax_spec.plot(energy, reference[row, col], "--", color="k", lw=1.2, label="reference")
+            ax_spec.plot(
+                energy, reference[row, col], "--", color="k", lw=1.2, label="reference"
+            )
             ax_spec.legend(fontsize="small", frameon=False, loc="upper right")
         ax_spec.set_ylim(lo - pad, hi + pad)
         ax_spec.set_xlim(energy[0], energy[-1])
@@ -447,26 +558,42 @@ def cube_browser(cube, energy, *, reference=None, n_energies=12, n_positions=5, 
         return fig
 
     def draw_energy(channel):
-        fig, (ax_map, ax_spec) = plt.subplots(1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained")
-        image = cube[:, :, channel - window:channel + window + 1].mean(axis=2)
+        fig, (ax_map, ax_spec) = plt.subplots(
+            1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained"
+        )
+        image = cube[:, :, channel - window : channel + window + 1].mean(axis=2)
         im = ax_map.imshow(image, cmap=cmap, origin="upper")
         fig.colorbar(im, ax=ax_map, shrink=0.8)
         ax_map.set_title(f"image at {energy[channel]:.1f} eV", fontsize="medium")
         ax_map.set_xticks([])
         ax_map.set_yticks([])
         ax_spec.plot(energy, mean_spectrum, color="k", lw=1)
-        ax_spec.axvspan(energy[channel - window], energy[channel + window], color="tab:orange", alpha=0.6)
+        ax_spec.axvspan(
+            energy[channel - window],
+            energy[channel + window],
+            color="tab:orange",
+            alpha=0.6,
+        )
         ax_spec.set_xlim(energy[0], energy[-1])
         ax_spec.set_xlabel("Energy (eV)")
         ax_spec.set_ylabel("Mean intensity")
         return fig
 
-    pixel = interact(draw_pixel, row=[int(r) for r in rows], col=[int(c_) for c_ in cols], dpi=dpi,
-                     initial={"row": int(rows[len(rows) // 2]), "col": int(cols[len(cols) // 2])})
-    energy_view = interact(draw_energy, channel=[int(ch) for ch in channels], dpi=dpi,
-                           descriptions={"channel": "energy"},
-                           initial={"channel": int(channels[len(channels) // 2])},
-                           formats={"channel": lambda ch: f"{energy[ch]:.1f} eV"})
+    pixel = interact(
+        draw_pixel,
+        row=[int(r) for r in rows],
+        col=[int(c_) for c_ in cols],
+        dpi=dpi,
+        initial={"row": int(rows[len(rows) // 2]), "col": int(cols[len(cols) // 2])},
+    )
+    energy_view = interact(
+        draw_energy,
+        channel=[int(ch) for ch in channels],
+        dpi=dpi,
+        descriptions={"channel": "energy"},
+        initial={"channel": int(channels[len(channels) // 2])},
+        formats={"channel": lambda ch: f"{energy[ch]:.1f} eV"},
+    )
     box = widgets.VBox([pixel, energy_view])
     box.pixel = pixel
     box.energy = energy_view

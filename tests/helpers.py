@@ -60,7 +60,9 @@ def well_conditioned(rng, k, c, max_cond=50.0):
         E = rng.normal(size=(k, c))
         if np.linalg.cond(E) < max_cond:
             return E
-    raise AssertionError("could not draw well-conditioned endmembers")  # pragma: no cover
+    raise AssertionError(
+        "could not draw well-conditioned endmembers"
+    )  # pragma: no cover
 
 
 def run_estimator_checks(estimator, expected):
@@ -82,10 +84,20 @@ def run_estimator_checks(estimator, expected):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = check_estimator(estimator, expected_failed_checks=expected, on_fail=None)
-    failed = {r["check_name"]: messages(r["exception"]) for r in results if r["status"] == "failed"}
+        results = check_estimator(
+            estimator, expected_failed_checks=expected, on_fail=None
+        )
+    failed = {
+        r["check_name"]: messages(r["exception"])
+        for r in results
+        if r["status"] == "failed"
+    }
     assert failed == {}
-    xfailed = {r["check_name"]: messages(r["exception"]) for r in results if r["status"] == "xfail"}
+    xfailed = {
+        r["check_name"]: messages(r["exception"])
+        for r in results
+        if r["status"] == "xfail"
+    }
     assert set(xfailed) == set(expected)
     assert sum(r["status"] == "passed" for r in results) > 20
     return xfailed

@@ -36,8 +36,16 @@ import numpy as np
 OK = "ok"
 CLEAR_ERROR = "clear error"
 #: Outcomes that break the promise.
-BROKEN = ("other exception", "nan or inf output", "non-finite input accepted",
-          "warning escaped", "input modified", "not deterministic", "timeout", "empty message")
+BROKEN = (
+    "other exception",
+    "nan or inf output",
+    "non-finite input accepted",
+    "warning escaped",
+    "input modified",
+    "not deterministic",
+    "timeout",
+    "empty message",
+)
 
 #: Seconds a single call may take on these tiny inputs.
 CALL_TIMEOUT = 5.0
@@ -63,6 +71,7 @@ class Case:
 
 # ----------------------------------------------------------------------------- valid inputs
 
+
 def _data():
     rng = np.random.default_rng(0)
     energy = np.linspace(10.0, 60.0, 8)
@@ -74,14 +83,28 @@ def _data():
     labels = np.zeros((16, 16), dtype=int)
     labels[:, 8:] = 1
     labels[10:, :] = 2
-    return dict(rng=rng, energy=energy, E=E, A=A, X=X, counts=counts, cube=X.reshape(3, 4, 8),
-                image=image, labels=labels)
+    return dict(
+        rng=rng,
+        energy=energy,
+        E=E,
+        A=A,
+        X=X,
+        counts=counts,
+        cube=X.reshape(3, 4, 8),
+        image=image,
+        labels=labels,
+    )
 
 
 def _fresh_axes():
     import matplotlib.pyplot as plt
 
     return plt.subplots()[1]
+
+
+def _colorbar_of_an_image(plotting, image, **kwargs):
+    ax = _fresh_axes()
+    return plotting.colorbar(ax.imshow(image), ax, **kwargs)
 
 
 def _draw(a, b=1):
@@ -119,11 +142,29 @@ def cases():
     """Every public callable of lectlib (and every estimator method) with a small valid call."""
     import matplotlib.pyplot as plt
 
-    from lectlib import (datasets, decomposition, eels, lattice, metrics, mixing, plotting,
-                         regression, sliding, unmixing, widgets)
+    from lectlib import (
+        datasets,
+        decomposition,
+        eels,
+        lattice,
+        metrics,
+        mixing,
+        plotting,
+        regression,
+        sliding,
+        unmixing,
+        widgets,
+    )
 
     d = _data()
-    E, X, A, energy, cube, counts = d["E"], d["X"], d["A"], d["energy"], d["cube"], d["counts"]
+    E, X, A, energy, cube, counts = (
+        d["E"],
+        d["X"],
+        d["A"],
+        d["energy"],
+        d["cube"],
+        d["counts"],
+    )
     image, labels = d["image"], d["labels"]
     vectors = lattice.lattice_vectors("square", 4.0, 10.0)
     fft = sliding.SlidingFFT(8, 4, crop=2).fit(image)
@@ -131,226 +172,489 @@ def cases():
     tmp = tempfile.mkdtemp(prefix="lectlib-promise-")
 
     def transform_case(cls, params, fit_on, X_new):
-        return Case(lambda X, params=params: _transform(cls, fit_on, X, params),
-                    dict(X=X_new))
+        return Case(
+            lambda X, params=params: _transform(cls, fit_on, X, params), dict(X=X_new)
+        )
 
     def inverse_case(cls, params, fit_on, Y):
         fitted = cls(**params).fit(fit_on)
-        return Case(lambda X, fitted=fitted: copy.deepcopy(fitted).inverse_transform(X),
-                    dict(X=Y))
+        return Case(
+            lambda X, fitted=fitted: copy.deepcopy(fitted).inverse_transform(X),
+            dict(X=Y),
+        )
 
     c = {
         # datasets
-        "lectlib.datasets.spectra.make_mixture": Case(datasets.make_mixture, dict(
-            n_components=2, shape=(4, 5), n_channels=8, energy_range=(0.0, 10.0),
-            concentration=1.0, n_pure=1, length_scale=1.0, noise="gaussian", snr_db=20.0,
-            dose=50.0, random_state=0), seed="random_state"),
-        "lectlib.datasets.eels.make_eels_interface": Case(datasets.make_eels_interface, dict(
-            shape=(4, 6), scan="area", energy_range=(5.0, 40.0), energy_step=1.0,
-            layer_fractions=(0.3, 0.4, 0.3), intermixing=1.0, roughness=0.5,
-            thickness=(0.4, 0.6), dose=1000.0, resolution_fwhm=1.0, interface_component=0.2,
-            noise="poisson", random_state=0), seed="random_state"),
-        "lectlib.datasets.lattices.make_lattice_phases": Case(datasets.make_lattice_phases, dict(
-            shape=(24, 24), phases=(dict(symmetry="square", spacing=4.0, angle=0.0),
-                                    dict(symmetry="hexagonal", spacing=5.0, angle=10.0)),
-            n_grains=2, drift=1.0, vacancies=0.05, defect_lines=1, atom_size=1.0,
-            noise="gaussian", noise_level=0.2, random_state=0), seed="random_state"),
-        "lectlib.datasets.lattices.make_charge_order": Case(datasets.make_charge_order, dict(
-            shape=(24, 24), spacing=4.0, angle=5.0, amplitude=0.3, orders=("hexagonal", "dimer"),
-            length_scale=8.0, atom_size=1.0, noise="poisson", noise_level=20.0,
-            random_state=0), seed="random_state"),
-        "lectlib.datasets.registry.register": Case(_register, dict(
-            name="promise", maker=datasets.make_mixture, kwargs=dict(shape=(2, 2)),
-            fields=("cube",), sha256="0" * 64, finish=None)),
-        "lectlib.datasets.registry.load": Case(datasets.load, dict(
-            name="mixture", source="generate")),
-        "lectlib.datasets.registry.export": Case(datasets.export, dict(
-            name="mixture", directory=tmp)),
-        "lectlib.datasets.rendering.render_atoms": Case(datasets.render_atoms, dict(
-            shape=(12, 12), positions=np.array([[5.0, 5.0], [2.5, 7.25]]),
-            weights=np.array([1.0, 2.0]), atom_size=1.0)),
-        "lectlib.datasets.rendering.add_image_noise": Case(datasets.add_image_noise, dict(
-            clean=image, noise="poisson", level=10.0, random_state=0), seed="random_state"),
+        "lectlib.datasets.spectra.make_mixture": Case(
+            datasets.make_mixture,
+            dict(
+                n_components=2,
+                shape=(4, 5),
+                n_channels=8,
+                energy_range=(0.0, 10.0),
+                concentration=1.0,
+                n_pure=1,
+                length_scale=1.0,
+                noise="gaussian",
+                snr_db=20.0,
+                dose=50.0,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.datasets.eels.make_eels_interface": Case(
+            datasets.make_eels_interface,
+            dict(
+                shape=(4, 6),
+                scan="area",
+                energy_range=(5.0, 40.0),
+                energy_step=1.0,
+                layer_fractions=(0.3, 0.4, 0.3),
+                intermixing=1.0,
+                roughness=0.5,
+                thickness=(0.4, 0.6),
+                dose=1000.0,
+                resolution_fwhm=1.0,
+                interface_component=0.2,
+                noise="poisson",
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.datasets.lattices.make_lattice_phases": Case(
+            datasets.make_lattice_phases,
+            dict(
+                shape=(24, 24),
+                phases=(
+                    dict(symmetry="square", spacing=4.0, angle=0.0),
+                    dict(symmetry="hexagonal", spacing=5.0, angle=10.0),
+                ),
+                n_grains=2,
+                drift=1.0,
+                vacancies=0.05,
+                defect_lines=1,
+                atom_size=1.0,
+                noise="gaussian",
+                noise_level=0.2,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.datasets.lattices.make_charge_order": Case(
+            datasets.make_charge_order,
+            dict(
+                shape=(24, 24),
+                spacing=4.0,
+                angle=5.0,
+                amplitude=0.3,
+                orders=("hexagonal", "dimer"),
+                length_scale=8.0,
+                atom_size=1.0,
+                noise="poisson",
+                noise_level=20.0,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.datasets.registry.register": Case(
+            _register,
+            dict(
+                name="promise",
+                maker=datasets.make_mixture,
+                kwargs=dict(shape=(2, 2)),
+                fields=("cube",),
+                sha256="0" * 64,
+                finish=None,
+            ),
+        ),
+        "lectlib.datasets.registry.load": Case(
+            datasets.load, dict(name="mixture", source="generate")
+        ),
+        "lectlib.datasets.registry.export": Case(
+            datasets.export, dict(name="mixture", directory=tmp)
+        ),
+        "lectlib.datasets.rendering.render_atoms": Case(
+            datasets.render_atoms,
+            dict(
+                shape=(12, 12),
+                positions=np.array([[5.0, 5.0], [2.5, 7.25]]),
+                weights=np.array([1.0, 2.0]),
+                atom_size=1.0,
+            ),
+        ),
+        "lectlib.datasets.rendering.add_image_noise": Case(
+            datasets.add_image_noise,
+            dict(clean=image, noise="poisson", level=10.0, random_state=0),
+            seed="random_state",
+        ),
         # decomposition
-        "lectlib.decomposition.pca": Case(decomposition.pca, dict(X=X, n_components=2,
-                                                                   center=True)),
-        "lectlib.decomposition.noise_edge": Case(decomposition.noise_edge, dict(
-            n_samples=12, n_features=8, noise_variance=1.0, center=True)),
-        "lectlib.decomposition.n_above_noise": Case(decomposition.n_above_noise, dict(
-            eigenvalues=np.array([5.0, 1.0, 0.1]), n_samples=12, n_features=8,
-            noise_variance=0.5, center=True, margin=1.1)),
-        "lectlib.decomposition.poisson_normalize": Case(decomposition.poisson_normalize,
-                                                        dict(X=counts)),
-        "lectlib.decomposition.image_statistics": Case(decomposition.image_statistics, dict(
-            image=counts, base=2.0)),
+        "lectlib.decomposition.pca": Case(
+            decomposition.pca, dict(X=X, n_components=2, center=True)
+        ),
+        "lectlib.decomposition.noise_edge": Case(
+            decomposition.noise_edge,
+            dict(n_samples=12, n_features=8, noise_variance=1.0, center=True),
+        ),
+        "lectlib.decomposition.n_above_noise": Case(
+            decomposition.n_above_noise,
+            dict(
+                eigenvalues=np.array([5.0, 1.0, 0.1]),
+                n_samples=12,
+                n_features=8,
+                noise_variance=0.5,
+                center=True,
+                margin=1.1,
+            ),
+        ),
+        "lectlib.decomposition.poisson_normalize": Case(
+            decomposition.poisson_normalize, dict(X=counts)
+        ),
+        "lectlib.decomposition.image_statistics": Case(
+            decomposition.image_statistics, dict(image=counts, base=2.0)
+        ),
         "lectlib.decomposition.WeightedPCA.fit": Case(
             lambda X, **p: _fit(decomposition.WeightedPCA, X, **p),
-            dict(X=counts, n_components=2, weighting="poisson", center=False)),
+            dict(X=counts, n_components=2, weighting="poisson", center=False),
+        ),
         "lectlib.decomposition.WeightedPCA.transform": transform_case(
-            decomposition.WeightedPCA, est(n_components=2), counts, counts[:5]),
+            decomposition.WeightedPCA, est(n_components=2), counts, counts[:5]
+        ),
         "lectlib.decomposition.WeightedPCA.inverse_transform": inverse_case(
-            decomposition.WeightedPCA, est(n_components=2), counts, np.ones((12, 2))),
+            decomposition.WeightedPCA, est(n_components=2), counts, np.ones((12, 2))
+        ),
         "lectlib.decomposition.CorrespondenceAnalysis.fit": Case(
             lambda X, **p: _fit(decomposition.CorrespondenceAnalysis, X, **p),
-            dict(X=counts, n_components=2)),
+            dict(X=counts, n_components=2),
+        ),
         "lectlib.decomposition.CorrespondenceAnalysis.transform": transform_case(
-            decomposition.CorrespondenceAnalysis, est(n_components=2), counts, counts[:5]),
+            decomposition.CorrespondenceAnalysis,
+            est(n_components=2),
+            counts,
+            counts[:5],
+        ),
         # eels
-        "lectlib.eels.plasmon_energy": Case(eels.plasmon_energy, dict(
-            valence_electrons=24, density=5.1, molar_mass=183.5)),
-        "lectlib.eels.energy_loss_function": Case(eels.energy_loss_function, dict(
-            energy=energy, plasmon=20.0, damping=3.0, interband=((12.0, 0.1, 2.0),),
-            background_permittivity=1.0)),
-        "lectlib.eels.edge_profile": Case(eels.edge_profile, dict(
-            energy=energy, onset=35.0, delay=9.0, width=4.0, decay=2.5)),
-        "lectlib.eels.power_law": Case(eels.power_law, dict(
-            energy=energy, amplitude=1.0, exponent=3.0, reference=35.0)),
-        "lectlib.eels.reference_spectrum": Case(eels.reference_spectrum, dict(
-            material="SrTiO3", energy=energy, edge_strength=0.3, edge_shift=0.0)),
+        "lectlib.eels.plasmon_energy": Case(
+            eels.plasmon_energy,
+            dict(valence_electrons=24, density=5.1, molar_mass=183.5),
+        ),
+        "lectlib.eels.energy_loss_function": Case(
+            eels.energy_loss_function,
+            dict(
+                energy=energy,
+                plasmon=20.0,
+                damping=3.0,
+                interband=((12.0, 0.1, 2.0),),
+                background_permittivity=1.0,
+            ),
+        ),
+        "lectlib.eels.edge_profile": Case(
+            eels.edge_profile,
+            dict(energy=energy, onset=35.0, delay=9.0, width=4.0, decay=2.5),
+        ),
+        "lectlib.eels.power_law": Case(
+            eels.power_law,
+            dict(energy=energy, amplitude=1.0, exponent=3.0, reference=35.0),
+        ),
+        "lectlib.eels.reference_spectrum": Case(
+            eels.reference_spectrum,
+            dict(material="SrTiO3", energy=energy, edge_strength=0.3, edge_shift=0.0),
+        ),
         # lattice
-        "lectlib.lattice.lattice_vectors": Case(lattice.lattice_vectors, dict(
-            symmetry="hexagonal", spacing=4.0, angle=10.0)),
-        "lectlib.lattice.reciprocal_vectors": Case(lattice.reciprocal_vectors,
-                                                   dict(vectors=vectors)),
-        "lectlib.lattice.bragg_spots": Case(lattice.bragg_spots, dict(
-            vectors=vectors, shells=2, k_max=None, return_indices=False)),
-        "lectlib.lattice.lattice_points": Case(lattice.lattice_points, dict(
-            shape=(10, 10), vectors=vectors, origin=(0.5, 0.5), margin=0.5)),
+        "lectlib.lattice.lattice_vectors": Case(
+            lattice.lattice_vectors, dict(symmetry="hexagonal", spacing=4.0, angle=10.0)
+        ),
+        "lectlib.lattice.reciprocal_vectors": Case(
+            lattice.reciprocal_vectors, dict(vectors=vectors)
+        ),
+        "lectlib.lattice.bragg_spots": Case(
+            lattice.bragg_spots,
+            dict(vectors=vectors, shells=2, k_max=None, return_indices=False),
+        ),
+        "lectlib.lattice.lattice_points": Case(
+            lattice.lattice_points,
+            dict(shape=(10, 10), vectors=vectors, origin=(0.5, 0.5), margin=0.5),
+        ),
         # metrics
-        "lectlib.metrics.spectral_angle": Case(metrics.spectral_angle, dict(a=E[0], b=E[1])),
-        "lectlib.metrics.pairwise_spectral_angles": Case(metrics.pairwise_spectral_angles,
-                                                         dict(A=E, B=X[:4])),
-        "lectlib.metrics.match_components": Case(metrics.match_components, dict(
-            estimated=X[:4], reference=E, sign_invariant=False)),
-        "lectlib.metrics.abundance_rmse": Case(metrics.abundance_rmse, dict(
-            estimated=A, true=A[::-1], per_component=False)),
-        "lectlib.metrics.snr_db": Case(metrics.snr_db, dict(clean=A @ E, noisy=X),
-                                       nan_fields=frozenset({"result"})),   # inf: no noise
-        "lectlib.metrics.reduced_chi_square": Case(metrics.reduced_chi_square, dict(
-            residuals=X - A @ E, variance=1e-4, n_parameters=3)),
-        "lectlib.metrics.lag_autocorrelation": Case(metrics.lag_autocorrelation, dict(
-            residuals=X - A @ E, lag=1)),
-        "lectlib.metrics.match_labels": Case(metrics.match_labels, dict(
-            found=labels.ravel()[::-1].copy(), truth=labels.ravel())),
-        "lectlib.metrics.variance_by_intensity": Case(metrics.variance_by_intensity, dict(
-            expected=A @ E, noisy=X, n_bins=3)),
+        "lectlib.metrics.spectral_angle": Case(
+            metrics.spectral_angle, dict(a=E[0], b=E[1])
+        ),
+        "lectlib.metrics.pairwise_spectral_angles": Case(
+            metrics.pairwise_spectral_angles, dict(A=E, B=X[:4])
+        ),
+        "lectlib.metrics.match_components": Case(
+            metrics.match_components,
+            dict(estimated=X[:4], reference=E, sign_invariant=False),
+        ),
+        "lectlib.metrics.abundance_rmse": Case(
+            metrics.abundance_rmse, dict(estimated=A, true=A[::-1], per_component=False)
+        ),
+        "lectlib.metrics.snr_db": Case(
+            metrics.snr_db, dict(clean=A @ E, noisy=X), nan_fields=frozenset({"result"})
+        ),  # inf: no noise
+        "lectlib.metrics.reduced_chi_square": Case(
+            metrics.reduced_chi_square,
+            dict(residuals=X - A @ E, variance=1e-4, n_parameters=3),
+        ),
+        "lectlib.metrics.lag_autocorrelation": Case(
+            metrics.lag_autocorrelation, dict(residuals=X - A @ E, lag=1)
+        ),
+        "lectlib.metrics.match_labels": Case(
+            metrics.match_labels,
+            dict(found=labels.ravel()[::-1].copy(), truth=labels.ravel()),
+        ),
+        "lectlib.metrics.variance_by_intensity": Case(
+            metrics.variance_by_intensity, dict(expected=A @ E, noisy=X, n_bins=3)
+        ),
         # mixing
         "lectlib.mixing.mix": Case(mixing.mix, dict(abundances=A, endmembers=E)),
         "lectlib.mixing.unfold": Case(mixing.unfold, dict(cube=cube)),
         "lectlib.mixing.fold": Case(mixing.fold, dict(X=X, shape=(3, 4))),
-        "lectlib.mixing.gaussian_noise_std": Case(mixing.gaussian_noise_std, dict(
-            clean=X, snr_db=20.0)),
-        "lectlib.mixing.add_gaussian_noise": Case(mixing.add_gaussian_noise, dict(
-            clean=X, snr_db=20.0, random_state=0), seed="random_state"),
-        "lectlib.mixing.add_poisson_noise": Case(mixing.add_poisson_noise, dict(
-            expected=X, snr_db=15.0, random_state=0), seed="random_state"),
-        "lectlib.mixing.resolution_matrix": Case(mixing.resolution_matrix, dict(
-            energy=energy, fwhm=5.0)),
-        "lectlib.mixing.broaden": Case(mixing.broaden, dict(spectra=E, energy=energy,
-                                                           fwhm=5.0)),
+        "lectlib.mixing.gaussian_noise_std": Case(
+            mixing.gaussian_noise_std, dict(clean=X, snr_db=20.0)
+        ),
+        "lectlib.mixing.add_gaussian_noise": Case(
+            mixing.add_gaussian_noise,
+            dict(clean=X, snr_db=20.0, random_state=0),
+            seed="random_state",
+        ),
+        "lectlib.mixing.add_poisson_noise": Case(
+            mixing.add_poisson_noise,
+            dict(expected=X, snr_db=15.0, random_state=0),
+            seed="random_state",
+        ),
+        "lectlib.mixing.resolution_matrix": Case(
+            mixing.resolution_matrix, dict(energy=energy, fwhm=5.0)
+        ),
+        "lectlib.mixing.broaden": Case(
+            mixing.broaden, dict(spectra=E, energy=energy, fwhm=5.0)
+        ),
         # plotting
         "lectlib.plotting.use_style": Case(plotting.use_style, {}),
-        "lectlib.plotting.plot_spectra": Case(plotting.plot_spectra, dict(
-            energy=energy, spectra=E, labels=["a", "b", "c"], ax=None, title="t"),
-            opaque=("labels",)),
-        "lectlib.plotting.plot_maps": Case(plotting.plot_maps, dict(
-            maps=cube[..., :2], titles=["a", "b"], vmin=None, vmax=None, share_scale=False,
-            axes=None, ncols=2, panel_size=1.0), opaque=("titles",)),
-        "lectlib.plotting.plot_singular_values": Case(plotting.plot_singular_values, dict(
-            values=np.array([5.0, 1.0, 0.1]), ax=None, label="s", n_marked=1)),
-        "lectlib.plotting.plot_simplex": Case(plotting.plot_simplex, dict(
-            X=X, vertices={"truth": E}, ax=None, max_points=50, random_state=0)),
-        "lectlib.plotting.plot_reciprocal": Case(plotting.plot_reciprocal, dict(
-            model=fft, features=fft.transform(image)[0], ax=None, title="k", symmetric=False,
-            spots=np.array([[0.0, 0.25]]))),
-        "lectlib.plotting.mark_spots": Case(lambda **k: plotting.mark_spots(_fresh_axes(), **k),
-                                            dict(spots=np.array([[0.1, 0.0]]), size=50.0,
-                                                 lw=1.0)),
+        "lectlib.plotting.plot_spectra": Case(
+            plotting.plot_spectra,
+            dict(energy=energy, spectra=E, labels=["a", "b", "c"], ax=None, title="t"),
+            opaque=("labels",),
+        ),
+        "lectlib.plotting.plot_maps": Case(
+            plotting.plot_maps,
+            dict(
+                maps=cube[..., :2],
+                titles=["a", "b"],
+                vmin=None,
+                vmax=None,
+                share_scale=False,
+                axes=None,
+                ncols=2,
+                panel_size=1.0,
+            ),
+            opaque=("titles",),
+        ),
+        "lectlib.plotting.plot_singular_values": Case(
+            plotting.plot_singular_values,
+            dict(values=np.array([5.0, 1.0, 0.1]), ax=None, label="s", n_marked=1),
+        ),
+        "lectlib.plotting.plot_simplex": Case(
+            plotting.plot_simplex,
+            dict(X=X, vertices={"truth": E}, ax=None, max_points=50, random_state=0),
+        ),
+        "lectlib.plotting.plot_reciprocal": Case(
+            plotting.plot_reciprocal,
+            dict(
+                model=fft,
+                features=fft.transform(image)[0],
+                ax=None,
+                title="k",
+                symmetric=False,
+                spots=np.array([[0.0, 0.25]]),
+            ),
+        ),
+        "lectlib.plotting.colorbar": Case(
+            lambda **k: _colorbar_of_an_image(plotting, image, **k),
+            dict(label="counts", size=0.05, pad=0.03),
+        ),
+        "lectlib.plotting.categorical_cmap": Case(plotting.categorical_cmap, dict(n=3)),
+        "lectlib.plotting.mark_spots": Case(
+            lambda **k: plotting.mark_spots(_fresh_axes(), **k),
+            dict(spots=np.array([[0.1, 0.0]]), size=50.0, lw=1.0),
+        ),
         # regression
-        "lectlib.regression.fit_known_endmembers": Case(regression.fit_known_endmembers, dict(
-            data=counts.reshape(3, 4, 8), endmembers=E, energy=energy, window=(15.0, 60.0),
-            method="nnls", variance="poisson", max_iter=20), nan_fields=frozenset()),
-        "lectlib.regression.nnls_batch": Case(regression.nnls_batch, dict(
-            gram=E @ E.T, rhs=X @ E.T, max_iter=10)),
+        "lectlib.regression.fit_known_endmembers": Case(
+            regression.fit_known_endmembers,
+            dict(
+                data=counts.reshape(3, 4, 8),
+                endmembers=E,
+                energy=energy,
+                window=(15.0, 60.0),
+                method="nnls",
+                variance="poisson",
+                max_iter=20,
+            ),
+            nan_fields=frozenset(),
+        ),
+        "lectlib.regression.nnls_batch": Case(
+            regression.nnls_batch, dict(gram=E @ E.T, rhs=X @ E.T, max_iter=10)
+        ),
         "lectlib.regression.KnownEndmemberRegression.fit": Case(
             lambda X, **p: _fit(regression.KnownEndmemberRegression, X, **p),
-            dict(X=X, endmembers=E, method="nnls", energy=energy, window=(15.0, 60.0))),
+            dict(X=X, endmembers=E, method="nnls", energy=energy, window=(15.0, 60.0)),
+        ),
         "lectlib.regression.KnownEndmemberRegression.transform": transform_case(
-            regression.KnownEndmemberRegression, est(endmembers=E), X, X[:5]),
+            regression.KnownEndmemberRegression, est(endmembers=E), X, X[:5]
+        ),
         "lectlib.regression.KnownEndmemberRegression.inverse_transform": inverse_case(
-            regression.KnownEndmemberRegression, est(endmembers=E), X, A[:4]),
+            regression.KnownEndmemberRegression, est(endmembers=E), X, A[:4]
+        ),
         # sliding
-        "lectlib.sliding.sliding_windows": Case(sliding.sliding_windows, dict(
-            image=image, window=4, step=2)),
-        "lectlib.sliding.window_grid": Case(sliding.window_grid, dict(
-            image_shape=(16, 16), window=4, step=(2, 3))),
-        "lectlib.sliding.fold_windows": Case(sliding.fold_windows, dict(
-            values=np.arange(12.0), grid_shape=(3, 4)), opaque=("values",)),
-        "lectlib.sliding.window_fractions": Case(sliding.window_fractions, dict(
-            labels=labels, window=4, step=2, n_labels=3, taper="hann")),
-        "lectlib.sliding.labels_at_centers": Case(sliding.labels_at_centers, dict(
-            labels=labels, window=4, step=2)),
+        "lectlib.sliding.sliding_windows": Case(
+            sliding.sliding_windows, dict(image=image, window=4, step=2)
+        ),
+        "lectlib.sliding.window_grid": Case(
+            sliding.window_grid, dict(image_shape=(16, 16), window=4, step=(2, 3))
+        ),
+        "lectlib.sliding.fold_windows": Case(
+            sliding.fold_windows,
+            dict(values=np.arange(12.0), grid_shape=(3, 4)),
+            opaque=("values",),
+        ),
+        "lectlib.sliding.window_fractions": Case(
+            sliding.window_fractions,
+            dict(labels=labels, window=4, step=2, n_labels=3, taper="hann"),
+        ),
+        "lectlib.sliding.labels_at_centers": Case(
+            sliding.labels_at_centers, dict(labels=labels, window=4, step=2)
+        ),
         "lectlib.sliding.SlidingFFT.fit": Case(
             lambda X, **p: _fit(sliding.SlidingFFT, X, **p),
-            dict(X=image, window=8, step=4, taper="hann", log=True, crop=2, mask_center=1,
-                 dtype=np.float64, block_rows=None)),
+            dict(
+                X=image,
+                window=8,
+                step=4,
+                taper="hann",
+                log=True,
+                crop=2,
+                mask_center=1,
+                dtype=np.float64,
+                block_rows=None,
+            ),
+        ),
         "lectlib.sliding.SlidingFFT.transform": transform_case(
-            sliding.SlidingFFT, est(window=8, step=4), image, np.stack([image, image.T])),
+            sliding.SlidingFFT, est(window=8, step=4), image, np.stack([image, image.T])
+        ),
         "lectlib.sliding.SlidingFFT.transform[float32]": transform_case(
-            sliding.SlidingFFT, est(window=8, step=4, dtype=np.float32), image, image * 1e30),
-        "lectlib.sliding.SlidingFFT.to_maps": Case(fft.to_maps, dict(values=np.ones((9, 2))),
-                                                   opaque=("values",)),
-        "lectlib.sliding.SlidingFFT.to_reciprocal": Case(fft.to_reciprocal, dict(
-            features=fft.transform(image)[:2]), opaque=("features",)),
-        "lectlib.sliding.sliding_autocorrelation": Case(sliding.sliding_autocorrelation, dict(
-            image=image, window=4, step=2, taper="hann", normalize=True)),
-        "lectlib.sliding.sliding_histogram": Case(sliding.sliding_histogram, dict(
-            image=image, window=4, step=2, bins=4, range=(0.0, 2.0), density=True)),
+            sliding.SlidingFFT,
+            est(window=8, step=4, dtype=np.float32),
+            image,
+            image * 1e30,
+        ),
+        "lectlib.sliding.SlidingFFT.to_maps": Case(
+            fft.to_maps, dict(values=np.ones((9, 2))), opaque=("values",)
+        ),
+        "lectlib.sliding.SlidingFFT.to_reciprocal": Case(
+            fft.to_reciprocal,
+            dict(features=fft.transform(image)[:2]),
+            opaque=("features",),
+        ),
+        "lectlib.sliding.sliding_autocorrelation": Case(
+            sliding.sliding_autocorrelation,
+            dict(image=image, window=4, step=2, taper="hann", normalize=True),
+        ),
+        "lectlib.sliding.sliding_histogram": Case(
+            sliding.sliding_histogram,
+            dict(image=image, window=4, step=2, bins=4, range=(0.0, 2.0), density=True),
+        ),
         # unmixing
-        "lectlib.unmixing.fcls": Case(unmixing.fcls, dict(X=X, endmembers=E, max_iter=20)),
-        "lectlib.unmixing.simplex_projection": Case(unmixing.simplex_projection, dict(
-            X=X, n_components=2)),
+        "lectlib.unmixing.fcls": Case(
+            unmixing.fcls, dict(X=X, endmembers=E, max_iter=20)
+        ),
+        "lectlib.unmixing.simplex_projection": Case(
+            unmixing.simplex_projection, dict(X=X, n_components=2)
+        ),
         "lectlib.unmixing.NFINDR.fit": Case(
             lambda X, **p: _fit(unmixing.NFINDR, X, **p),
             dict(X=X, n_endmembers=3, init="random", max_iter=5, random_state=0),
-            seed="random_state"),
+            seed="random_state",
+        ),
         "lectlib.unmixing.NFINDR.transform": transform_case(
-            unmixing.NFINDR, est(n_endmembers=3, random_state=0), X, X[:5]),
+            unmixing.NFINDR, est(n_endmembers=3, random_state=0), X, X[:5]
+        ),
         "lectlib.unmixing.BayesianUnmixing.fit": Case(
             lambda X, **p: _fit(unmixing.BayesianUnmixing, X, **p),
-            dict(X=X, n_endmembers=2, n_samples=10, burn_in=5, sample_endmembers=True,
-                 random_state=0), seed="random_state"),
+            dict(
+                X=X,
+                n_endmembers=2,
+                n_samples=10,
+                burn_in=5,
+                sample_endmembers=True,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
         "lectlib.unmixing.BayesianUnmixing.transform": transform_case(
-            unmixing.BayesianUnmixing, est(n_endmembers=2, n_samples=10, burn_in=5,
-                                           random_state=0), X, X[:5]),
+            unmixing.BayesianUnmixing,
+            est(n_endmembers=2, n_samples=10, burn_in=5, random_state=0),
+            X,
+            X[:5],
+        ),
         # widgets
-        "lectlib.widgets.interact": Case(widgets.interact, dict(
-            draw=_draw, descriptions={"a": "A"}, initial={"a": 2}, formats={"a": "{} px"},
-            dpi=20, a=[1, 2]), opaque=("a",)),
-        "lectlib.widgets.FrameSlider": Case(widgets.FrameSlider, dict(
-            draw=_draw, parameters={"a": [1, 2], "b": [0, 1]}, descriptions=None, initial=None,
-            formats=None, dpi=20)),
-        "lectlib.widgets.cube_browser": Case(widgets.cube_browser, dict(
-            cube=cube, energy=energy, reference=None, n_energies=2, n_positions=2, window=1,
-            dpi=20)),
-        "lectlib.widgets.figure_to_png": Case(widgets.figure_to_png, dict(
-            fig=plt.figure(figsize=(1, 1)), dpi=20)),
+        "lectlib.widgets.interact": Case(
+            widgets.interact,
+            dict(
+                draw=_draw,
+                descriptions={"a": "A"},
+                initial={"a": 2},
+                formats={"a": "{} px"},
+                dpi=20,
+                a=[1, 2],
+            ),
+            opaque=("a",),
+        ),
+        "lectlib.widgets.FrameSlider": Case(
+            widgets.FrameSlider,
+            dict(
+                draw=_draw,
+                parameters={"a": [1, 2], "b": [0, 1]},
+                descriptions=None,
+                initial=None,
+                formats=None,
+                dpi=20,
+            ),
+        ),
+        "lectlib.widgets.cube_browser": Case(
+            widgets.cube_browser,
+            dict(
+                cube=cube,
+                energy=energy,
+                reference=None,
+                n_energies=2,
+                n_positions=2,
+                window=1,
+                dpi=20,
+            ),
+        ),
+        "lectlib.widgets.figure_to_png": Case(
+            widgets.figure_to_png, dict(fig=plt.figure(figsize=(1, 1)), dpi=20)
+        ),
     }
     return c
 
 
 # ---------------------------------------------------------------------------- the families
 
+
 def _array_variants(x):
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")           # (casting huge values to int, say)
+        warnings.simplefilter("ignore")  # (casting huge values to int, say)
         return _make_array_variants(np.asarray(x))
 
 
 def _make_array_variants(x):
-    out = [("empty", np.empty((0,) + x.shape[1:])), ("0-d", np.array(1.5)),
-           ("1-d", x.ravel()[:3].astype(float)), ("one more axis", x[None, ...].astype(float)),
-           ("4-d", np.ones((2, 2, 2, 2)))]
+    out = [
+        ("empty", np.empty((0,) + x.shape[1:])),
+        ("0-d", np.array(1.5)),
+        ("1-d", x.ravel()[:3].astype(float)),
+        ("one more axis", x[None, ...].astype(float)),
+        ("4-d", np.ones((2, 2, 2, 2))),
+    ]
     if x.size == 0 or not np.issubdtype(x.dtype, np.number):
         return out
     f = x.astype(float)
@@ -361,41 +665,78 @@ def _make_array_variants(x):
     read_only = f.copy()
     read_only.setflags(write=False)
     out += [
-        ("nan", nan), ("inf", inf), ("huge 1e300", f * 1e300 + 1e300),
-        ("tiny 1e-300", f * 1e-300), ("near max 1e308", np.full_like(f, 1.5e308)),
-        ("negative", -np.abs(f) - 1.0), ("zeros", np.zeros_like(f)),
+        ("nan", nan),
+        ("inf", inf),
+        ("huge 1e300", f * 1e300 + 1e300),
+        ("tiny 1e-300", f * 1e-300),
+        ("near max 1e308", np.full_like(f, 1.5e308)),
+        ("negative", -np.abs(f) - 1.0),
+        ("zeros", np.zeros_like(f)),
         ("constant", np.full_like(f, float(np.mean(f)) or 1.0)),
-        ("int", np.rint(f).astype(np.int64)), ("bool", f > np.median(f)),
-        ("complex", f + 0j), ("object", f.astype(object)), ("numeric strings", f.astype(str)),
-        ("list", f.tolist()), ("read-only", read_only),
+        ("int", np.rint(f).astype(np.int64)),
+        ("bool", f > np.median(f)),
+        ("complex", f + 0j),
+        ("object", f.astype(object)),
+        ("numeric strings", f.astype(str)),
+        ("list", f.tolist()),
+        ("read-only", read_only),
         ("non-contiguous", np.asfortranarray(f) if f.ndim > 1 else f[::-1]),
-        ("big-endian", f.astype(">f8")), ("float32", f.astype(np.float32)),
+        ("big-endian", f.astype(">f8")),
+        ("float32", f.astype(np.float32)),
     ]
     if f.ndim >= 1 and len(f) > 1:
-        out += [("duplicated rows", np.repeat(f[:1], len(f), axis=0)),
-                ("one row", f[:1]), ("transposed", np.swapaxes(f, 0, -1).copy())]
+        out += [
+            ("duplicated rows", np.repeat(f[:1], len(f), axis=0)),
+            ("one row", f[:1]),
+            ("transposed", np.swapaxes(f, 0, -1).copy()),
+        ]
     return out
 
 
 def _number_variants(v):
-    out = [("nan", float("nan")), ("inf", float("inf")), ("-inf", float("-inf")),
-           ("negative", -1), ("zero", 0), ("huge", 1e300), ("tiny", 1e-300), ("string", "1"),
-           ("None", None), ("bool", True), ("list", [v]), ("complex", 1 + 1j)]
+    out = [
+        ("nan", float("nan")),
+        ("inf", float("inf")),
+        ("-inf", float("-inf")),
+        ("negative", -1),
+        ("zero", 0),
+        ("huge", 1e300),
+        ("tiny", 1e-300),
+        ("string", "1"),
+        ("None", None),
+        ("bool", True),
+        ("list", [v]),
+        ("complex", 1 + 1j),
+    ]
     if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
         out += [("fraction", 2.5), ("big int", 2**40), ("numpy int", np.int64(v))]
     else:
-        out += [("float32", np.float32(v)), ("above 3100", 3200.0), ("below -3100", -3200.0)]
+        out += [
+            ("float32", np.float32(v)),
+            ("above 3100", 3200.0),
+            ("below -3100", -3200.0),
+        ]
     return out
 
 
 def _sequence_variants(v):
     seq = list(v)
-    out = [("None", None), ("string", "ab"), ("one item", tuple(seq[:1])),
-           ("one more item", tuple(seq) + tuple(seq[:1])), ("empty", ()),
-           ("reversed", tuple(reversed(seq))), ("nan item", (float("nan"),) + tuple(seq[1:])),
-           ("inf item", tuple(seq[:-1]) + (float("inf"),)), ("zeros", (0,) * len(seq)),
-           ("negative", tuple(-abs(s) - 1 if isinstance(s, (int, float)) else s for s in seq)),
-           ("huge", (1e300,) * len(seq))]
+    out = [
+        ("None", None),
+        ("string", "ab"),
+        ("one item", tuple(seq[:1])),
+        ("one more item", tuple(seq) + tuple(seq[:1])),
+        ("empty", ()),
+        ("reversed", tuple(reversed(seq))),
+        ("nan item", (float("nan"),) + tuple(seq[1:])),
+        ("inf item", tuple(seq[:-1]) + (float("inf"),)),
+        ("zeros", (0,) * len(seq)),
+        (
+            "negative",
+            tuple(-abs(s) - 1 if isinstance(s, (int, float)) else s for s in seq),
+        ),
+        ("huge", (1e300,) * len(seq)),
+    ]
     return out
 
 
@@ -404,23 +745,48 @@ def variants(value):
     if isinstance(value, np.ndarray):
         return _array_variants(value)
     if isinstance(value, bool):
-        return [("None", None), ("string", "yes"), ("int", 2), ("array", np.array([True]))]
+        return [
+            ("None", None),
+            ("string", "yes"),
+            ("int", 2),
+            ("array", np.array([True])),
+        ]
     if isinstance(value, (int, float, np.integer, np.floating)):
         return _number_variants(value)
     if isinstance(value, str):
-        return [("unknown", "nonsense"), ("other case", value.upper()), ("None", None),
-                ("number", 3), ("empty", "")]
+        return [
+            ("unknown", "nonsense"),
+            ("other case", value.upper()),
+            ("None", None),
+            ("number", 3),
+            ("empty", ""),
+        ]
     if value is None:
-        return [("nan", float("nan")), ("string", "x"), ("negative", -1), ("list", [1, 2]),
-                ("empty array", np.empty(0))]
+        return [
+            ("nan", float("nan")),
+            ("string", "x"),
+            ("negative", -1),
+            ("list", [1, 2]),
+            ("empty array", np.empty(0)),
+        ]
     if isinstance(value, dict):
-        return [("None", None), ("empty", {}), ("string", "x"), ("unknown key", {"zz": 1}),
-                ("list", [1, 2]), ("values of a wrong type", {k: 3 + 1j for k in value})]
+        return [
+            ("None", None),
+            ("empty", {}),
+            ("string", "x"),
+            ("unknown key", {"zz": 1}),
+            ("list", [1, 2]),
+            ("values of a wrong type", {k: 3 + 1j for k in value}),
+        ]
     if isinstance(value, (tuple, list)):
         return _sequence_variants(value)
     if callable(value) and not hasattr(value, "savefig"):
-        return [("None", None), ("string", "draw"), ("returns None", lambda **k: None),
-                ("returns a number", lambda **k: 1.0)]
+        return [
+            ("None", None),
+            ("string", "draw"),
+            ("returns None", lambda **k: None),
+            ("returns a number", lambda **k: 1.0),
+        ]
     if isinstance(value, type):
         return [("int", int), ("complex", complex), ("string", "float64")]
     return [("None", None), ("string", "x")]
@@ -455,7 +821,9 @@ def _strategy(value):
     if isinstance(value, np.ndarray) and value.size and value.dtype.kind == "f":
         return hnp.arrays(np.float64, value.shape, elements=numbers)
     if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "iu":
-        return hnp.arrays(np.int64, value.shape, elements=st.integers(0, int(value.max()) + 1))
+        return hnp.arrays(
+            np.int64, value.shape, elements=st.integers(0, int(value.max()) + 1)
+        )
     if isinstance(value, bool):
         return st.booleans()
     if isinstance(value, (int, np.integer)):
@@ -466,11 +834,15 @@ def _strategy(value):
 
 
 def _strategies(case):
-    return {k: st for k, v in case.kwargs.items()
-            if k not in case.fixed and k != case.seed and (st := _strategy(v)) is not None}
+    return {
+        k: st
+        for k, v in case.kwargs.items()
+        if k not in case.fixed and k != case.seed and (st := _strategy(v)) is not None
+    }
 
 
 # ----------------------------------------------------------------------------- one call
+
 
 def _leaves(obj, path="", seen=None):
     """(path, float array) for every numeric array inside a result."""
@@ -493,7 +865,7 @@ def _leaves(obj, path="", seen=None):
         for i, v in enumerate(obj):
             yield from _leaves(v, f"{path}[{i}]", seen)
         return
-    if hasattr(obj, "get_params") and hasattr(obj, "__dict__"):     # a fitted estimator
+    if hasattr(obj, "get_params") and hasattr(obj, "__dict__"):  # a fitted estimator
         for k, v in vars(obj).items():
             if k.endswith("_") and not k.startswith("_"):
                 yield from _leaves(v, f"{path}.{k}", seen)
@@ -503,21 +875,24 @@ def _snapshot(value):
     """A copy of a data argument, to see whether the call changed it (None: not data)."""
     data = (np.ndarray, list, tuple, dict, str, bytes, int, float, complex, np.generic)
     if not (isinstance(value, data) or hasattr(value, "get_params")):
-        return None                                   # figures, axes, callables, widgets
+        return None  # figures, axes, callables, widgets
     try:
         return copy.deepcopy(value)
-    except Exception:                                 # noqa: BLE001
+    except Exception:  # noqa: BLE001
         return None
 
 
 def _same(a, b):
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         try:
-            return (np.shape(a) == np.shape(b) and np.asarray(a).dtype == np.asarray(b).dtype
-                    and np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind in "fc"))
-        except Exception:                             # noqa: BLE001
+            return (
+                np.shape(a) == np.shape(b)
+                and np.asarray(a).dtype == np.asarray(b).dtype
+                and np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind in "fc")
+            )
+        except Exception:  # noqa: BLE001
             return False
-    if hasattr(a, "get_params") and type(a) is type(b):     # estimators: their state
+    if hasattr(a, "get_params") and type(a) is type(b):  # estimators: their state
         return _same(vars(a), vars(b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
@@ -525,7 +900,7 @@ def _same(a, b):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     try:
         return bool(a == b) or (a != a and b != b)
-    except Exception:                                 # noqa: BLE001
+    except Exception:  # noqa: BLE001
         return True
 
 
@@ -557,7 +932,9 @@ def evaluate(case, kwargs, changed):
     before = {k: _snapshot(v) for k, v in kwargs.items()}
     finite = all(_finite_input(kwargs[k]) for k in kwargs if k not in case.opaque)
     # NaN passed through an argument that is only carried (opaque) may come back out.
-    all_finite = finite and all(_finite_input(kwargs[k]) for k in case.opaque if k in kwargs)
+    all_finite = finite and all(
+        _finite_input(kwargs[k]) for k in case.opaque if k in kwargs
+    )
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -567,11 +944,12 @@ def evaluate(case, kwargs, changed):
                 if not str(exc).strip():
                     return "empty message", f"{type(exc).__name__} with no message"
                 return CLEAR_ERROR, f"{type(exc).__name__}: {str(exc)[:160]}"
-            except Exception as exc:                   # noqa: BLE001 (what we look for)
+            except Exception as exc:  # noqa: BLE001 (what we look for)
                 return "other exception", f"{type(exc).__name__}: {str(exc)[:160]}"
             fingerprint = _fingerprint(result)
-            escaped = [w for w in caught
-                       if not issubclass(w.category, _allowed_warnings())]
+            escaped = [
+                w for w in caught if not issubclass(w.category, _allowed_warnings())
+            ]
         if escaped:
             w = escaped[0]
             return "warning escaped", f"{w.category.__name__}: {str(w.message)[:160]}"
@@ -586,11 +964,18 @@ def evaluate(case, kwargs, changed):
             if not np.all(np.isfinite(arr)):
                 return "nan or inf output", f"{path or 'result'} from finite input"
         if case.seed is not None:
-            again = _fingerprint(case.call(**{k: _snapshot(v) if before[k] is not None else v
-                                              for k, v in kwargs.items()}))
+            again = _fingerprint(
+                case.call(
+                    **{
+                        k: _snapshot(v) if before[k] is not None else v
+                        for k, v in kwargs.items()
+                    }
+                )
+            )
             if len(again) != len(fingerprint) or not all(
-                    np.array_equal(a, b, equal_nan=True)
-                    for (_, a), (_, b) in zip(fingerprint, again)):
+                np.array_equal(a, b, equal_nan=True)
+                for (_, a), (_, b) in zip(fingerprint, again)
+            ):
                 return "not deterministic", "two calls with the same seed differ"
         return OK, ""
     finally:
@@ -615,8 +1000,14 @@ def run_hypothesis(case, send):
 
     counter = iter(range(10**6))
 
-    @settings(max_examples=HYPOTHESIS_EXAMPLES, derandomize=True, database=None, deadline=None,
-              phases=[Phase.generate], suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=HYPOTHESIS_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.fixed_dictionaries(_strategies(case)))
     def probe(drawn):
         example = next(counter)
@@ -638,6 +1029,7 @@ def _allowed_warnings():
 
 # ------------------------------------------------------------------------- worker processes
 
+
 def _worker(todo, conn):
     import matplotlib
 
@@ -646,6 +1038,7 @@ def _worker(todo, conn):
     os.chdir(tempfile.mkdtemp(prefix="lectlib-promise-cwd-"))
     cases_ = cases()
     for index, (kind, name, label, key) in todo:
+
         def send(message, index=index):
             conn.send((message[0], index) + tuple(message[1:]))
 
@@ -657,9 +1050,19 @@ def _worker(todo, conn):
                 send(("done", 0, outcome, time.perf_counter() - start))
             else:
                 run_hypothesis(cases_[name], send)
-        except Exception as exc:                       # noqa: BLE001 (the checker itself)
-            send(("done", -1, ("other exception", f"in the check: {type(exc).__name__}: "
-                               f"{exc}\n" + traceback.format_exc(limit=3)), 0.0))
+        except Exception as exc:  # noqa: BLE001 (the checker itself)
+            send(
+                (
+                    "done",
+                    -1,
+                    (
+                        "other exception",
+                        f"in the check: {type(exc).__name__}: "
+                        f"{exc}\n" + traceback.format_exc(limit=3),
+                    ),
+                    0.0,
+                )
+            )
     conn.send(("finished",))
 
 
@@ -675,7 +1078,11 @@ def run_all(n_workers=None, timeout=CALL_TIMEOUT, only=None):
     n_workers = n_workers or max(1, min(2, os.cpu_count() or 1))
     ctx = multiprocessing.get_context("fork")
     results, durations = {}, {}
-    active = [_start(ctx, indexed[w::n_workers]) for w in range(n_workers) if indexed[w::n_workers]]
+    active = [
+        _start(ctx, indexed[w::n_workers])
+        for w in range(n_workers)
+        if indexed[w::n_workers]
+    ]
     while active:
         for slot in list(active):
             proc, conn, chunk, state = slot
@@ -689,25 +1096,49 @@ def run_all(n_workers=None, timeout=CALL_TIMEOUT, only=None):
                 elif message[0] == "done":
                     task, example, (outcome, detail), seconds = message[1:5]
                     _, name, label, key = everything[task]
-                    results[task, example] = (name, label if label else f"hypothesis #{example}",
-                                              key, outcome, detail)
+                    results[task, example] = (
+                        name,
+                        label if label else f"hypothesis #{example}",
+                        key,
+                        outcome,
+                        detail,
+                    )
                     durations[task, example] = seconds
                     state["current"] = None
                     state["done"].add(task)
-                else:                                  # finished, or the worker died
+                else:  # finished, or the worker died
                     proc.join(1)
                     active.remove(slot)
                     if message[0] == "died" and state["current"] is not None:
-                        _record_and_restart(ctx, active, slot, everything, results,
-                                            "other exception", "the worker process died")
+                        _record_and_restart(
+                            ctx,
+                            active,
+                            slot,
+                            everything,
+                            results,
+                            "other exception",
+                            "the worker process died",
+                        )
                 continue
-            if state["current"] is not None and time.monotonic() - state["since"] > timeout:
+            if (
+                state["current"] is not None
+                and time.monotonic() - state["since"] > timeout
+            ):
                 proc.kill()
                 proc.join()
                 active.remove(slot)
-                _record_and_restart(ctx, active, slot, everything, results, "timeout",
-                                    f"over {timeout:g} s")
-    run_all.durations = {results[k][:3]: v for k, v in durations.items() if k in results}
+                _record_and_restart(
+                    ctx,
+                    active,
+                    slot,
+                    everything,
+                    results,
+                    "timeout",
+                    f"over {timeout:g} s",
+                )
+    run_all.durations = {
+        results[k][:3]: v for k, v in durations.items() if k in results
+    }
     return results
 
 
@@ -716,14 +1147,25 @@ def _start(ctx, chunk):
     proc = ctx.Process(target=_worker, args=(chunk, child), daemon=True)
     proc.start()
     child.close()
-    return (proc, parent, chunk, {"current": None, "since": time.monotonic(), "done": set()})
+    return (
+        proc,
+        parent,
+        chunk,
+        {"current": None, "since": time.monotonic(), "done": set()},
+    )
 
 
 def _record_and_restart(ctx, active, slot, everything, results, outcome, detail):
     _, _, chunk, state = slot
     task, example = state["current"]
     _, name, label, key = everything[task]
-    results[task, example] = (name, label or f"hypothesis #{example}", key, outcome, detail)
+    results[task, example] = (
+        name,
+        label or f"hypothesis #{example}",
+        key,
+        outcome,
+        detail,
+    )
     rest = [(i, t) for i, t in chunk if i not in state["done"] and i != task]
     if rest:
         active.append(_start(ctx, rest))
@@ -739,7 +1181,7 @@ def summary(results):
     return counts, broken
 
 
-if __name__ == "__main__":          # python tests/promise.py [name ...]
+if __name__ == "__main__":  # python tests/promise.py [name ...]
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
     os.environ.setdefault("MPLBACKEND", "Agg")
     start = time.perf_counter()
@@ -751,4 +1193,7 @@ if __name__ == "__main__":          # python tests/promise.py [name ...]
             print(f"   {key}={label}: {outcome}: {detail}")
     print(dict(counts), f"{len(res)} calls in {time.perf_counter() - start:.1f} s")
     slowest = sorted(run_all.durations.items(), key=lambda kv: -kv[1])[:5]
-    print("slowest calls:", "; ".join(f"{n} {k}={l}: {t:.2f} s" for (n, l, k), t in slowest))
+    print(
+        "slowest calls:",
+        "; ".join(f"{n} {k}={l}: {t:.2f} s" for (n, l, k), t in slowest),
+    )

@@ -21,7 +21,12 @@ One module per family of data, all importable from here:
 """
 
 from .eels import make_eels_interface
-from .lattices import CHARGE_ORDERS, LATTICE_PHASES, make_charge_order, make_lattice_phases
+from .lattices import (
+    CHARGE_ORDERS,
+    LATTICE_PHASES,
+    make_charge_order,
+    make_lattice_phases,
+)
 from .registry import DATASETS, export, load, register
 from .rendering import add_image_noise, render_atoms
 from .spectra import make_mixture

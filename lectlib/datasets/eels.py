@@ -12,8 +12,14 @@ from scipy import ndimage, stats
 from sklearn.utils import Bunch
 
 from ..eels import EDGE_ONSETS, MATERIALS, edge_profile, reference_spectrum
-from .._validation import (check_option, check_pair, check_random_state, check_scalar,
-                           check_shape2, check_size)
+from .._validation import (
+    check_option,
+    check_pair,
+    check_random_state,
+    check_scalar,
+    check_shape2,
+    check_size,
+)
 from ..mixing import add_poisson_noise, broaden, mix
 
 __all__ = ["make_eels_interface"]
@@ -142,52 +148,85 @@ def make_eels_interface(
     """
     ny, nx = check_shape2(shape)
     check_option(scan, "scan", ("area", "line"))
-    e0, e1 = check_pair(energy_range, "energy_range", low=0.0, low_inclusive=False,
-                        increasing=True, labels="(first, last) in eV")
+    e0, e1 = check_pair(
+        energy_range,
+        "energy_range",
+        low=0.0,
+        low_inclusive=False,
+        increasing=True,
+        labels="(first, last) in eV",
+    )
     step = check_scalar(energy_step, "energy_step", low=0.0, low_inclusive=False)
     if (e1 - e0) / step < 2:
-        raise ValueError(f"energy_step {step:g} eV leaves fewer than 3 channels in {energy_range!r}")
+        raise ValueError(
+            f"energy_step {step:g} eV leaves fewer than 3 channels in {energy_range!r}"
+        )
     n_channels = int(np.floor((e1 - e0) / step + 1e-9)) + 1
     check_size(ny * nx * n_channels, "the spectrum image")
     try:
-        fractions_in = np.array([check_scalar(f, "layer_fractions", low=0.0, low_inclusive=False)
-                                 for f in layer_fractions])
+        fractions_in = np.array(
+            [
+                check_scalar(f, "layer_fractions", low=0.0, low_inclusive=False)
+                for f in layer_fractions
+            ]
+        )
     except TypeError:
-        raise TypeError(f"layer_fractions must be three positive numbers, got {layer_fractions!r}") from None
+        raise TypeError(
+            f"layer_fractions must be three positive numbers, got {layer_fractions!r}"
+        ) from None
     if fractions_in.size != 3:
-        raise ValueError(f"layer_fractions must hold three numbers, got {layer_fractions!r}")
+        raise ValueError(
+            f"layer_fractions must hold three numbers, got {layer_fractions!r}"
+        )
     intermixing = check_scalar(intermixing, "intermixing", low=0.0)
     roughness = check_scalar(roughness, "roughness", low=0.0)
-    t0, t1 = check_pair(thickness, "thickness", low=0.0, low_inclusive=False,
-                        labels="(first row, last row)")
+    t0, t1 = check_pair(
+        thickness,
+        "thickness",
+        low=0.0,
+        low_inclusive=False,
+        labels="(first row, last row)",
+    )
     dose = check_scalar(dose, "dose", low=0.0, low_inclusive=False)
     resolution_fwhm = check_scalar(resolution_fwhm, "resolution_fwhm", low=0.0)
-    interface_component = check_scalar(interface_component, "interface_component", low=0.0)
+    interface_component = check_scalar(
+        interface_component, "interface_component", low=0.0
+    )
     check_option(noise, "noise", ("poisson", None))
     rng = check_random_state(random_state)
 
     energy = e0 + step * np.arange(n_channels)
     names = np.array(list(MATERIALS))
-    references = broaden(np.stack([reference_spectrum(name, energy) for name in names]),
-                         energy, resolution_fwhm)
+    references = broaden(
+        np.stack([reference_spectrum(name, energy) for name in names]),
+        energy,
+        resolution_fwhm,
+    )
     references *= dose * step
     # The interface layer: an in-gap transition and a reduced-Mn edge, 3 eV below Mn M2,3.
     gap_state = np.exp(-0.5 * ((energy - 11.0) / 1.2) ** 2)
-    shifted_edge = edge_profile(energy, EDGE_ONSETS["Mn M2,3"] - 3.0, delay=6.0, width=2.5)
+    shifted_edge = edge_profile(
+        energy, EDGE_ONSETS["Mn M2,3"] - 3.0, delay=6.0, width=2.5
+    )
     interface_spectrum = reference_spectrum("La0.7Sr0.3MnO3", energy) * 0.4
     interface_spectrum += 0.03 * gap_state + 0.01 * shifted_edge
-    interface_spectrum = broaden(interface_spectrum / (interface_spectrum.sum() * step),
-                                 energy, resolution_fwhm)
+    interface_spectrum = broaden(
+        interface_spectrum / (interface_spectrum.sum() * step), energy, resolution_fwhm
+    )
     interface_spectrum *= dose * step
 
     rows = 1 if scan == "line" else ny
     col = np.arange(nx, dtype=float)
     bounds = nx * np.cumsum(fractions_in / fractions_in.sum())[:2] - 0.5
-    wander = np.stack([_smooth_profile(rows, max(rows / 6, 1.0), rng) for _ in range(2)], axis=1)
-    interfaces = bounds[None, :] + roughness * wander if rows > 1 else np.tile(bounds, (1, 1))
+    wander = np.stack(
+        [_smooth_profile(rows, max(rows / 6, 1.0), rng) for _ in range(2)], axis=1
+    )
+    interfaces = (
+        bounds[None, :] + roughness * wander if rows > 1 else np.tile(bounds, (1, 1))
+    )
     d1 = col[None, :] - interfaces[:, :1]
     d2 = col[None, :] - interfaces[:, 1:]
-    if intermixing > 1e-6:          # (narrower than a millionth of a pixel is abrupt)
+    if intermixing > 1e-6:  # (narrower than a millionth of a pixel is abrupt)
         past1 = stats.norm.cdf(d1 / intermixing)
         past2 = stats.norm.cdf(d2 / intermixing)
     else:
@@ -199,7 +238,9 @@ def make_eels_interface(
 
     if rows > 1:
         wedge = np.linspace(t0, t1, rows)[:, None]
-        variation = ndimage.gaussian_filter(rng.standard_normal((rows, nx)), 4.0, mode="reflect")
+        variation = ndimage.gaussian_filter(
+            rng.standard_normal((rows, nx)), 4.0, mode="reflect"
+        )
         # Zero mean and unit spread, so that the wedge is the mean thickness on any grid (on a
         # small one the smoothed field is nearly constant: dividing by its tiny spread without
         # removing that constant would swing the thickness by hundreds of percent).
@@ -212,22 +253,42 @@ def make_eels_interface(
     width = max(intermixing, 0.8)
     interface_coefficient = interface_component * t * np.exp(-0.5 * (d2 / width) ** 2)
 
-    clean = mix(coefficients, references) + interface_coefficient[..., None] * interface_spectrum
+    clean = (
+        mix(coefficients, references)
+        + interface_coefficient[..., None] * interface_spectrum
+    )
     if noise == "poisson":
         cube, _ = add_poisson_noise(clean, random_state=rng)
     else:
         cube = clean.copy()
 
     if scan == "line":
-        cube, clean, coefficients, fractions = cube[0], clean[0], coefficients[0], fractions[0]
+        cube, clean, coefficients, fractions = (
+            cube[0],
+            clean[0],
+            coefficients[0],
+            fractions[0],
+        )
         t, interface_coefficient = t[0], interface_coefficient[0]
     params = dict(
-        shape=(ny, nx), scan=scan, energy_range=(e0, e1), energy_step=step,
-        layer_fractions=tuple(float(f) for f in fractions_in), intermixing=intermixing,
-        roughness=roughness, thickness=(t0, t1), dose=dose, resolution_fwhm=resolution_fwhm,
-        interface_component=interface_component, noise=noise,
+        shape=(ny, nx),
+        scan=scan,
+        energy_range=(e0, e1),
+        energy_step=step,
+        layer_fractions=tuple(float(f) for f in fractions_in),
+        intermixing=intermixing,
+        roughness=roughness,
+        thickness=(t0, t1),
+        dose=dose,
+        resolution_fwhm=resolution_fwhm,
+        interface_component=interface_component,
+        noise=noise,
     )
-    grid = f"a line scan of {nx} positions" if scan == "line" else f"a {ny} x {nx} area scan"
+    grid = (
+        f"a line scan of {nx} positions"
+        if scan == "line"
+        else f"a {ny} x {nx} area scan"
+    )
     descr = (
         f"EELS spectrum image of SrTiO3 / La0.7Sr0.3MnO3 / BiFeO3 ({grid}), {energy.size} channels "
         f"from {energy[0]:g} to {energy[-1]:g} eV, resolution {resolution_fwhm:g} eV; intermixing "
@@ -235,8 +296,18 @@ def make_eels_interface(
         f"{interface_component:g}; {'Poisson noise' if noise else 'no noise'} at dose {dose:g}."
     )
     return Bunch(
-        cube=cube, clean=clean, energy=energy, references=references, reference_names=names,
-        coefficients=coefficients, fractions=fractions, thickness=t,
-        interface_spectrum=interface_spectrum, interface_coefficient=interface_coefficient,
-        interfaces=interfaces, noise_variance=clean, params=params, DESCR=descr,
+        cube=cube,
+        clean=clean,
+        energy=energy,
+        references=references,
+        reference_names=names,
+        coefficients=coefficients,
+        fractions=fractions,
+        thickness=t,
+        interface_spectrum=interface_spectrum,
+        interface_coefficient=interface_coefficient,
+        interfaces=interfaces,
+        noise_variance=clean,
+        params=params,
+        DESCR=descr,
     )

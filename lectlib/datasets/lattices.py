@@ -12,11 +12,22 @@ import numpy as np
 from scipy import ndimage
 from sklearn.utils import Bunch
 
-from .._validation import check_option, check_random_state, check_scalar, check_shape2, check_size
+from .._validation import (
+    check_option,
+    check_random_state,
+    check_scalar,
+    check_shape2,
+    check_size,
+)
 from ..lattice import SYMMETRIES, lattice_points, lattice_vectors, reciprocal_vectors
 from .rendering import add_image_noise, render_atoms
 
-__all__ = ["LATTICE_PHASES", "CHARGE_ORDERS", "make_lattice_phases", "make_charge_order"]
+__all__ = [
+    "LATTICE_PHASES",
+    "CHARGE_ORDERS",
+    "make_lattice_phases",
+    "make_charge_order",
+]
 
 #: Atoms this far outside the image (px) are drawn too: their tails shine in.
 _MARGIN = 8.0
@@ -25,14 +36,18 @@ _MARGIN = 8.0
 def _check_image_noise(noise, noise_level):
     """Validate the noise settings up front, before any work is done."""
     check_option(noise, "noise", ("gaussian", "poisson", None))
-    return check_scalar(noise_level, "noise_level", low=0.0, low_inclusive=noise != "poisson")
+    return check_scalar(
+        noise_level, "noise_level", low=0.0, low_inclusive=noise != "poisson"
+    )
 
 
 def _pixel_of(points, shape):
     """The (row, col) pixel each point falls on, clipped to the image."""
     h, w = shape
-    return (np.clip(np.rint(points[:, 0]), 0, h - 1).astype(int),
-            np.clip(np.rint(points[:, 1]), 0, w - 1).astype(int))
+    return (
+        np.clip(np.rint(points[:, 0]), 0, h - 1).astype(int),
+        np.clip(np.rint(points[:, 1]), 0, w - 1).astype(int),
+    )
 
 
 #: Default phases of :func:`make_lattice_phases`: symmetry, spacing (px) and orientation (deg).
@@ -126,18 +141,27 @@ def make_lattice_phases(
         raise ValueError("phases must hold at least one phase")
     for ph in phases:
         if not {"symmetry", "spacing", "angle"} <= set(ph):
-            raise ValueError(f"each phase needs symmetry, spacing and angle, got {ph!r}")
+            raise ValueError(
+                f"each phase needs symmetry, spacing and angle, got {ph!r}"
+            )
         check_option(ph["symmetry"], "symmetry", SYMMETRIES)
         check_scalar(ph["spacing"], "spacing", low=2.0)
         check_scalar(ph["angle"], "angle")
     # Sizes beyond these describe no image: more grains than pixels, more defect lines than
     # rows and columns together, an atom wider than the image.
-    n_grains = check_scalar(n_grains, "n_grains", low=len(phases), high=h * w, integer=True)
+    n_grains = check_scalar(
+        n_grains, "n_grains", low=len(phases), high=h * w, integer=True
+    )
     drift = check_scalar(drift, "drift", low=0.0)
-    vacancies = check_scalar(vacancies, "vacancies", low=0.0, high=1.0, high_inclusive=False)
-    defect_lines = check_scalar(defect_lines, "defect_lines", low=0, high=h + w, integer=True)
-    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False,
-                             high=max(h, w))
+    vacancies = check_scalar(
+        vacancies, "vacancies", low=0.0, high=1.0, high_inclusive=False
+    )
+    defect_lines = check_scalar(
+        defect_lines, "defect_lines", low=0, high=h + w, integer=True
+    )
+    atom_size = check_scalar(
+        atom_size, "atom_size", low=0.0, low_inclusive=False, high=max(h, w)
+    )
     check_size(h * w * n_grains, "the grain assignment (height x width x n_grains)")
     noise_level = _check_image_noise(noise, noise_level)
     rng = check_random_state(random_state)
@@ -148,24 +172,34 @@ def make_lattice_phases(
         d2 = (rr[..., None] - seeds[:, 0]) ** 2 + (cc[..., None] - seeds[:, 1]) ** 2
         grain_map = np.argmin(d2, axis=-1)
         sizes = np.bincount(grain_map.ravel(), minlength=n_grains)
-        if np.count_nonzero(sizes) >= len(phases):   # (on tiny images a cell can be empty)
+        if np.count_nonzero(sizes) >= len(
+            phases
+        ):  # (on tiny images a cell can be empty)
             break
     else:
-        raise ValueError(f"a {h} x {w} image is too small for {len(phases)} phases in "
-                         f"{n_grains} grains; use a larger image")
+        raise ValueError(
+            f"a {h} x {w} image is too small for {len(phases)} phases in "
+            f"{n_grains} grains; use a larger image"
+        )
     # Every phase goes to one of the largest grains (in random order), so each is present;
     # the other grains get random phases.
     assignment = rng.integers(0, len(phases), n_grains)
-    assignment[np.argsort(-sizes, kind="stable")[:len(phases)]] = rng.permutation(len(phases))
+    assignment[np.argsort(-sizes, kind="stable")[: len(phases)]] = rng.permutation(
+        len(phases)
+    )
     phase_map = assignment[grain_map]
 
-    field = ndimage.gaussian_filter(rng.standard_normal((2, h, w)), (0, h / 4, w / 4), mode="reflect")
+    field = ndimage.gaussian_filter(
+        rng.standard_normal((2, h, w)), (0, h / 4, w / 4), mode="reflect"
+    )
     scale = np.abs(field).max()
     displacement = field / scale * drift if scale > 0 else field
 
     positions, labels = [], []
     for k, ph in enumerate(phases):
-        vectors = lattice_vectors(ph["symmetry"], float(ph["spacing"]), float(ph["angle"]))
+        vectors = lattice_vectors(
+            ph["symmetry"], float(ph["spacing"]), float(ph["angle"])
+        )
         origin = rng.uniform(0, 1, 2) * float(ph["spacing"])
         pts, _ = lattice_points((h, w), vectors, origin, margin=_MARGIN)
         pts = pts[phase_map[_pixel_of(pts, (h, w))] == k]
@@ -184,16 +218,37 @@ def make_lattice_phases(
     moved = positions + displacement[:, ri, ci].T
     clean = render_atoms((h, w), moved, atom_size=atom_size)
     image = add_image_noise(clean, noise, noise_level, random_state=rng)
-    params = dict(shape=(h, w), phases=phases, n_grains=n_grains, drift=drift, vacancies=vacancies,
-                  defect_lines=defect_lines, atom_size=atom_size, noise=noise,
-                  noise_level=noise_level)
-    names = ", ".join(f"{p['symmetry']} {p['spacing']:g} px at {p['angle']:g} deg" for p in phases)
-    descr = (f"Atomic lattice image {h} x {w}: {n_grains} grains of {len(phases)} phases ({names}); "
-             f"drift {drift:g} px, vacancies {vacancies:g}, {defect_lines} defect lines, "
-             f"{noise or 'no'} noise {noise_level:g}.")
-    return Bunch(image=image, clean=clean, phase_map=phase_map, grain_map=grain_map, atoms=moved,
-                 atom_phase=labels, phases=phases, displacement=displacement, params=params,
-                 DESCR=descr)
+    params = dict(
+        shape=(h, w),
+        phases=phases,
+        n_grains=n_grains,
+        drift=drift,
+        vacancies=vacancies,
+        defect_lines=defect_lines,
+        atom_size=atom_size,
+        noise=noise,
+        noise_level=noise_level,
+    )
+    names = ", ".join(
+        f"{p['symmetry']} {p['spacing']:g} px at {p['angle']:g} deg" for p in phases
+    )
+    descr = (
+        f"Atomic lattice image {h} x {w}: {n_grains} grains of {len(phases)} phases ({names}); "
+        f"drift {drift:g} px, vacancies {vacancies:g}, {defect_lines} defect lines, "
+        f"{noise or 'no'} noise {noise_level:g}."
+    )
+    return Bunch(
+        image=image,
+        clean=clean,
+        phase_map=phase_map,
+        grain_map=grain_map,
+        atoms=moved,
+        atom_phase=labels,
+        phases=phases,
+        displacement=displacement,
+        params=params,
+        DESCR=descr,
+    )
 
 
 #: Region labels of :func:`make_charge_order`.
@@ -274,11 +329,15 @@ def make_charge_order(
     amplitude = check_scalar(amplitude, "amplitude", low=0.0, high=1.0)
     orders = tuple(orders)
     if not orders or any(o not in CHARGE_ORDERS for o in orders):
-        raise ValueError(f"orders must be a non-empty sequence of {CHARGE_ORDERS}, got {orders!r}")
-    length_scale = check_scalar(length_scale, "length_scale", low=0.0, low_inclusive=False,
-                                high=10 * max(h, w))
-    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False,
-                             high=max(h, w))
+        raise ValueError(
+            f"orders must be a non-empty sequence of {CHARGE_ORDERS}, got {orders!r}"
+        )
+    length_scale = check_scalar(
+        length_scale, "length_scale", low=0.0, low_inclusive=False, high=10 * max(h, w)
+    )
+    atom_size = check_scalar(
+        atom_size, "atom_size", low=0.0, low_inclusive=False, high=max(h, w)
+    )
     noise_level = _check_image_noise(noise, noise_level)
     rng = check_random_state(random_state)
 
@@ -291,11 +350,15 @@ def make_charge_order(
     bragg = np.array([b1, b2, b1 + b2])
     q = bragg / 2
 
-    field = ndimage.gaussian_filter(rng.standard_normal((h, w)), length_scale / 2, mode="reflect")
+    field = ndimage.gaussian_filter(
+        rng.standard_normal((h, w)), length_scale / 2, mode="reflect"
+    )
     quantiles = np.quantile(field, np.linspace(0, 1, len(orders) + 1)[1:-1])
     region_map = np.searchsorted(quantiles, field)
     region = region_map[_pixel_of(atoms, (h, w))]
-    waves = np.cos(2 * np.pi * (atoms - origin) @ q.T)   # (n_atoms, 3): ±1 on the 2 × 2 lattice
+    waves = np.cos(
+        2 * np.pi * (atoms - origin) @ q.T
+    )  # (n_atoms, 3): ±1 on the 2 × 2 lattice
     active = {"none": [], "hexagonal": [0, 1, 2], "dimer": [0, 1]}
     weights = np.ones(len(atoms))
     for k, order in enumerate(orders):
@@ -305,11 +368,31 @@ def make_charge_order(
     weights = np.clip(weights, 0.05, None)
     clean = render_atoms((h, w), atoms, weights, atom_size=atom_size)
     image = add_image_noise(clean, noise, noise_level, random_state=rng)
-    params = dict(shape=(h, w), spacing=spacing, angle=angle, amplitude=amplitude, orders=orders,
-                  length_scale=length_scale, atom_size=atom_size, noise=noise,
-                  noise_level=noise_level)
-    descr = (f"Hexagonal lattice {h} x {w}, spacing {spacing:g} px, with charge-order regions "
-             f"{', '.join(orders)} (modulation {amplitude:g}); {noise or 'no'} noise "
-             f"{noise_level:g}.")
-    return Bunch(image=image, clean=clean, region_map=region_map, orders=orders, bragg=bragg, q=q,
-                 suppressed=2, atoms=atoms, params=params, DESCR=descr)
+    params = dict(
+        shape=(h, w),
+        spacing=spacing,
+        angle=angle,
+        amplitude=amplitude,
+        orders=orders,
+        length_scale=length_scale,
+        atom_size=atom_size,
+        noise=noise,
+        noise_level=noise_level,
+    )
+    descr = (
+        f"Hexagonal lattice {h} x {w}, spacing {spacing:g} px, with charge-order regions "
+        f"{', '.join(orders)} (modulation {amplitude:g}); {noise or 'no'} noise "
+        f"{noise_level:g}."
+    )
+    return Bunch(
+        image=image,
+        clean=clean,
+        region_map=region_map,
+        orders=orders,
+        bragg=bragg,
+        q=q,
+        suppressed=2,
+        atoms=atoms,
+        params=params,
+        DESCR=descr,
+    )

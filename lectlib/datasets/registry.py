@@ -67,15 +67,30 @@ def register(name, maker, kwargs, *, fields, sha256, finish=None):
     if not callable(maker):
         raise TypeError(f"maker must be a make_* function, got {type(maker).__name__}")
     if not isinstance(kwargs, dict):
-        raise TypeError(f"kwargs must be a dict of the maker's arguments, got {kwargs!r}")
-    if isinstance(fields, str) or not fields or not all(isinstance(f, str) for f in fields):
-        raise TypeError(f"fields must be a non-empty sequence of field names, got {fields!r}")
+        raise TypeError(
+            f"kwargs must be a dict of the maker's arguments, got {kwargs!r}"
+        )
+    if (
+        isinstance(fields, str)
+        or not fields
+        or not all(isinstance(f, str) for f in fields)
+    ):
+        raise TypeError(
+            f"fields must be a non-empty sequence of field names, got {fields!r}"
+        )
     if not (isinstance(sha256, str) and len(sha256) == 64):
         raise TypeError(f"sha256 must be a hex digest of 64 characters, got {sha256!r}")
     if finish is not None and not callable(finish):
-        raise TypeError(f"finish must be a function or None, got {type(finish).__name__}")
-    DATASETS[name] = dict(maker=maker, kwargs=dict(kwargs), fields=tuple(fields), sha256=sha256,
-                          finish=finish)
+        raise TypeError(
+            f"finish must be a function or None, got {type(finish).__name__}"
+        )
+    DATASETS[name] = dict(
+        maker=maker,
+        kwargs=dict(kwargs),
+        fields=tuple(fields),
+        sha256=sha256,
+        finish=finish,
+    )
 
 
 def _checksum(arrays):
@@ -171,7 +186,9 @@ def load(name, *, source="auto"):
         )
     path = directory / f"{name}.npz"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; recreate it with lectlib.datasets.export({name!r})")
+        raise FileNotFoundError(
+            f"{path} is missing; recreate it with lectlib.datasets.export({name!r})"
+        )
     with np.load(path, allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}
     if _checksum(arrays) != spec["sha256"]:

@@ -11,8 +11,14 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .._validation import (as_float_array, check_option, check_random_state, check_scalar,
-                           check_shape2, check_size)
+from .._validation import (
+    as_float_array,
+    check_option,
+    check_random_state,
+    check_scalar,
+    check_shape2,
+    check_size,
+)
 
 __all__ = ["render_atoms", "add_image_noise"]
 
@@ -61,15 +67,20 @@ def render_atoms(shape, positions, weights=None, *, atom_size=1.0):
     h, w = check_shape2(shape)
     positions = as_float_array(positions, "positions", ndim=2, allow_empty=True)
     if positions.shape[1:] != (2,):
-        raise ValueError(f"positions must have shape (n_atoms, 2), got {positions.shape}")
+        raise ValueError(
+            f"positions must have shape (n_atoms, 2), got {positions.shape}"
+        )
     if weights is None:
         weights = np.ones(len(positions))
     weights = as_float_array(weights, "weights", ndim=1, allow_empty=True)
     if weights.shape != (len(positions),):
-        raise ValueError(f"weights has {weights.size} values for {len(positions)} positions")
-    atom_size = check_scalar(atom_size, "atom_size", low=0.0, low_inclusive=False,
-                             high=max(h, w))
-    pad = int(np.ceil(4 * atom_size)) + 4       # atoms just outside still shine in
+        raise ValueError(
+            f"weights has {weights.size} values for {len(positions)} positions"
+        )
+    atom_size = check_scalar(
+        atom_size, "atom_size", low=0.0, low_inclusive=False, high=max(h, w)
+    )
+    pad = int(np.ceil(4 * atom_size)) + 4  # atoms just outside still shine in
     check_size((h + 2 * pad) * (w + 2 * pad), "the padded image")
     image = np.zeros((h + 2 * pad, w + 2 * pad))
     r, c = positions[:, 0] + pad, positions[:, 1] + pad
@@ -78,10 +89,16 @@ def render_atoms(shape, positions, weights=None, *, atom_size=1.0):
     r, c, wt = r[inside], c[inside], weights[inside]
     r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
     fr, fc = r - r0, c - c0
-    for dr, dc, f in ((0, 0, (1 - fr) * (1 - fc)), (1, 0, fr * (1 - fc)),
-                      (0, 1, (1 - fr) * fc), (1, 1, fr * fc)):
+    for dr, dc, f in (
+        (0, 0, (1 - fr) * (1 - fc)),
+        (1, 0, fr * (1 - fc)),
+        (0, 1, (1 - fr) * fc),
+        (1, 1, fr * fc),
+    ):
         np.add.at(image, (r0 + dr, c0 + dc), wt * f)
-    image = ndimage.gaussian_filter(image, atom_size, mode="constant")[pad:-pad, pad:-pad]
+    image = ndimage.gaussian_filter(image, atom_size, mode="constant")[
+        pad:-pad, pad:-pad
+    ]
     return image * (2 * np.pi * atom_size**2)
 
 

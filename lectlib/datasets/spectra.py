@@ -11,8 +11,15 @@ import numpy as np
 from scipy import ndimage, stats
 from sklearn.utils import Bunch
 
-from .._validation import (check_option, check_pair, check_random_state, check_scalar,
-                           check_shape2, check_size, check_snr_db)
+from .._validation import (
+    check_option,
+    check_pair,
+    check_random_state,
+    check_scalar,
+    check_shape2,
+    check_size,
+    check_snr_db,
+)
 from ..mixing import add_gaussian_noise, add_poisson_noise, mix
 from .registry import register
 
@@ -30,7 +37,9 @@ def _endmember_spectra(n_components, energy, rng, min_angle_deg=12.0, max_tries=
             centers = rng.uniform(0.08, 0.92, n_peaks)
             widths = rng.uniform(0.012, 0.045, n_peaks)
             heights = rng.uniform(0.35, 1.0, n_peaks)
-            peaks = heights[:, None] * np.exp(-0.5 * ((x[None, :] - centers[:, None]) / widths[:, None]) ** 2)
+            peaks = heights[:, None] * np.exp(
+                -0.5 * ((x[None, :] - centers[:, None]) / widths[:, None]) ** 2
+            )
             background = rng.uniform(0.1, 0.3) * np.exp(-x / rng.uniform(0.3, 1.0))
             spectrum = background + peaks.sum(axis=0)
             spectra[k] = spectrum / spectrum.max()
@@ -63,10 +72,14 @@ def _smooth_dirichlet_maps(n_components, shape, concentration, length_scale, rng
         # by the sample spread, keeps every pixel exactly N(0, 1) on any grid size.
         impulse = np.zeros((1,) + shape)
         impulse[0, 0, 0] = 1.0
-        fields /= np.sqrt(np.sum(ndimage.gaussian_filter(impulse, sigma=smooth, mode="wrap") ** 2))
+        fields /= np.sqrt(
+            np.sum(ndimage.gaussian_filter(impulse, sigma=smooth, mode="wrap") ** 2)
+        )
     uniform = stats.norm.cdf(fields)
     gammas = stats.gamma.ppf(uniform, a=concentration)
-    gammas = np.maximum(gammas, np.finfo(float).tiny)  # tiny concentrations underflow to 0
+    gammas = np.maximum(
+        gammas, np.finfo(float).tiny
+    )  # tiny concentrations underflow to 0
     abundances = gammas / gammas.sum(axis=0, keepdims=True)
     return np.moveaxis(abundances, 0, -1)
 
@@ -178,18 +191,25 @@ def make_mixture(
     ny, nx = check_shape2(shape)
     n_channels = check_scalar(n_channels, "n_channels", low=2, integer=True)
     # Distinct endmembers need at least as many channels as there are endmembers.
-    n_components = check_scalar(n_components, "n_components", low=1, high=n_channels,
-                                integer=True)
+    n_components = check_scalar(
+        n_components, "n_components", low=1, high=n_channels, integer=True
+    )
     check_size(ny * nx * max(n_channels, n_components), "the spectrum image")
-    e0, e1 = check_pair(energy_range, "energy_range", increasing=True, labels="(first, last)")
-    concentration = check_scalar(concentration, "concentration", low=0.0, low_inclusive=False)
+    e0, e1 = check_pair(
+        energy_range, "energy_range", increasing=True, labels="(first, last)"
+    )
+    concentration = check_scalar(
+        concentration, "concentration", low=0.0, low_inclusive=False
+    )
     n_pure = check_scalar(n_pure, "n_pure", low=0, integer=True)
     if n_components * n_pure > ny * nx:
         raise ValueError(
             f"n_components * n_pure = {n_components * n_pure} pure pixels do not fit in "
             f"{ny} x {nx} = {ny * nx} pixels"
         )
-    length_scale = check_scalar(length_scale, "length_scale", low=0.0, high=10 * max(ny, nx))
+    length_scale = check_scalar(
+        length_scale, "length_scale", low=0.0, high=10 * max(ny, nx)
+    )
     check_option(noise, "noise", ("gaussian", "poisson", None))
     snr_db = check_snr_db(snr_db)
     dose = check_scalar(dose, "dose", low=0.0, low_inclusive=False)
@@ -197,7 +217,9 @@ def make_mixture(
 
     energy = np.linspace(e0, e1, n_channels)
     endmembers = _endmember_spectra(n_components, energy, rng)
-    abundances = _smooth_dirichlet_maps(n_components, (ny, nx), concentration, length_scale, rng)
+    abundances = _smooth_dirichlet_maps(
+        n_components, (ny, nx), concentration, length_scale, rng
+    )
     pure = _place_pure_pixels(abundances, n_pure)
 
     if noise == "poisson":
@@ -212,20 +234,37 @@ def make_mixture(
         cube, noise_variance = clean.copy(), 0.0
 
     params = dict(
-        n_components=n_components, shape=(ny, nx), n_channels=n_channels,
-        energy_range=(e0, e1), concentration=concentration, n_pure=n_pure,
-        length_scale=length_scale, noise=noise, snr_db=snr_db, dose=dose,
+        n_components=n_components,
+        shape=(ny, nx),
+        n_channels=n_channels,
+        energy_range=(e0, e1),
+        concentration=concentration,
+        n_pure=n_pure,
+        length_scale=length_scale,
+        noise=noise,
+        snr_db=snr_db,
+        dose=dose,
     )
-    level = {"gaussian": f"Gaussian noise at {snr_db:g} dB", "poisson": f"Poisson noise at dose {dose:g}",
-             None: "no noise"}[noise]
+    level = {
+        "gaussian": f"Gaussian noise at {snr_db:g} dB",
+        "poisson": f"Poisson noise at dose {dose:g}",
+        None: "no noise",
+    }[noise]
     descr = (
         f"Linear mixture of {n_components} endmembers on a {ny} x {nx} grid, {n_channels} channels "
         f"from {e0:g} to {e1:g} eV; abundances Dirichlet({concentration:g}) per pixel, correlated "
         f"over {length_scale:g} px, {n_pure} pure pixel(s) per component; {level}."
     )
     return Bunch(
-        cube=cube, clean=clean, energy=energy, endmembers=endmembers, abundances=abundances,
-        noise_variance=noise_variance, pure_pixels=pure, params=params, DESCR=descr,
+        cube=cube,
+        clean=clean,
+        energy=energy,
+        endmembers=endmembers,
+        abundances=abundances,
+        noise_variance=noise_variance,
+        pure_pixels=pure,
+        params=params,
+        DESCR=descr,
     )
 
 
@@ -239,9 +278,22 @@ def _finish_mixture(data):
 register(
     "mixture",
     make_mixture,
-    dict(n_components=3, shape=(48, 48), n_channels=128, noise="gaussian", snr_db=25.0,
-         random_state=20240901),
-    fields=("cube", "energy", "endmembers", "abundances", "noise_variance", "pure_pixels"),
+    dict(
+        n_components=3,
+        shape=(48, 48),
+        n_channels=128,
+        noise="gaussian",
+        snr_db=25.0,
+        random_state=20240901,
+    ),
+    fields=(
+        "cube",
+        "energy",
+        "endmembers",
+        "abundances",
+        "noise_variance",
+        "pure_pixels",
+    ),
     sha256="54adadb05cb13369899a1c7855e0f43a01e276efe08c38eef206fdb3017c3c8a",
     finish=_finish_mixture,
 )

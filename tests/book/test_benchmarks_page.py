@@ -20,8 +20,9 @@ RESULTS = REPO / "benchmarks" / "results"
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location("benchmarks_report",
-                                                  REPO / "benchmarks" / "report.py")
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_report", REPO / "benchmarks" / "report.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -34,8 +35,9 @@ def test_every_results_file_has_a_block_on_the_page(report):
     assert set(blocks) == set(report.BLOCKS)
 
 
-@pytest.mark.parametrize("name", ["machine", "regression", "poisson_scaling", "unmixing",
-                                  "sliding"])
+@pytest.mark.parametrize(
+    "name", ["machine", "regression", "poisson_scaling", "unmixing", "sliding"]
+)
 def test_page_table_equals_the_rendered_results(report, name):
     expected = report.render_blocks(report.load_results(RESULTS))[name]
     on_page = report.page_blocks(PAGE.read_text())[name]
@@ -57,11 +59,14 @@ def test_page_explains_how_to_rerun(report):
 
 
 def test_fill_replaces_only_between_markers(report):
-    page = ("intro\n<!-- results:regression:start -->\nold\n<!-- results:regression:end -->\n"
-            "outro\n")
+    page = (
+        "intro\n<!-- results:regression:start -->\nold\n<!-- results:regression:end -->\n"
+        "outro\n"
+    )
     assert report.fill(page, {"regression": "new | table"}) == (
         "intro\n<!-- results:regression:start -->\nnew | table\n"
-        "<!-- results:regression:end -->\noutro\n")
+        "<!-- results:regression:end -->\noutro\n"
+    )
     with pytest.raises(ValueError, match="no markers"):
         report.fill("no markers here\n", {"regression": "x"})
 
@@ -70,12 +75,18 @@ def test_sliding_block_says_when_a_peer_did_not_run(report):
     """A peer that did not install (or was skipped) is named on the page, with the reason."""
     results = report.load_results(RESULTS)
     sliding = results["sliding"]
-    sliding["peers"]["atomai"] = dict(status="not installed",
-                                      reason="pip install -r requirements-atomai.txt failed")
-    sliding["peers"]["pycroscopy"] = dict(status="skipped", reason="left out of SLIDING_PEERS")
+    sliding["peers"]["atomai"] = dict(
+        status="not installed", reason="pip install -r requirements-atomai.txt failed"
+    )
+    sliding["peers"]["pycroscopy"] = dict(
+        status="skipped", reason="left out of SLIDING_PEERS"
+    )
     block = report.render_sliding(sliding)
-    assert "**atomai: not installed.** pip install -r requirements-atomai.txt failed" in block
+    assert (
+        "**atomai: not installed.** pip install -r requirements-atomai.txt failed"
+        in block
+    )
     assert "**pycroscopy: skipped.**" in block
-    assert "peer / lectlib" not in block          # no peer table without a peer that ran
+    assert "peer / lectlib" not in block  # no peer table without a peer that ran
     machine = report.render_machine(results)
     assert "atomai: not installed" in machine

@@ -31,17 +31,32 @@ def _toc_pages():
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     if not (ASSETS / "ipywidgets" / "embed-amd.js").is_file():
-        pytest.fail("the site's offline scripts are missing; run `make assets` (make test does)")
+        pytest.fail(
+            "the site's offline scripts are missing; run `make assets` (make test does)"
+        )
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     start = time.perf_counter()
     run = subprocess.run(
-        [str(jupyter_book), "build", "--warningiserror", "--keep-going", "--path-output", str(out), "."],
-        cwd=REPO, capture_output=True, text=True, timeout=1200,
+        [
+            str(jupyter_book),
+            "build",
+            "--warningiserror",
+            "--keep-going",
+            "--path-output",
+            str(out),
+            ".",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     elapsed = time.perf_counter() - start
     log = run.stdout + run.stderr
-    assert run.returncode == 0, f"jupyter-book build -W failed after {elapsed:.0f} s:\n{log[-6000:]}"
+    assert run.returncode == 0, (
+        f"jupyter-book build -W failed after {elapsed:.0f} s:\n{log[-6000:]}"
+    )
     html = out / "_build" / "html"
     print(f"\nbook built in {elapsed:.1f} s")
     return html
@@ -63,29 +78,45 @@ def test_no_page_shows_an_error_or_a_traceback(built_book):
         assert 'class="output stderr"' not in text, f"{page}: stderr output"
         assert 'class="output traceback"' not in text, f"{page}: error output"
         assert "Traceback (most recent call last)" not in text, page
-        assert "system-message" not in text, f"{page}: docutils error rendered in the page"
+        assert "system-message" not in text, (
+            f"{page}: docutils error rendered in the page"
+        )
 
 
 def test_pages_load_nothing_from_the_network(built_book):
     """No script, style, font or image comes from outside the site."""
-    external = re.compile(r"""<(script|link|img|iframe)\b[^>]*\b(src|href)=["'](https?:)?//""", re.I)
+    external = re.compile(
+        r"""<(script|link|img|iframe)\b[^>]*\b(src|href)=["'](https?:)?//""", re.I
+    )
     for page in _toc_pages():
         text = _page(built_book, page)
-        hits = [m.group(0) for m in external.finditer(text)
-                if not m.group(0).lower().startswith("<link rel=\"canonical\"")]
+        hits = [
+            m.group(0)
+            for m in external.finditer(text)
+            if not m.group(0).lower().startswith('<link rel="canonical"')
+        ]
         assert not hits, f"{page} loads from the network: {hits[:3]}"
     chapter = _page(built_book, "chapters/01_linear_mixing")
-    assert "_static/ipywidgets/embed-amd.js" in chapter and "_static/mathjax/tex-chtml.js" in chapter
+    assert (
+        "_static/ipywidgets/embed-amd.js" in chapter
+        and "_static/mathjax/tex-chtml.js" in chapter
+    )
 
 
 def test_launch_buttons_and_install_cells_use_the_one_repository_url(built_book):
-    from course_book import install_cell_urls, repository_url
+    from repository import install_cell_urls, repository_url
 
     url = repository_url(REPO)
     org_repo = url.split("github.com/")[1]
     chapter = _page(built_book, "chapters/01_linear_mixing")
-    assert f"https://colab.research.google.com/github/{org_repo}/blob/main/chapters/01_linear_mixing.ipynb" in chapter
-    assert f"https://mybinder.org/v2/gh/{org_repo}/main?urlpath=lab/tree/chapters/01_linear_mixing.ipynb" in chapter
+    assert (
+        f"https://colab.research.google.com/github/{org_repo}/blob/main/chapters/01_linear_mixing.ipynb"
+        in chapter
+    )
+    assert (
+        f"https://mybinder.org/v2/gh/{org_repo}/main?urlpath=lab/tree/chapters/01_linear_mixing.ipynb"
+        in chapter
+    )
     assert set(install_cell_urls(REPO).values()) == {url}
 
 
@@ -112,13 +143,27 @@ def _watch(page, origin):
     problems = []
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     # Chromium asks every site for /favicon.ico by itself; the book has none.
-    page.on("console", lambda m: m.type == "error"
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
             and not m.location.get("url", "").endswith("/favicon.ico")
-            and problems.append(f"console error: {m.text} ({m.location.get('url')})"))
+            and problems.append(f"console error: {m.text} ({m.location.get('url')})")
+        ),
+    )
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
-    page.on("request", lambda r: r.url.startswith(("http:", "https:")) and not r.url.startswith(origin)
-            and problems.append(f"external request: {r.url}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"),
+    )
+    page.on(
+        "request",
+        lambda r: (
+            r.url.startswith(("http:", "https:"))
+            and not r.url.startswith(origin)
+            and problems.append(f"external request: {r.url}")
+        ),
+    )
     return problems
 
 
@@ -130,8 +175,13 @@ def test_intro_page_renders_offline(site, browser, tmp_path):
     assert "Machine Learning for Spectroscopy and Imaging Data" in page.title()
     assert page.locator("table").first.is_visible()
     assert page.get_by_text("Secondary-ion mass spectrometry").count() >= 1
-    assert page.locator(".bibliography dd, .bibliography .citation, div.citation").count() >= 10
-    page.screenshot(path=str(screenshot_dir(tmp_path) / "site-intro.png"), full_page=True)
+    assert (
+        page.locator(".bibliography dd, .bibliography .citation, div.citation").count()
+        >= 10
+    )
+    page.screenshot(
+        path=str(screenshot_dir(tmp_path) / "site-intro.png"), full_page=True
+    )
     page.close()
     assert not problems, problems
 
@@ -148,14 +198,19 @@ CHAPTER_PAGES = {
 
 
 def test_every_chapter_page_is_checked_in_the_browser():
-    chapters = {page.split("/")[-1] for page in _toc_pages()
-                if page.startswith("chapters/") and (REPO / f"{page}.ipynb").is_file()}
+    chapters = {
+        page.split("/")[-1]
+        for page in _toc_pages()
+        if page.startswith("chapters/") and (REPO / f"{page}.ipynb").is_file()
+    }
     assert chapters == set(CHAPTER_PAGES), "update CHAPTER_PAGES when _toc.yml changes"
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("chapter", sorted(CHAPTER_PAGES))
-def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, browser, tmp_path, chapter):
+def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(
+    site, browser, tmp_path, chapter
+):
     min_figures, min_sliders = CHAPTER_PAGES[chapter]
     page = browser.new_page()
     problems = _watch(page, site)
@@ -163,15 +218,22 @@ def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, 
 
     # Static figures (files in _images/, not the widgets' frames): every one has loaded.
     figures = page.locator(".cell_output img[src*='_images/']")
-    page.wait_for_function("""() => [...document.querySelectorAll('.cell_output img')]
-                              .every(img => img.complete && img.naturalWidth > 0)""", timeout=30000)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.cell_output img')]
+                              .every(img => img.complete && img.naturalWidth > 0)""",
+        timeout=30000,
+    )
     assert figures.count() >= min_figures, f"only {figures.count()} figures"
     # Math is typeset by the locally served MathJax.
     page.wait_for_selector("mjx-container", timeout=30000)
 
     # The embedded widgets render: sliders, and one visible frame under each slider group.
-    page.wait_for_selector(".jupyter-widgets .widget-image, .jupyter-widgets img", timeout=30000)
-    sliders = page.locator(".widget-slider, .jupyter-widget-slider").filter(has=page.locator(".noUi-handle"))
+    page.wait_for_selector(
+        ".jupyter-widgets .widget-image, .jupyter-widgets img", timeout=30000
+    )
+    sliders = page.locator(".widget-slider, .jupyter-widget-slider").filter(
+        has=page.locator(".noUi-handle")
+    )
     assert sliders.count() >= min_sliders, f"only {sliders.count()} sliders rendered"
 
     # Move the first slider of the chapter's first FrameSlider and watch its figure change.
@@ -183,15 +245,24 @@ def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(site, 
     before_png, before_text = image.screenshot(), readout.inner_text()
     handle = slider.locator(".noUi-handle").first.bounding_box()
     track = slider.locator(".noUi-target").first.bounding_box()
-    page.mouse.move(handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+    page.mouse.move(
+        handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    )
     page.mouse.down()
-    page.mouse.move(track["x"] + track["width"] - 1, handle["y"] + handle["height"] / 2, steps=12)
+    page.mouse.move(
+        track["x"] + track["width"] - 1, handle["y"] + handle["height"] / 2, steps=12
+    )
     page.mouse.up()
-    page.wait_for_function("([el, text]) => el.innerText !== text",
-                           arg=[readout.element_handle(), before_text], timeout=10000)
+    page.wait_for_function(
+        "([el, text]) => el.innerText !== text",
+        arg=[readout.element_handle(), before_text],
+        timeout=10000,
+    )
     image = group.locator("img").locator("visible=true").first
     after_png, after_text = image.screenshot(), readout.inner_text()
-    page.screenshot(path=str(screenshot_dir(tmp_path) / f"site-{chapter}.png"), full_page=True)
+    page.screenshot(
+        path=str(screenshot_dir(tmp_path) / f"site-{chapter}.png"), full_page=True
+    )
     page.close()
 
     assert after_text != before_text

@@ -1,4 +1,4 @@
-"""Tests of the build tooling in chapters/_ext/course_book.py: the repository URL, defined once.
+"""Tests of the build tooling in chapters/_ext/repository.py: the repository URL, defined once.
 
 ``_config.yml``'s ``repository.url`` is the single definition; every chapter's first cell names
 the same URL in its ``LECTLIB_REPOSITORY = "..."`` line (written there by ``make repo-url``).
@@ -15,13 +15,13 @@ import nbformat
 import pytest
 import yaml
 
-from course_book import install_cell_urls, repository_url, set_repository_url
+from repository import install_cell_urls, repository_url, set_repository_url
 
 NEW_URL = "https://github.com/example-org/spectro-course_2.0"
 
 
 def _yaml_url(text):
-    """repository.url read with a YAML parser (independent of course_book's regex)."""
+    """repository.url read with a YAML parser (independent of repository.py's regex)."""
     return yaml.safe_load(text)["repository"]["url"]
 
 
@@ -53,19 +53,27 @@ def test_every_chapter_installs_from_the_configured_repository(repo_root):
     assert chapters, "no chapter notebooks found"
     assert sorted(urls) == chapters
     missing = [name for name, url in urls.items() if url is None]
-    assert not missing, f"chapters without a LECTLIB_REPOSITORY line in their first cell: {missing}"
+    assert not missing, (
+        f"chapters without a LECTLIB_REPOSITORY line in their install cell: {missing}"
+    )
     wrong = {name: url for name, url in urls.items() if url != config_url}
     assert not wrong, f"install cells disagree with _config.yml ({config_url}): {wrong}"
 
 
-def test_install_cell_url_is_the_string_in_the_first_cell(repo_root):
-    # cross-check install_cell_urls against the notebooks read with nbformat
+def test_install_cell_url_is_the_string_in_the_install_cell(repo_root):
+    # cross-check install_cell_urls against the notebooks read with nbformat: the install
+    # cell is the first code cell, right after the title
     urls = install_cell_urls(repo_root)
     for path in sorted((repo_root / "chapters").glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
-        first = nb.cells[0]
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith(
+            "# "
+        )
+        first = nb.cells[1]
         assert first.cell_type == "code"
-        found = re.findall(r'^LECTLIB_REPOSITORY = "([^"]*)"', first.source, re.MULTILINE)
+        found = re.findall(
+            r'^LECTLIB_REPOSITORY = "([^"]*)"', first.source, re.MULTILINE
+        )
         assert found == [urls[path.name]]
 
 
@@ -108,8 +116,12 @@ def test_repository_url_missing(tmp_path, config):
 def test_install_cell_urls_on_hand_made_notebooks(tmp_path):
     chapters = tmp_path / "chapters"
     chapters.mkdir()
-    nbformat.write(_notebook('# set-up\nLECTLIB_REPOSITORY = "https://github.com/x/y"\nimport os\n'),
-                   chapters / "01_a.ipynb")
+    nbformat.write(
+        _notebook(
+            '# set-up\nLECTLIB_REPOSITORY = "https://github.com/x/y"\nimport os\n'
+        ),
+        chapters / "01_a.ipynb",
+    )
     nbformat.write(_notebook("import numpy as np\n"), chapters / "02_b.ipynb")
     # the line in a later cell does not count: the install cell must come first
     later = nbformat.v4.new_code_cell('LECTLIB_REPOSITORY = "https://github.com/x/z"')
@@ -138,7 +150,9 @@ def test_set_repository_url_rewrites_config_and_chapters(repo_copy):
 
     changed = set_repository_url(NEW_URL, repo_copy)
 
-    assert sorted(changed) == sorted([str(repo_copy / "_config.yml")] + [str(p) for p in chapters])
+    assert sorted(changed) == sorted(
+        [str(repo_copy / "_config.yml")] + [str(p) for p in chapters]
+    )
     # both places agree on the new URL
     assert repository_url(repo_copy) == NEW_URL
     assert _yaml_url((repo_copy / "_config.yml").read_text()) == NEW_URL
@@ -155,16 +169,25 @@ def test_set_repository_url_rewrites_config_and_chapters(repo_copy):
         nbformat.validate(nb)
         after = json.loads(path.read_text())
         before = nbs_before[path]
-        # everything but the first cell's source is untouched
+        # everything but the install cell's source (cell 1, after the title) is untouched
         assert after["metadata"] == before["metadata"]
-        assert (after["nbformat"], after["nbformat_minor"]) == (before["nbformat"], before["nbformat_minor"])
-        assert after["cells"][1:] == before["cells"][1:]
-        first_before = {k: v for k, v in before["cells"][0].items() if k != "source"}
-        first_after = {k: v for k, v in after["cells"][0].items() if k != "source"}
+        assert (after["nbformat"], after["nbformat_minor"]) == (
+            before["nbformat"],
+            before["nbformat_minor"],
+        )
+        assert (
+            after["cells"][:1] + after["cells"][2:]
+            == before["cells"][:1] + before["cells"][2:]
+        )
+        first_before = {k: v for k, v in before["cells"][1].items() if k != "source"}
+        first_after = {k: v for k, v in after["cells"][1].items() if k != "source"}
         assert first_after == first_before
-        src_before = "".join(before["cells"][0]["source"])
-        src_after = "".join(after["cells"][0]["source"])
-        line_before, line_after = f'LECTLIB_REPOSITORY = "{old}"', f'LECTLIB_REPOSITORY = "{NEW_URL}"'
+        src_before = "".join(before["cells"][1]["source"])
+        src_after = "".join(after["cells"][1]["source"])
+        line_before, line_after = (
+            f'LECTLIB_REPOSITORY = "{old}"',
+            f'LECTLIB_REPOSITORY = "{NEW_URL}"',
+        )
         assert src_after == src_before.replace(line_before, line_after)
         # and the file differs from the original only by the URL (a minimal diff for git)
         assert path.read_text() == texts_before[path].replace(old, NEW_URL)
@@ -182,7 +205,9 @@ def test_set_repository_url_round_trip(repo_copy):
     originals = {p.name: p.read_bytes() for p in repo_copy.rglob("*") if p.is_file()}
     set_repository_url(NEW_URL, repo_copy)
     set_repository_url(old, repo_copy)
-    assert {p.name: p.read_bytes() for p in repo_copy.rglob("*") if p.is_file()} == originals
+    assert {
+        p.name: p.read_bytes() for p in repo_copy.rglob("*") if p.is_file()
+    } == originals
 
 
 @pytest.mark.parametrize(
@@ -200,7 +225,9 @@ def test_set_repository_url_round_trip(repo_copy):
 )
 def test_set_repository_url_rejects_malformed_urls(repo_copy, url):
     snapshot = {p: p.read_bytes() for p in repo_copy.rglob("*") if p.is_file()}
-    with pytest.raises(ValueError, match=r"expected a repository URL like https://github.com/ORG/REPO"):
+    with pytest.raises(
+        ValueError, match=r"expected a repository URL like https://github.com/ORG/REPO"
+    ):
         set_repository_url(url, repo_copy)
     assert {p: p.read_bytes() for p in repo_copy.rglob("*") if p.is_file()} == snapshot
 
@@ -210,8 +237,10 @@ def test_set_repository_url_with_quoted_url_in_config(tmp_path):
     config = 'repository:\n  url: "https://github.com/old/repo"\n  branch: main\n'
     (tmp_path / "_config.yml").write_text(config)
     (tmp_path / "chapters").mkdir()
-    nbformat.write(_notebook('LECTLIB_REPOSITORY = "https://github.com/old/repo"\n'),
-                   tmp_path / "chapters" / "01.ipynb")
+    nbformat.write(
+        _notebook('LECTLIB_REPOSITORY = "https://github.com/old/repo"\n'),
+        tmp_path / "chapters" / "01.ipynb",
+    )
     changed = set_repository_url(NEW_URL, tmp_path)
     assert repository_url(tmp_path) == NEW_URL
     assert install_cell_urls(tmp_path) == {"01.ipynb": NEW_URL}
@@ -232,4 +261,6 @@ def test_set_repository_url_touches_only_the_repository_key(tmp_path):
     set_repository_url(NEW_URL, tmp_path)
     text = (tmp_path / "_config.yml").read_text()
     assert repository_url(tmp_path) == NEW_URL
-    assert text == config.replace(f"repository:\n  url: {old}", f"repository:\n  url: {NEW_URL}")
+    assert text == config.replace(
+        f"repository:\n  url: {old}", f"repository:\n  url: {NEW_URL}"
+    )

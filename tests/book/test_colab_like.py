@@ -39,8 +39,15 @@ NOTEBOOK = "01_linear_mixing.ipynb"
 # Colab's versions (2024-2025 runtime). ipykernel 6.17.1 installs and runs on Python 3.11.
 COLAB_PACKAGES = ["ipykernel==6.17.1", "ipywidgets==7.7.1"]
 # Pins of requirements.txt that must not constrain the Colab-like environment.
-NOT_CONSTRAINED = {"ipywidgets", "widgetsnbextension", "jupyterlab-widgets", "ipykernel"}
-INSTALL_CELL_TIMEOUT = 600  # s: the first cell pip-installs lectlib and its dependencies
+NOT_CONSTRAINED = {
+    "ipywidgets",
+    "widgetsnbextension",
+    "jupyterlab-widgets",
+    "ipykernel",
+}
+INSTALL_CELL_TIMEOUT = (
+    600  # s: the first cell pip-installs lectlib and its dependencies
+)
 CELL_TIMEOUT = 300  # s for every other cell
 KERNEL_NAME = "lectlib-colab-like"
 
@@ -112,7 +119,9 @@ def _constraints(path: Path) -> Path:
         try:
             req = Requirement(line)
         except InvalidRequirement as exc:
-            pytest.fail(f"requirements.txt line {raw!r} is not a valid requirement: {exc}")
+            pytest.fail(
+                f"requirements.txt line {raw!r} is not a valid requirement: {exc}"
+            )
         if canonicalize_name(req.name) in NOT_CONSTRAINED:
             continue
         if req.marker is not None and not req.marker.evaluate():
@@ -125,28 +134,64 @@ def _constraints(path: Path) -> Path:
 
 def _copy_checkout(dest: Path) -> Path:
     """The working tree as it is (uncommitted changes included), without VCS, venvs and builds."""
-    shutil.copytree(REPO, dest, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", ".venv-*", "venv", "_build", "build", "dist", "*.egg-info", "__pycache__",
-        ".pytest_cache", ".hypothesis", ".jupyter_cache", ".ipynb_checkpoints"))
+    shutil.copytree(
+        REPO,
+        dest,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv",
+            ".venv-*",
+            "venv",
+            "_build",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            ".pytest_cache",
+            ".hypothesis",
+            ".jupyter_cache",
+            ".ipynb_checkpoints",
+        ),
+    )
     return dest
 
 
 def _run(cmd, env, what, timeout, cwd=None):
     try:
-        proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{what} took more than {timeout} s: {cmd}\n{exc.stdout or ''}\n{exc.stderr or ''}")
+        pytest.fail(
+            f"{what} took more than {timeout} s: {cmd}\n{exc.stdout or ''}\n{exc.stderr or ''}"
+        )
     if proc.returncode != 0:
-        pytest.fail(f"{what} failed (exit {proc.returncode}): {cmd}\n"
-                    f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
+        pytest.fail(
+            f"{what} failed (exit {proc.returncode}): {cmd}\n"
+            f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}"
+        )
     return proc.stdout
 
 
 def _clean_env(venv: Path, **extra):
     """The environment of a process of the fresh venv: nothing pointing at the course's .venv."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "MPLBACKEND",
-                        "LECTLIB_SOURCE", "PIP_CONSTRAINT", "PIP_REQUIRE_VIRTUALENV", "CONDA_PREFIX"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "PYTHONSTARTUP",
+            "VIRTUAL_ENV",
+            "MPLBACKEND",
+            "LECTLIB_SOURCE",
+            "PIP_CONSTRAINT",
+            "PIP_REQUIRE_VIRTUALENV",
+            "CONDA_PREFIX",
+        }
+    }
     main_bin = str(Path(sys.executable).parent)
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != main_bin]
     env["PATH"] = os.pathsep.join([str(venv / "bin")] + path)
@@ -165,19 +210,52 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
     jupyter = tmp_path / "jupyter"
     try:
         # 1. A Python with what Colab has that matters here, and no lectlib.
-        _run([sys.executable, "-m", "venv", str(venv)], None, "creating the fresh venv", 120)
+        _run(
+            [sys.executable, "-m", "venv", str(venv)],
+            None,
+            "creating the fresh venv",
+            120,
+        )
         env = _clean_env(venv, PIP_CONSTRAINT=constraints)
-        _run([str(python), "-m", "pip", "install", "--quiet", *COLAB_PACKAGES], env,
-             "installing Colab's ipykernel and ipywidgets into the fresh venv", 600)
+        _run(
+            [str(python), "-m", "pip", "install", "--quiet", *COLAB_PACKAGES],
+            env,
+            "installing Colab's ipykernel and ipywidgets into the fresh venv",
+            600,
+        )
         probe_lectlib = "import importlib.util, sys; sys.exit(importlib.util.find_spec('lectlib') is not None)"
-        _run([str(python), "-c", probe_lectlib], env, "checking that the fresh venv has no lectlib yet", 60,
-             cwd=folder)
+        _run(
+            [str(python), "-c", probe_lectlib],
+            env,
+            "checking that the fresh venv has no lectlib yet",
+            60,
+            cwd=folder,
+        )
 
         # 2. Its kernelspec, in a temporary JUPYTER_PATH only.
-        _run([str(python), "-m", "ipykernel", "install", "--prefix", str(jupyter), "--name", KERNEL_NAME,
-              "--display-name", "Python 3 (Colab-like)"], env, "registering the fresh venv's kernel", 60)
-        kernelspec = jupyter / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
-        assert json.loads(kernelspec.read_text())["argv"][0] == str(python), kernelspec.read_text()
+        _run(
+            [
+                str(python),
+                "-m",
+                "ipykernel",
+                "install",
+                "--prefix",
+                str(jupyter),
+                "--name",
+                KERNEL_NAME,
+                "--display-name",
+                "Python 3 (Colab-like)",
+            ],
+            env,
+            "registering the fresh venv's kernel",
+            60,
+        )
+        kernelspec = (
+            jupyter / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+        )
+        assert json.loads(kernelspec.read_text())["argv"][0] == str(python), (
+            kernelspec.read_text()
+        )
         monkeypatch.setenv("JUPYTER_PATH", str(jupyter / "share" / "jupyter"))
         monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
         monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
@@ -189,75 +267,149 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
         n_cells = len(nb.cells)
         first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
         assert "LECTLIB_SOURCE" in nb.cells[first_code].source, (
-            f"the first code cell of {NOTEBOOK} is no longer the install cell honouring LECTLIB_SOURCE")
+            f"the first code cell of {NOTEBOOK} is no longer the install cell honouring LECTLIB_SOURCE"
+        )
         nb.cells.append(nbformat.v4.new_code_cell(PROBE))
         install_cell = nb.cells[first_code]
 
         client = NotebookClient(
             nb,
             kernel_name=KERNEL_NAME,
-            timeout_func=lambda cell: INSTALL_CELL_TIMEOUT if cell is install_cell else CELL_TIMEOUT,
+            timeout_func=lambda cell: (
+                INSTALL_CELL_TIMEOUT if cell is install_cell else CELL_TIMEOUT
+            ),
             allow_errors=False,
             resources={"metadata": {"path": str(folder)}},
         )
         source = _copy_checkout(tmp_path / "checkout")
-        kernel_env = _clean_env(venv, PIP_CONSTRAINT=constraints, LECTLIB_SOURCE=source,
-                                IPYTHONDIR=tmp_path / "ipython")
+        kernel_env = _clean_env(
+            venv,
+            PIP_CONSTRAINT=constraints,
+            LECTLIB_SOURCE=source,
+            IPYTHONDIR=tmp_path / "ipython",
+        )
         try:
             client.execute(env=kernel_env)
         except (CellExecutionError, CellTimeoutError) as exc:
             probe_failed = any(o.output_type == "error" for o in nb.cells[-1].outputs)
-            where = "the test's probe cell (run after the notebook)" if probe_failed else NOTEBOOK
+            where = (
+                "the test's probe cell (run after the notebook)"
+                if probe_failed
+                else NOTEBOOK
+            )
             pytest.fail(f"{where} failed in the Colab-like environment:\n{exc}")
 
-        errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells[:n_cells])
-                  if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
-        assert not errors, f"cells with error outputs (index, exception, message): {errors}"
-        assert all(c.execution_count for c in nb.cells if c.cell_type == "code"), "some cells did not run"
+        errors = [
+            (i, o.get("ename"), o.get("evalue"))
+            for i, c in enumerate(nb.cells[:n_cells])
+            if c.cell_type == "code"
+            for o in c.outputs
+            if o.output_type == "error"
+        ]
+        assert not errors, (
+            f"cells with error outputs (index, exception, message): {errors}"
+        )
+        assert all(c.execution_count for c in nb.cells if c.cell_type == "code"), (
+            "some cells did not run"
+        )
 
-        printed = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
-        probe_lines = [ln for ln in printed.splitlines() if ln.startswith("LECTLIB-PROBE ")]
-        assert probe_lines, f"the probe cell printed nothing usable: {nb.cells[-1].outputs}"
-        probe = json.loads(probe_lines[-1][len("LECTLIB-PROBE "):])
-        print("\nColab-like kernel:", json.dumps({k: v for k, v in probe.items() if k != "module_files"}, indent=1))
+        printed = "".join(
+            o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream"
+        )
+        probe_lines = [
+            ln for ln in printed.splitlines() if ln.startswith("LECTLIB-PROBE ")
+        ]
+        assert probe_lines, (
+            f"the probe cell printed nothing usable: {nb.cells[-1].outputs}"
+        )
+        probe = json.loads(probe_lines[-1][len("LECTLIB-PROBE ") :])
+        print(
+            "\nColab-like kernel:",
+            json.dumps(
+                {k: v for k, v in probe.items() if k != "module_files"}, indent=1
+            ),
+        )
 
         # 4. What the student's kernel saw.
         assert Path(probe["executable"]).parent == venv / "bin", probe["executable"]
-        assert probe["ipywidgets"] == "7.7.1", f"the kernel ran ipywidgets {probe['ipywidgets']}"
+        assert probe["ipywidgets"] == "7.7.1", (
+            f"the kernel ran ipywidgets {probe['ipywidgets']}"
+        )
         assert probe["has_stack"] is False, "lectlib thinks ipywidgets 7.7.1 has Stack"
-        assert probe["data_dir"] is None, f"lectlib found a data folder: {probe['data_dir']}"
+        assert probe["data_dir"] is None, (
+            f"lectlib found a data folder: {probe['data_dir']}"
+        )
         assert all(src == "generated" for src in probe["dataset_sources"]), (
-            f"datasets in the notebook came from files: {probe['dataset_sources']}")
-        from_repo = [f for f in probe["module_files"]
-                     if f and any(Path(f).resolve().is_relative_to(p) for p in (REPO, source))]
-        assert not from_repo, f"the kernel imported modules from the course checkout: {from_repo}"
-        assert probe["n_frame_sliders"] >= 1, f"{NOTEBOOK} shows no slider (FrameSlider) any more"
+            f"datasets in the notebook came from files: {probe['dataset_sources']}"
+        )
+        from_repo = [
+            f
+            for f in probe["module_files"]
+            if f and any(Path(f).resolve().is_relative_to(p) for p in (REPO, source))
+        ]
+        assert not from_repo, (
+            f"the kernel imported modules from the course checkout: {from_repo}"
+        )
+        assert probe["n_frame_sliders"] >= 1, (
+            f"{NOTEBOOK} shows no slider (FrameSlider) any more"
+        )
         slider = probe.get("slider")
         assert slider, f"no kernel-side slider check ran: {probe}"
-        assert slider["display"] == "Image", f"without Stack the frames should sit in one Image: {slider}"
-        assert slider["label_after"] != slider["label_before"], f"the slider did not move: {slider}"
+        assert slider["display"] == "Image", (
+            f"without Stack the frames should sit in one Image: {slider}"
+        )
+        assert slider["label_after"] != slider["label_before"], (
+            f"the slider did not move: {slider}"
+        )
         assert slider["image_changed"] and slider["image_is_current_frame"], (
-            f"with ipywidgets 7 moving the first slider did not swap its frame (kernel callback): {slider}")
+            f"with ipywidgets 7 moving the first slider did not swap its frame (kernel callback): {slider}"
+        )
 
         # 5. The fresh venv itself, asked from outside the notebook.
-        fresh = json.loads(_run([str(python), "-I", "-c", FRESH_CHECK], _clean_env(venv),
-                                "importing lectlib in the fresh venv", 120, cwd=folder))
+        fresh = json.loads(
+            _run(
+                [str(python), "-I", "-c", FRESH_CHECK],
+                _clean_env(venv),
+                "importing lectlib in the fresh venv",
+                120,
+                cwd=folder,
+            )
+        )
         lectlib_file = Path(fresh["lectlib_file"]).resolve()
         assert lectlib_file.is_relative_to(Path(fresh["purelib"]).resolve()), (
-            f"lectlib is imported from {lectlib_file}, not from the fresh venv's site-packages {fresh['purelib']}")
+            f"lectlib is imported from {lectlib_file}, not from the fresh venv's site-packages {fresh['purelib']}"
+        )
         assert not any(lectlib_file.is_relative_to(p) for p in (REPO, source)), (
-            f"lectlib is imported from the checkout: {lectlib_file}")
+            f"lectlib is imported from the checkout: {lectlib_file}"
+        )
         assert fresh["ipywidgets"] == "7.7.1", (
-            f"installing lectlib changed Colab's ipywidgets 7.7.1 to {fresh['ipywidgets']}")
-        assert fresh["data_dir"] is None, f"installed lectlib still finds a data folder: {fresh['data_dir']}"
-        installed = {canonicalize_name(name): version for name, version in fresh["installed"].items()}
-        pins = {canonicalize_name(r.name): r.specifier for r in map(Requirement, constraints.read_text().splitlines())}
-        off_pin = {name: (installed[name], str(spec)) for name, spec in pins.items()
-                   if name in installed and installed[name] not in spec}
-        assert not off_pin, f"packages installed against requirements.txt's pins (installed, pin): {off_pin}"
-        assert {"numpy", "scipy", "matplotlib", "scikit-learn"} <= installed.keys(), sorted(installed)
+            f"installing lectlib changed Colab's ipywidgets 7.7.1 to {fresh['ipywidgets']}"
+        )
+        assert fresh["data_dir"] is None, (
+            f"installed lectlib still finds a data folder: {fresh['data_dir']}"
+        )
+        installed = {
+            canonicalize_name(name): version
+            for name, version in fresh["installed"].items()
+        }
+        pins = {
+            canonicalize_name(r.name): r.specifier
+            for r in map(Requirement, constraints.read_text().splitlines())
+        }
+        off_pin = {
+            name: (installed[name], str(spec))
+            for name, spec in pins.items()
+            if name in installed and installed[name] not in spec
+        }
+        assert not off_pin, (
+            f"packages installed against requirements.txt's pins (installed, pin): {off_pin}"
+        )
+        assert {"numpy", "scipy", "matplotlib", "scikit-learn"} <= installed.keys(), (
+            sorted(installed)
+        )
         assert sorted(p.name for p in folder.iterdir()) == [NOTEBOOK], (
-            f"the notebook's folder should hold only the notebook, it holds {sorted(os.listdir(folder))}")
+            f"the notebook's folder should hold only the notebook, it holds {sorted(os.listdir(folder))}"
+        )
     finally:
         for heavy in (venv, tmp_path / "checkout"):
             shutil.rmtree(heavy, ignore_errors=True)

@@ -66,13 +66,30 @@ class LabServer:
         return text[-tail:]
 
     def start(self):
-        dirs = {name: self.base / name for name in ("runtime", "config", "data", "settings", "workspaces", "ipython")}
+        dirs = {
+            name: self.base / name
+            for name in (
+                "runtime",
+                "config",
+                "data",
+                "settings",
+                "workspaces",
+                "ipython",
+            )
+        }
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
         # No "receive Jupyter news?" toast over the notebook, and no requests to the internet.
-        notification = dirs["settings"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        notification = (
+            dirs["settings"]
+            / "@jupyterlab"
+            / "apputils-extension"
+            / "notification.jupyterlab-settings"
+        )
         notification.parent.mkdir(parents=True)
-        notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        notification.write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False})
+        )
 
         env = dict(os.environ)
         # The kernel should behave as it does for a student: matplotlib's inline backend, not the
@@ -88,7 +105,9 @@ class LabServer:
             JUPYTER_PLATFORM_DIRS="1",
         )
         cmd = [
-            sys.executable, "-m", "jupyterlab",
+            sys.executable,
+            "-m",
+            "jupyterlab",
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={self.port}",
@@ -104,18 +123,27 @@ class LabServer:
             cmd.append("--allow-root")
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            cmd, cwd=self.root_dir, env=env, stdin=subprocess.DEVNULL,
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            cmd,
+            cwd=self.root_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         last_error = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"jupyter lab exited with code {self.proc.returncode} before answering.\n"
-                            f"Command: {cmd}\nServer log:\n{self.log()}")
+                pytest.fail(
+                    f"jupyter lab exited with code {self.proc.returncode} before answering.\n"
+                    f"Command: {cmd}\nServer log:\n{self.log()}"
+                )
             try:
-                req = urllib.request.Request(f"{self.url}/api/status",
-                                             headers={"Authorization": f"token {self.token}"})
+                req = urllib.request.Request(
+                    f"{self.url}/api/status",
+                    headers={"Authorization": f"token {self.token}"},
+                )
                 with urllib.request.urlopen(req, timeout=2) as resp:
                     if resp.status == 200:
                         json.load(resp)
@@ -123,8 +151,10 @@ class LabServer:
             except (OSError, urllib.error.URLError, ValueError) as exc:
                 last_error = exc
             time.sleep(0.25)
-        pytest.fail(f"jupyter lab did not answer {self.url}/api/status within {SERVER_START_TIMEOUT} s "
-                    f"(last error: {last_error!r}).\nServer log:\n{self.log()}")
+        pytest.fail(
+            f"jupyter lab did not answer {self.url}/api/status within {SERVER_START_TIMEOUT} s "
+            f"(last error: {last_error!r}).\nServer log:\n{self.log()}"
+        )
 
     def kernel_processes(self):
         """Pids of live processes started with a connection file in this server's runtime dir."""
@@ -132,7 +162,12 @@ class LabServer:
         pids = []
         for entry in Path("/proc").glob("[0-9]*"):
             try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                cmdline = (
+                    (entry / "cmdline")
+                    .read_bytes()
+                    .replace(b"\0", b" ")
+                    .decode(errors="replace")
+                )
             except OSError:
                 continue
             if runtime in cmdline and int(entry.name) != os.getpid():
@@ -164,7 +199,8 @@ _JS_NOTEBOOK_PANEL = """
 }
 """ % json.dumps(NOTEBOOK)
 
-_JS_KERNEL_IDLE = """
+_JS_KERNEL_IDLE = (
+    """
 () => {
   const panel = (%s)();
   if (!panel) return false;
@@ -172,9 +208,12 @@ _JS_KERNEL_IDLE = """
   const kernel = sc && sc.session && sc.session.kernel;
   return !!(sc.isReady && kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected');
 }
-""" % _JS_NOTEBOOK_PANEL
+"""
+    % _JS_NOTEBOOK_PANEL
+)
 
-_JS_CELL_STATE = """
+_JS_CELL_STATE = (
+    """
 () => {
   const panel = (%s)();
   if (!panel) return null;
@@ -194,11 +233,14 @@ _JS_CELL_STATE = """
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   return {cells, prompts, kernel: kernel ? kernel.status : null};
 }
-""" % _JS_NOTEBOOK_PANEL
+"""
+    % _JS_NOTEBOOK_PANEL
+)
 
 # Finished: the kernel is idle, no "[*]" prompt is left, and every code cell ran or one failed
 # (after an error JupyterLab aborts the rest, which then never get an execution count).
-_JS_RUN_FINISHED = """
+_JS_RUN_FINISHED = (
+    """
 () => {
   const s = (%s)();
   if (!s || s.cells.length === 0 || s.kernel !== 'idle') return false;
@@ -206,7 +248,9 @@ _JS_RUN_FINISHED = """
   return s.cells.some(c => c.outputs.some(o => o.output_type === 'error'))
     || s.cells.every(c => typeof c.count === 'number' && c.count > 0);
 }
-""" % _JS_CELL_STATE
+"""
+    % _JS_CELL_STATE
+)
 
 # Marks the first slider in an output area, its FrameSlider box and the image it shows now.
 _JS_MARK_FIRST_SLIDER = """
@@ -256,7 +300,9 @@ def _describe_cells(state):
     lines = []
     for c in (state or {}).get("cells", []):
         kinds = [o.get("output_type") for o in c["outputs"]]
-        lines.append(f"  cell {c['index']}: execution count {c['count']}, outputs {kinds}")
+        lines.append(
+            f"  cell {c['index']}: execution count {c['count']}, outputs {kinds}"
+        )
     return "\n".join(lines) or "  (no code cells found)"
 
 
@@ -264,7 +310,11 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     root = tmp_path / "notebooks"
-    shutil.copytree(CHAPTERS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build", "__pycache__"))
+    shutil.copytree(
+        CHAPTERS,
+        root,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build", "__pycache__"),
+    )
     assert (root / NOTEBOOK).is_file(), f"{NOTEBOOK} is missing from {CHAPTERS}"
 
     server = LabServer(tmp_path / "lab", root)
@@ -273,64 +323,121 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
         server.start()
         page = browser.new_page()
         console = []
-        page.on("console", lambda m: console.append(f"{m.type}: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: (
+                console.append(f"{m.type}: {m.text}") if m.type == "error" else None
+            ),
+        )
         page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
 
         def context():
-            return ("\nBrowser console errors:\n" + ("\n".join(console[-20:]) or "  (none)")
-                    + f"\nServer log (tail):\n{server.log(3000)}")
+            return (
+                "\nBrowser console errors:\n"
+                + ("\n".join(console[-20:]) or "  (none)")
+                + f"\nServer log (tail):\n{server.log(3000)}"
+            )
 
-        page.goto(f"{server.url}/lab/tree/{NOTEBOOK}?token={server.token}", wait_until="domcontentloaded")
+        page.goto(
+            f"{server.url}/lab/tree/{NOTEBOOK}?token={server.token}",
+            wait_until="domcontentloaded",
+        )
         try:
-            page.wait_for_function(_JS_KERNEL_IDLE, timeout=KERNEL_READY_TIMEOUT * 1000, polling=250)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-CodeCell", timeout=10_000)
+            page.wait_for_function(
+                _JS_KERNEL_IDLE, timeout=KERNEL_READY_TIMEOUT * 1000, polling=250
+            )
+            page.wait_for_selector(
+                ".jp-NotebookPanel .jp-Notebook .jp-CodeCell", timeout=10_000
+            )
         except PlaywrightTimeout:
             page.screenshot(path=str(screenshot_dir(tmp_path) / "lab-open-failed.png"))
-            pytest.fail(f"JupyterLab did not open {NOTEBOOK} with an idle kernel within "
-                        f"{KERNEL_READY_TIMEOUT} s." + context())
+            pytest.fail(
+                f"JupyterLab did not open {NOTEBOOK} with an idle kernel within "
+                f"{KERNEL_READY_TIMEOUT} s." + context()
+            )
 
         # Run > Run All Cells, through JupyterLab's own menu bar.
-        page.locator("#jp-menu-panel .lm-MenuBar-item",
-                     has=page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$"))).click()
-        page.locator(".lm-Menu .lm-Menu-item:not(.lm-mod-disabled)",
-                     has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))).click()
+        page.locator(
+            "#jp-menu-panel .lm-MenuBar-item",
+            has=page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")),
+        ).click()
+        page.locator(
+            ".lm-Menu .lm-Menu-item:not(.lm-mod-disabled)",
+            has=page.locator(
+                ".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")
+            ),
+        ).click()
         start = time.monotonic()
         try:
-            page.wait_for_function(_JS_RUN_FINISHED, timeout=RUN_ALL_TIMEOUT * 1000, polling=500)
+            page.wait_for_function(
+                _JS_RUN_FINISHED, timeout=RUN_ALL_TIMEOUT * 1000, polling=500
+            )
         except PlaywrightTimeout:
             state = page.evaluate(_JS_CELL_STATE)
-            page.screenshot(path=str(screenshot_dir(tmp_path) / "lab-run-all-timeout.png"))
-            pytest.fail(f"Run All Cells did not finish within {RUN_ALL_TIMEOUT} s; prompts "
-                        f"{(state or {}).get('prompts')}, kernel {(state or {}).get('kernel')}:\n"
-                        + _describe_cells(state) + context())
+            page.screenshot(
+                path=str(screenshot_dir(tmp_path) / "lab-run-all-timeout.png")
+            )
+            pytest.fail(
+                f"Run All Cells did not finish within {RUN_ALL_TIMEOUT} s; prompts "
+                f"{(state or {}).get('prompts')}, kernel {(state or {}).get('kernel')}:\n"
+                + _describe_cells(state)
+                + context()
+            )
         run_seconds = time.monotonic() - start
         record_property("run_all_seconds", round(run_seconds, 1))
 
         state = page.evaluate(_JS_CELL_STATE)
-        errors = [(c["index"], o.get("ename"), o.get("evalue")) for c in state["cells"]
-                  for o in c["outputs"] if o.get("output_type") == "error"]
-        assert not errors, f"cells raised errors (cell index, exception, message): {errors}"
+        errors = [
+            (c["index"], o.get("ename"), o.get("evalue"))
+            for c in state["cells"]
+            for o in c["outputs"]
+            if o.get("output_type") == "error"
+        ]
+        assert not errors, (
+            f"cells raised errors (cell index, exception, message): {errors}"
+        )
         counts = [c["count"] for c in state["cells"]]
-        assert all(isinstance(n, int) for n in counts) and counts == sorted(set(counts)), (
+        assert all(isinstance(n, int) for n in counts) and counts == sorted(
+            set(counts)
+        ), (
             f"the code cells did not all run once, top to bottom: execution counts {counts}\n"
-            + _describe_cells(state))
-        shown_errors = page.locator(".jp-OutputArea-output").filter(
-            has_text="Error displaying widget").count()
-        assert shown_errors == 0, f"{shown_errors} widget(s) failed to render in JupyterLab." + context()
-        tracebacks = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').filter(
-            has_text="Traceback (most recent call last)").count()
-        assert tracebacks == 0, f"{tracebacks} output area(s) show a traceback." + context()
+            + _describe_cells(state)
+        )
+        shown_errors = (
+            page.locator(".jp-OutputArea-output")
+            .filter(has_text="Error displaying widget")
+            .count()
+        )
+        assert shown_errors == 0, (
+            f"{shown_errors} widget(s) failed to render in JupyterLab." + context()
+        )
+        tracebacks = (
+            page.locator(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+            )
+            .filter(has_text="Traceback (most recent call last)")
+            .count()
+        )
+        assert tracebacks == 0, (
+            f"{tracebacks} output area(s) show a traceback." + context()
+        )
 
         # The first slider in any output, its box, and the image it shows.
         try:
-            page.wait_for_selector(".jp-OutputArea-output .widget-slider .noUi-handle", timeout=20_000)
+            page.wait_for_selector(
+                ".jp-OutputArea-output .widget-slider .noUi-handle", timeout=20_000
+            )
         except PlaywrightTimeout:
-            pytest.fail("no slider widget (a noUiSlider handle inside an output area) appeared after "
-                        "Run All:\n" + _describe_cells(state) + context())
+            pytest.fail(
+                "no slider widget (a noUiSlider handle inside an output area) appeared after "
+                "Run All:\n" + _describe_cells(state) + context()
+            )
         before = page.evaluate(_JS_MARK_FIRST_SLIDER)
         assert "error" not in before, before["error"] + context()
         slider = page.locator('[data-lectlib-test="slider"]')
-        image_before = page.locator('[data-lectlib-test="image"]').screenshot()  # scrolls it into view
+        image_before = page.locator(
+            '[data-lectlib-test="image"]'
+        ).screenshot()  # scrolls it into view
 
         # Drag the handle to the right end of its track with the mouse. hover() scrolls the
         # handle into view and checks that nothing covers it.
@@ -338,16 +445,23 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
         track = slider.locator(".noUi-target").first
         handle.hover(timeout=10_000)
         hb, tb = handle.bounding_box(), track.bounding_box()
-        assert hb and tb and tb["width"] > 20, f"the slider has no usable size: handle {hb}, track {tb}"
+        assert hb and tb and tb["width"] > 20, (
+            f"the slider has no usable size: handle {hb}, track {tb}"
+        )
         page.mouse.down()
-        page.mouse.move(tb["x"] + tb["width"] + 40, tb["y"] + tb["height"] / 2, steps=15)
+        page.mouse.move(
+            tb["x"] + tb["width"] + 40, tb["y"] + tb["height"] / 2, steps=15
+        )
         page.mouse.up()
 
         try:
             page.wait_for_function(
                 "([src, readout]) => { const s = (%s)(); return !s.error && (s.src !== src) && (s.readout !== readout); }"
                 % _JS_VISIBLE_IMAGE,
-                arg=[before["src"], before["readout"]], timeout=10_000, polling=100)
+                arg=[before["src"], before["readout"]],
+                timeout=10_000,
+                polling=100,
+            )
         except PlaywrightTimeout:
             pass  # reported by the assertions below
         after = page.evaluate(_JS_VISIBLE_IMAGE)
@@ -365,14 +479,17 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
         print(f"\nJupyterLab screenshot after moving the slider: {screenshot}")
 
         assert after["readout"] != before["readout"], (
-            f"the slider's read-out stayed {before['readout']!r} after dragging its handle to the right end")
+            f"the slider's read-out stayed {before['readout']!r} after dragging its handle to the right end"
+        )
         assert after["src"] != before["src"], (
             "dragging the slider did not switch the image shown under it "
-            f"(read-out {before['readout']!r} -> {after['readout']!r}); screenshot {screenshot}")
+            f"(read-out {before['readout']!r} -> {after['readout']!r}); screenshot {screenshot}"
+        )
         same_pixels = image_after == image_before
         assert not same_pixels, (
             "the image under the slider looks the same after moving the slider "
-            f"(read-out {before['readout']!r} -> {after['readout']!r}); screenshot {screenshot}")
+            f"(read-out {before['readout']!r} -> {after['readout']!r}); screenshot {screenshot}"
+        )
     finally:
         if page is not None:
             page.close()
@@ -384,6 +501,10 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
             except OSError:
                 pass
 
-    assert server.proc.poll() is not None, "jupyter lab is still running after terminate/kill"
+    assert server.proc.poll() is not None, (
+        "jupyter lab is still running after terminate/kill"
+    )
     assert not left, f"kernel processes {left} outlived the jupyter lab server"
-    assert not _port_open(server.port), f"port {server.port} still accepts connections after jupyter lab stopped"
+    assert not _port_open(server.port), (
+        f"port {server.port} still accepts connections after jupyter lab stopped"
+    )

@@ -30,10 +30,14 @@ def test_there_are_chapters():
 def test_stored_without_outputs(path):
     nb = json.loads(path.read_text())
     dirty = [
-        i for i, cell in enumerate(nb["cells"])
-        if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
+        i
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code"
+        and (cell.get("outputs") or cell.get("execution_count"))
     ]
-    assert not dirty, f"{path.name}: cells {dirty} carry outputs or execution counts; clear them"
+    assert not dirty, (
+        f"{path.name}: cells {dirty} carry outputs or execution counts; clear them"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -45,24 +49,38 @@ def test_valid_notebook_with_python_kernel(path):
 
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
     toc = _toc_files()
-    notebooks_in_toc = {f for f in toc if f.startswith("chapters/") and (REPO / f"{f}.ipynb").is_file()}
+    notebooks_in_toc = {
+        f for f in toc if f.startswith("chapters/") and (REPO / f"{f}.ipynb").is_file()
+    }
     on_disk = {f"chapters/{p.stem}" for p in NOTEBOOKS}
     assert notebooks_in_toc == on_disk
     pages_on_disk = {f"chapters/{p.stem}" for p in CHAPTERS.glob("*.md")}
-    assert pages_on_disk <= set(toc), f"pages in chapters/ missing from _toc.yml: {pages_on_disk - set(toc)}"
+    assert pages_on_disk <= set(toc), (
+        f"pages in chapters/ missing from _toc.yml: {pages_on_disk - set(toc)}"
+    )
     for entry in toc:
         candidates = [REPO / f"{entry}{suffix}" for suffix in (".md", ".ipynb", "")]
-        assert any(c.is_file() for c in candidates), f"_toc.yml entry {entry} has no file"
+        assert any(c.is_file() for c in candidates), (
+            f"_toc.yml entry {entry} has no file"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_first_cell_installs_lectlib_when_missing(path):
-    first = nbformat.read(path, as_version=4).cells[0]
+def test_title_then_a_hidden_install_cell(path):
+    """The page opens with its title; the next cell installs lectlib when it is missing (on
+    Colab) and is run but not shown on the site."""
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].cell_type == "markdown" and re.fullmatch(
+        r"# [^\n]+", cells[0].source.strip()
+    )
+    first = cells[1]
     assert first.cell_type == "code"
     source = first.source
     assert 'importlib.util.find_spec("lectlib") is None' in source
-    assert "LECTLIB_SOURCE" in source and re.search(r'^LECTLIB_REPOSITORY = "https://', source, re.M)
-    assert "hide-output" in first.metadata.get("tags", [])
+    assert "LECTLIB_SOURCE" in source and re.search(
+        r'^LECTLIB_REPOSITORY = "https://', source, re.M
+    )
+    assert "remove-cell" in first.metadata.get("tags", [])
     # It installs lectlib, so it must not need it.
     assert not re.search(r"^\s*(import|from)\s+lectlib", source, re.M)
 

@@ -104,8 +104,12 @@ def test_make_mixture_shapes_and_truth(args):
     n_pure=st.integers(0, 1),
     seed=st.integers(0, 2**31),
 )
-def test_clean_rank_equals_n_components(n_components, side, concentration, n_pure, seed):
-    kwargs = dict(concentration=concentration, n_pure=n_pure, length_scale=1.0, random_state=seed)
+def test_clean_rank_equals_n_components(
+    n_components, side, concentration, n_pure, seed
+):
+    kwargs = dict(
+        concentration=concentration, n_pure=n_pure, length_scale=1.0, random_state=seed
+    )
     d = make_mixture(n_components, (side, side), 40, noise=None, **kwargs)
     assert _rank(unfold(d.clean)) == n_components
     # and noise makes it full rank
@@ -114,18 +118,29 @@ def test_clean_rank_equals_n_components(n_components, side, concentration, n_pur
 
 
 def test_no_pure_pixels_with_high_concentration():
-    d = make_mixture(3, (40, 40), 16, concentration=50.0, n_pure=0, noise=None, random_state=1)
+    d = make_mixture(
+        3, (40, 40), 16, concentration=50.0, n_pure=0, noise=None, random_state=1
+    )
     assert d.abundances.max() < 0.99
     # the same draw with pure pixels does hold exactly pure ones
-    e = make_mixture(3, (40, 40), 16, concentration=50.0, n_pure=1, noise=None, random_state=1)
+    e = make_mixture(
+        3, (40, 40), 16, concentration=50.0, n_pure=1, noise=None, random_state=1
+    )
     assert e.abundances.max() == 1.0
 
 
 def test_concentration_controls_purity():
     medians = []
     for concentration in (0.1, 1.0, 10.0):
-        d = make_mixture(3, (48, 48), 16, concentration=concentration, n_pure=0, noise=None,
-                         random_state=4)
+        d = make_mixture(
+            3,
+            (48, 48),
+            16,
+            concentration=concentration,
+            n_pure=0,
+            noise=None,
+            random_state=4,
+        )
         medians.append(np.median(d.abundances.max(axis=-1)))
     assert medians[0] > medians[1] > medians[2]
     assert medians[2] > 1 / 3  # the maximum of three fractions is never below a third
@@ -136,8 +151,16 @@ def test_abundance_marginals_are_beta(concentration):
     # Dirichlet(a, ..., a) over k components has Beta(a, (k - 1) a) marginals. With
     # length_scale=0 the pixels are independent, so a KS test applies.
     k = 3
-    d = make_mixture(k, (64, 64), 8, concentration=concentration, n_pure=0, length_scale=0.0,
-                     noise=None, random_state=12)
+    d = make_mixture(
+        k,
+        (64, 64),
+        8,
+        concentration=concentration,
+        n_pure=0,
+        length_scale=0.0,
+        noise=None,
+        random_state=12,
+    )
     marginal = stats.beta(concentration, (k - 1) * concentration)
     for comp in range(k):
         p = stats.kstest(d.abundances[..., comp].ravel(), marginal.cdf).pvalue
@@ -158,18 +181,35 @@ def test_abundance_marginal_is_dirichlet_with_spatial_correlation():
     # maps: one pixel from each of many independent draws is a sample of that marginal,
     # Beta(a, (k - 1) a) for one component.
     k, a, n = 3, 1.0, 400
-    values = np.array([
-        make_mixture(k, (32, 32), 16, concentration=a, n_pure=0, length_scale=6.0, noise=None,
-                     random_state=seed).abundances[16, 10, 0]
-        for seed in range(n)
-    ])
+    values = np.array(
+        [
+            make_mixture(
+                k,
+                (32, 32),
+                16,
+                concentration=a,
+                n_pure=0,
+                length_scale=6.0,
+                noise=None,
+                random_state=seed,
+            ).abundances[16, 10, 0]
+            for seed in range(n)
+        ]
+    )
     marginal = stats.beta(a, (k - 1) * a)
     assert stats.kstest(values, marginal.cdf).pvalue > 1e-3
     # sample variance within 4 standard errors of the Beta variance
     var = marginal.var()
-    se = np.sqrt((marginal.moment(4) - 4 * marginal.mean() * marginal.moment(3)
-                  + 6 * marginal.mean() ** 2 * marginal.moment(2) - 3 * marginal.mean() ** 4
-                  - var**2) / n)
+    se = np.sqrt(
+        (
+            marginal.moment(4)
+            - 4 * marginal.mean() * marginal.moment(3)
+            + 6 * marginal.mean() ** 2 * marginal.moment(2)
+            - 3 * marginal.mean() ** 4
+            - var**2
+        )
+        / n
+    )
     assert abs(values.var() - var) < 4 * se
 
 
@@ -222,7 +262,9 @@ def test_same_seed_same_data_different_seed_different():
 
 
 def test_energy_range_is_used():
-    d = make_mixture(2, (4, 4), 11, energy_range=(400.0, 500.0), length_scale=0.0, random_state=0)
+    d = make_mixture(
+        2, (4, 4), 11, energy_range=(400.0, 500.0), length_scale=0.0, random_state=0
+    )
     np.testing.assert_allclose(d.energy, 400.0 + 10.0 * np.arange(11), rtol=1e-14)
 
 
@@ -234,20 +276,47 @@ def test_energy_range_is_used():
         (dict(shape=(0, 4)), ValueError, r"shape\[0\] must be >= 1"),
         (dict(shape=(4,)), ValueError, r"shape must be a pair"),
         (dict(n_channels=1), ValueError, r"n_channels must be >= 2"),
-        (dict(energy_range=(10.0, 5.0)), ValueError, r"energy_range must be increasing"),
-        (dict(energy_range=("a", "b")), TypeError, r"energy_range\[0\] must be a real number"),
+        (
+            dict(energy_range=(10.0, 5.0)),
+            ValueError,
+            r"energy_range must be increasing",
+        ),
+        (
+            dict(energy_range=("a", "b")),
+            TypeError,
+            r"energy_range\[0\] must be a real number",
+        ),
         (dict(concentration=0.0), ValueError, r"concentration must be > 0"),
         (dict(concentration=np.nan), ValueError, r"concentration must be finite"),
         (dict(n_pure=-1), ValueError, r"n_pure must be >= 0"),
-        (dict(n_components=3, shape=(2, 2), n_pure=2), ValueError,
-         r"n_components \* n_pure = 6 pure pixels do not fit in 2 x 2 = 4 pixels"),
+        (
+            dict(n_components=3, shape=(2, 2), n_pure=2),
+            ValueError,
+            r"n_components \* n_pure = 6 pure pixels do not fit in 2 x 2 = 4 pixels",
+        ),
         (dict(length_scale=-1.0), ValueError, r"length_scale must be >= 0"),
-        (dict(noise="laplace"), ValueError, r"noise must be 'gaussian', 'poisson' or None"),
+        (
+            dict(noise="laplace"),
+            ValueError,
+            r"noise must be 'gaussian', 'poisson' or None",
+        ),
         (dict(snr_db=np.inf), ValueError, r"snr_db must be finite"),
         (dict(dose=0.0), ValueError, r"dose must be > 0"),
-        (dict(random_state="seed"), TypeError, r"random_state must be None, a non-negative int"),
-        (dict(random_state=2.0), TypeError, r"random_state must be None, a non-negative int"),
-        (dict(random_state=-3), ValueError, r"random_state must be a non-negative integer"),
+        (
+            dict(random_state="seed"),
+            TypeError,
+            r"random_state must be None, a non-negative int",
+        ),
+        (
+            dict(random_state=2.0),
+            TypeError,
+            r"random_state must be None, a non-negative int",
+        ),
+        (
+            dict(random_state=-3),
+            ValueError,
+            r"random_state must be a non-negative integer",
+        ),
     ],
 )
 def test_make_mixture_rejects_bad_parameters(kwargs, error, pattern):
@@ -266,7 +335,9 @@ def _assert_same_dataset(a, b):
         x, y = np.asarray(a[key]), np.asarray(b[key])
         assert x.shape == y.shape, key
         if np.issubdtype(x.dtype, np.integer) or np.issubdtype(y.dtype, np.integer):
-            assert np.issubdtype(x.dtype, np.integer) and np.issubdtype(y.dtype, np.integer), key
+            assert np.issubdtype(x.dtype, np.integer) and np.issubdtype(
+                y.dtype, np.integer
+            ), key
             np.testing.assert_array_equal(x, y, err_msg=key)
         else:
             np.testing.assert_allclose(x, y, rtol=1e-12, atol=0, err_msg=key)
@@ -336,7 +407,9 @@ def test_checksum_is_verified(monkeypatch, tmp_path, repo_root):
 def test_checksum_catches_a_changed_dtype(monkeypatch, tmp_path, repo_root):
     with np.load(repo_root / "data" / "mixture.npz", allow_pickle=False) as f:
         arrays = {key: f[key] for key in f.files}
-    arrays["pure_pixels"] = arrays["pure_pixels"].astype(np.int32)  # same values, other dtype
+    arrays["pure_pixels"] = arrays["pure_pixels"].astype(
+        np.int32
+    )  # same values, other dtype
     np.savez_compressed(tmp_path / "mixture.npz", **arrays)
     monkeypatch.setattr(registry, "_data_dir", lambda: tmp_path)
     with pytest.raises(ValueError, match=r"checksum"):
@@ -344,15 +417,21 @@ def test_checksum_catches_a_changed_dtype(monkeypatch, tmp_path, repo_root):
 
 
 def test_load_rejects_unknown_name_and_source():
-    with pytest.raises(ValueError, match=r"unknown dataset 'mixtures'.*available: \['mixture'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown dataset 'mixtures'.*available: \['mixture'\]"
+    ):
         load("mixtures")
-    with pytest.raises(ValueError, match=r"source must be 'auto', 'file' or 'generate'"):
+    with pytest.raises(
+        ValueError, match=r"source must be 'auto', 'file' or 'generate'"
+    ):
         load("mixture", source="web")
     with pytest.raises(ValueError, match=r"unknown dataset"):
         export("nope", "/nonexistent")
 
 
-def test_export_writes_a_plain_npz_that_load_reads_back(tmp_path, monkeypatch, repo_root):
+def test_export_writes_a_plain_npz_that_load_reads_back(
+    tmp_path, monkeypatch, repo_root
+):
     path, checksum = export("mixture", tmp_path)
     assert path == tmp_path / "mixture.npz"
     with np.load(path, allow_pickle=False) as f:
@@ -402,7 +481,6 @@ def test_datasets_registry_fields_are_make_mixture_fields():
         assert set(d.params) >= set(spec["kwargs"]) - {"random_state"}
 
 
-
 def test_each_family_registers_its_own_finish(monkeypatch):
     """The generic loader has no special case: the mixture's own finish adds `clean` (and a
     float noise variance), whether read or generated; a dataset without one gets only the
@@ -413,14 +491,24 @@ def test_each_family_registers_its_own_finish(monkeypatch):
         d = load("mixture", source=source)
         assert isinstance(d.noise_variance, float)
         np.testing.assert_array_equal(d.clean, mix(d.abundances, d.endmembers))
-    monkeypatch.setitem(registry.DATASETS, "tiny", dict(
-        maker=make_mixture, kwargs=dict(shape=(4, 5), n_channels=8, random_state=1),
-        fields=("cube", "energy"), sha256="", finish=None))
+    monkeypatch.setitem(
+        registry.DATASETS,
+        "tiny",
+        dict(
+            maker=make_mixture,
+            kwargs=dict(shape=(4, 5), n_channels=8, random_state=1),
+            fields=("cube", "energy"),
+            sha256="",
+            finish=None,
+        ),
+    )
     tiny = load("tiny", source="generate")
     assert sorted(tiny) == ["DESCR", "cube", "energy", "source"]
     assert tiny.DESCR.startswith("Dataset 'tiny': make_mixture(shape=(4, 5)")
 
 
 def test_register_refuses_a_second_dataset_of_the_same_name():
-    with pytest.raises(ValueError, match=r"a dataset named 'mixture' is already registered"):
+    with pytest.raises(
+        ValueError, match=r"a dataset named 'mixture' is already registered"
+    ):
         registry.register("mixture", make_mixture, {}, fields=("cube",), sha256="")

@@ -35,7 +35,9 @@ def _same_up_to_sign(A, B, atol):
 
 
 def _positive_counts(rng, n, p, rank=2, scale=20.0):
-    return rng.poisson(rng.uniform(0.5, 2.0, (n, rank)) @ rng.uniform(0.2, 1.0, (rank, p)) * scale).astype(float)
+    return rng.poisson(
+        rng.uniform(0.5, 2.0, (n, rank)) @ rng.uniform(0.2, 1.0, (rank, p)) * scale
+    ).astype(float)
 
 
 # ---------------------------------------------------------------------------------------- PCA
@@ -52,18 +54,28 @@ def test_pca_matches_sklearn(seed, n, p):
     assert res.scores.shape == (n, m)
     assert np.all(np.diff(res.eigenvalues) <= 1e-12 * res.eigenvalues[0])
     ref = PCA(svd_solver="full").fit(X)
-    np.testing.assert_allclose(res.eigenvalues, ref.explained_variance_, rtol=1e-9,
-                               atol=1e-12 * ref.explained_variance_[0])
+    np.testing.assert_allclose(
+        res.eigenvalues,
+        ref.explained_variance_,
+        rtol=1e-9,
+        atol=1e-12 * ref.explained_variance_[0],
+    )
     np.testing.assert_allclose(res.mean, X.mean(axis=0), atol=1e-12)
     np.testing.assert_allclose(res.explained_variance_ratio.sum(), 1.0)
-    np.testing.assert_allclose(res.singular_values ** 2 / (n - 1), res.eigenvalues, rtol=1e-12)
+    np.testing.assert_allclose(
+        res.singular_values**2 / (n - 1), res.eigenvalues, rtol=1e-12
+    )
     # component directions agree up to sign where the eigenvalue is well separated
     eig = ref.explained_variance_
-    gaps = np.minimum(np.abs(np.diff(np.r_[np.inf, eig])), np.abs(np.diff(np.r_[eig, -np.inf])))
+    gaps = np.minimum(
+        np.abs(np.diff(np.r_[np.inf, eig])), np.abs(np.diff(np.r_[eig, -np.inf]))
+    )
     separated = (gaps > 1e-3 * eig[0]) & (eig > 1e-8 * eig[0])
     _same_up_to_sign(res.components[separated], ref.components_[separated], atol=1e-6)
     # scores are the centered data projected on the eigenspectra; all of them rebuild X
-    np.testing.assert_allclose(res.scores, (X - X.mean(0)) @ res.components.T, atol=1e-9)
+    np.testing.assert_allclose(
+        res.scores, (X - X.mean(0)) @ res.components.T, atol=1e-9
+    )
     np.testing.assert_allclose(res.scores @ res.components + res.mean, X, atol=1e-9)
     # deterministic sign: the largest entry of each eigenspectrum is positive
     idx = np.argmax(np.abs(res.components), axis=1)
@@ -71,8 +83,13 @@ def test_pca_matches_sklearn(seed, n, p):
 
 
 @FAST
-@given(seed=st.integers(0, 2**32 - 1), rank=st.integers(1, 5), n=st.integers(20, 60),
-       p=st.integers(8, 20), center=st.booleans())
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rank=st.integers(1, 5),
+    n=st.integers(20, 60),
+    p=st.integers(8, 20),
+    center=st.booleans(),
+)
 def test_pca_detects_exact_rank(seed, rank, n, p, center):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, rank)) @ rng.normal(size=(rank, p))
@@ -80,7 +97,9 @@ def test_pca_detects_exact_rank(seed, rank, n, p, center):
         X = X + rng.normal(size=p)  # an offset adds nothing after centering
     res = pca(X, rank, center=center)
     assert int(np.sum(res.eigenvalues > 1e-9 * res.eigenvalues[0])) == rank
-    np.testing.assert_allclose(res.scores @ res.components + res.mean, X, atol=1e-8 * np.abs(X).max())
+    np.testing.assert_allclose(
+        res.scores @ res.components + res.mean, X, atol=1e-8 * np.abs(X).max()
+    )
 
 
 def test_pca_uncentered_and_n_components():
@@ -112,7 +131,9 @@ def test_noise_edge_matches_largest_noise_eigenvalue():
     assert largest == pytest.approx(edge, rel=0.03)
     smallest = pca(X).eigenvalues[-1]
     assert smallest == pytest.approx(var * (1 - np.sqrt(p / (n - 1))) ** 2, rel=0.05)
-    assert noise_edge(n, p, var, center=False) == pytest.approx(var * (1 + np.sqrt(p / n)) ** 2)
+    assert noise_edge(n, p, var, center=False) == pytest.approx(
+        var * (1 + np.sqrt(p / n)) ** 2
+    )
     with pytest.raises(ValueError, match=r"n_samples must be >= 2"):
         noise_edge(1, 5)
     with pytest.raises(ValueError, match=r"noise_variance must be >= 0"):
@@ -123,8 +144,11 @@ def test_noise_edge_matches_largest_noise_eigenvalue():
 def test_n_above_noise_counts_planted_signal(rank):
     rng = np.random.default_rng(2 + rank)
     n, p, sigma = 1500, 120, 1.0
-    signal = rng.normal(size=(n, rank)) * np.array([6.0, 4.0, 3.0])[:rank] @ \
-        np.linalg.qr(rng.normal(size=(p, max(rank, 1))))[0][:, :rank].T
+    signal = (
+        rng.normal(size=(n, rank))
+        * np.array([6.0, 4.0, 3.0])[:rank]
+        @ np.linalg.qr(rng.normal(size=(p, max(rank, 1))))[0][:, :rank].T
+    )
     X = signal + sigma * rng.normal(size=(n, p))
     eig = pca(X).eigenvalues
     assert n_above_noise(eig, n, p, sigma**2) == rank
@@ -138,8 +162,12 @@ def test_n_above_noise_counts_planted_signal(rank):
 
 
 @FAST
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 10), p=st.integers(1, 10),
-       lam=st.floats(0.1, 50.0))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 10),
+    p=st.integers(1, 10),
+    lam=st.floats(0.1, 50.0),
+)
 def test_poisson_normalize_definition(seed, n, p, lam):
     rng = np.random.default_rng(seed)
     X = rng.poisson(lam, (n, p)).astype(float)
@@ -152,7 +180,9 @@ def test_poisson_normalize_definition(seed, n, p, lam):
     np.testing.assert_allclose(scaled * r[:, None] * c, X, rtol=1e-12, atol=1e-12)
     assert np.all(scaled[r == 0] == 0) and np.all(scaled[:, c == 0] == 0)
     for i, j in zip(*np.nonzero(X)):
-        assert scaled[i, j] == pytest.approx(X[i, j] / np.sqrt(X[i].sum() * X[:, j].sum()), rel=1e-12)
+        assert scaled[i, j] == pytest.approx(
+            X[i, j] / np.sqrt(X[i].sum() * X[:, j].sum()), rel=1e-12
+        )
 
 
 def test_poisson_normalize_whitens_rank_one_counts():
@@ -160,7 +190,9 @@ def test_poisson_normalize_whitens_rank_one_counts():
     a = rng.uniform(1.0, 10.0, 30)
     b = rng.uniform(0.5, 5.0, 20)
     lam = 4.0 * np.outer(a, b)
-    reps = np.stack([poisson_normalize(rng.poisson(lam).astype(float))[0] for _ in range(300)])
+    reps = np.stack(
+        [poisson_normalize(rng.poisson(lam).astype(float))[0] for _ in range(300)]
+    )
     var = reps.var(axis=0, ddof=1)
     total = lam.sum()
     # Every element has variance ≈ 1/Σ λ, whatever its expected count (here 2 to 200), up to
@@ -183,7 +215,10 @@ def test_poisson_normalize_whitens_rank_one_counts():
 
 
 def test_poisson_normalize_errors():
-    with pytest.raises(ValueError, match=r"Negative values in data passed to poisson_normalize: it needs counts"):
+    with pytest.raises(
+        ValueError,
+        match=r"Negative values in data passed to poisson_normalize: it needs counts",
+    ):
         poisson_normalize(np.array([[1.0, -1.0], [2.0, 3.0]]))
     with pytest.raises(ValueError, match=r"X must be 2-D"):
         poisson_normalize(np.ones(4))
@@ -199,8 +234,9 @@ def test_weighted_pca_without_weighting_is_uncentered_pca():
     X = rng.normal(size=(50, 8)) + 1.0
     model = WeightedPCA(weighting=None).fit(X)
     ref = pca(X, center=False)
-    np.testing.assert_allclose(model.eigenvalues_, np.sort(np.linalg.eigvalsh(X.T @ X / 50))[::-1],
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        model.eigenvalues_, np.sort(np.linalg.eigvalsh(X.T @ X / 50))[::-1], rtol=1e-10
+    )
     _same_up_to_sign(model.components_, ref.components, atol=1e-10)
     np.testing.assert_array_equal(model.col_weights_, np.ones(8))
     np.testing.assert_array_equal(model.row_weights_, np.ones(50))
@@ -216,7 +252,9 @@ def test_weighting_is_neutral_on_constant_margins(factor):
     rng = np.random.default_rng(5)
     n, p = 40, 12
     R = rng.normal(size=(n, p))
-    B = R - R.mean(axis=0) - R.mean(axis=1, keepdims=True) + R.mean()  # zero row and column sums
+    B = (
+        R - R.mean(axis=0) - R.mean(axis=1, keepdims=True) + R.mean()
+    )  # zero row and column sums
     X = factor * (3.0 + B / np.abs(B).max() * 2.5)
     assert X.min() > 0
     np.testing.assert_allclose(X.sum(axis=1), X.sum(axis=1)[0])
@@ -224,12 +262,17 @@ def test_weighting_is_neutral_on_constant_margins(factor):
     weighted = WeightedPCA(weighting="poisson").fit(X)
     plain = WeightedPCA(weighting=None).fit(X)
     scale = X.sum(axis=1)[0] * X.sum(axis=0)[0]  # r c: the scaled data are X / √(r c)
-    np.testing.assert_allclose(weighted.eigenvalues_ * scale, plain.eigenvalues_,
-                               rtol=1e-9, atol=1e-12 * plain.eigenvalues_[0])
+    np.testing.assert_allclose(
+        weighted.eigenvalues_ * scale,
+        plain.eigenvalues_,
+        rtol=1e-9,
+        atol=1e-12 * plain.eigenvalues_[0],
+    )
     keep = plain.eigenvalues_ > 1e-9 * plain.eigenvalues_[0]
     _same_up_to_sign(weighted.components_[keep], plain.components_[keep], atol=1e-8)
-    np.testing.assert_allclose(weighted.explained_variance_ratio_, plain.explained_variance_ratio_,
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        weighted.explained_variance_ratio_, plain.explained_variance_ratio_, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("weighting", ["poisson", None])
@@ -239,8 +282,9 @@ def test_weighted_pca_round_trip_all_components(weighting, center, shape):
     X = _positive_counts(np.random.default_rng(6), *shape, rank=3)
     model = WeightedPCA(weighting=weighting, center=center).fit(X)
     assert model.n_components_ == min(shape)
-    np.testing.assert_allclose(model.inverse_transform(model.transform(X)), X, rtol=1e-9,
-                               atol=1e-9 * X.max())
+    np.testing.assert_allclose(
+        model.inverse_transform(model.transform(X)), X, rtol=1e-9, atol=1e-9 * X.max()
+    )
 
 
 @pytest.mark.parametrize("weighting", ["poisson", None])
@@ -261,7 +305,9 @@ def test_weighted_pca_true_rank_recovers_clean_data(weighting, center):
 def test_weighted_noise_eigenvalues_are_flat_at_the_poisson_level():
     rng = np.random.default_rng(8)
     n, p = 1200, 80
-    expected = np.outer(rng.uniform(20.0, 200.0, n), rng.uniform(0.2, 2.0, p))  # rank one
+    expected = np.outer(
+        rng.uniform(20.0, 200.0, n), rng.uniform(0.2, 2.0, p)
+    )  # rank one
     counts = rng.poisson(expected).astype(float)
     model = WeightedPCA().fit(counts)
     assert model.noise_level_ == pytest.approx(1.0 / counts.sum(), rel=1e-12)
@@ -274,7 +320,9 @@ def test_weighted_noise_eigenvalues_are_flat_at_the_poisson_level():
     # about 1.5 % below the asymptotic edge with a spread of about 1.5 %
     upper = noise.max() / model.noise_level_ / (1 + np.sqrt(gamma)) ** 2
     assert 0.92 < upper < 1.04
-    assert noise.min() / model.noise_level_ == pytest.approx((1 - np.sqrt(gamma)) ** 2, rel=0.1)
+    assert noise.min() / model.noise_level_ == pytest.approx(
+        (1 - np.sqrt(gamma)) ** 2, rel=0.1
+    )
     assert model.eigenvalues_[0] > 100 * noise.max()
     # the unweighted eigenvalues of the same counts spread far beyond a flat floor
     plain = WeightedPCA(weighting=None).fit(counts).eigenvalues_[1:]
@@ -284,11 +332,15 @@ def test_weighted_noise_eigenvalues_are_flat_at_the_poisson_level():
 def test_weighted_pca_counts_planted_components_above_the_floor():
     rng = np.random.default_rng(9)
     n, p = 1000, 60
-    W = np.stack([np.exp(-0.5 * ((np.arange(p) - m) / 6.0) ** 2) + 0.3 for m in (15, 40)])
+    W = np.stack(
+        [np.exp(-0.5 * ((np.arange(p) - m) / 6.0) ** 2) + 0.3 for m in (15, 40)]
+    )
     A = rng.uniform(50.0, 100.0, (n, 2))
     counts = rng.poisson(A @ W).astype(float)
     model = WeightedPCA().fit(counts)
-    assert n_above_noise(model.eigenvalues_, n, p, model.noise_level_, center=False) == 2
+    assert (
+        n_above_noise(model.eigenvalues_, n, p, model.noise_level_, center=False) == 2
+    )
 
 
 def test_weighted_pca_inverse_transform_rows():
@@ -296,7 +348,9 @@ def test_weighted_pca_inverse_transform_rows():
     model = WeightedPCA().fit(X)
     part = X[:7]
     scores = model.transform(part)
-    with pytest.raises(ValueError, match=r"X has 7 rows but the model was fitted on 40"):
+    with pytest.raises(
+        ValueError, match=r"X has 7 rows but the model was fitted on 40"
+    ):
         model.inverse_transform(scores)
     back = model.inverse_transform(scores, row_weights=np.sqrt(part.sum(axis=1)))
     np.testing.assert_allclose(back, part, rtol=1e-9, atol=1e-9 * X.max())
@@ -306,7 +360,9 @@ def test_weighted_pca_inverse_transform_rows():
         model.inverse_transform(np.ones((7, 3)))
     # without weighting any number of rows is fine
     plain = WeightedPCA(weighting=None).fit(X)
-    np.testing.assert_allclose(plain.inverse_transform(plain.transform(part)), part, atol=1e-9 * X.max())
+    np.testing.assert_allclose(
+        plain.inverse_transform(plain.transform(part)), part, atol=1e-9 * X.max()
+    )
 
 
 def test_weighted_pca_errors():
@@ -322,7 +378,9 @@ def test_weighted_pca_errors():
     model = WeightedPCA().fit(X)
     with pytest.raises(ValueError, match=r"Negative values in data"):
         model.transform(X - 100.0)
-    with pytest.raises(ValueError, match=r"X has 4 features, but WeightedPCA is expecting 5"):
+    with pytest.raises(
+        ValueError, match=r"X has 4 features, but WeightedPCA is expecting 5"
+    ):
         model.transform(X[:, :4])
 
 
@@ -344,7 +402,12 @@ def test_check_estimator_weighted_pca():
 
 def _table(seed, n=12, p=7):
     rng = np.random.default_rng(seed)
-    return rng.poisson(rng.uniform(1, 3, (n, 2)) @ rng.uniform(0.5, 5, (2, p)) * 5).astype(float) + 1.0
+    return (
+        rng.poisson(rng.uniform(1, 3, (n, 2)) @ rng.uniform(0.5, 5, (2, p)) * 5).astype(
+            float
+        )
+        + 1.0
+    )
 
 
 @FAST
@@ -365,7 +428,7 @@ def test_ca_inertia_is_chi2_over_n(seed, n, p):
     np.testing.assert_allclose(eig[0], 1.0, atol=1e-9)
     m = min(n, p) - 1  # at most this many non-trivial axes
     k = min(ca.principal_inertias_.size, m)
-    np.testing.assert_allclose(ca.principal_inertias_[:k], eig[1:k + 1], atol=1e-10)
+    np.testing.assert_allclose(ca.principal_inertias_[:k], eig[1 : k + 1], atol=1e-10)
     np.testing.assert_allclose(ca.row_masses_, r)
     np.testing.assert_allclose(ca.column_masses_, c)
     # the documented bound on the number of axes, and transform of the training rows
@@ -374,7 +437,12 @@ def test_ca_inertia_is_chi2_over_n(seed, n, p):
 
 
 @FAST
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(4, 15), p=st.integers(4, 10), k=st.integers(1, 3))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(4, 15),
+    p=st.integers(4, 10),
+    k=st.integers(1, 3),
+)
 def test_ca_coordinates_transition_formulas(seed, n, p, k):
     X = _table(seed, n, p)
     ca = CorrespondenceAnalysis(k).fit(X)
@@ -404,7 +472,9 @@ def test_ca_all_axes_reconstruct_the_table():
     r, c = ca.row_masses_, ca.column_masses_
     lam = ca.principal_inertias_
     # reconstitution formula: P = r cᵀ (1 + Σ_k F_ik G_jk / √λ_k)
-    rebuilt = np.outer(r, c) * (1.0 + (ca.row_coordinates_ / np.sqrt(lam)) @ ca.column_coordinates_.T)
+    rebuilt = np.outer(r, c) * (
+        1.0 + (ca.row_coordinates_ / np.sqrt(lam)) @ ca.column_coordinates_.T
+    )
     np.testing.assert_allclose(rebuilt, P, atol=1e-12)
 
 
@@ -426,9 +496,13 @@ def test_ca_column_without_counts():
     X = _table(13, 8, 5)
     X[:, 2] = 0.0
     ca = CorrespondenceAnalysis().fit(X)
-    assert np.all(np.isfinite(ca.column_coordinates_)) and np.all(ca.column_coordinates_[2] == 0)
+    assert np.all(np.isfinite(ca.column_coordinates_)) and np.all(
+        ca.column_coordinates_[2] == 0
+    )
     ref = CorrespondenceAnalysis().fit(np.delete(X, 2, axis=1))
-    np.testing.assert_allclose(ca.principal_inertias_, ref.principal_inertias_, rtol=1e-10)
+    np.testing.assert_allclose(
+        ca.principal_inertias_, ref.principal_inertias_, rtol=1e-10
+    )
     _same_up_to_sign(ca.row_coordinates_.T, ref.row_coordinates_.T, atol=1e-10)
 
 
@@ -459,10 +533,12 @@ def test_ca_errors():
 CA_EXPECTED_FAILURES = {
     "check_fit2d_1feature": (
         "after the check shifts the data to min 0, a one-column table has an empty row, whose "
-        "profile is undefined: rejected with 'every row of X needs a positive sum'"),
+        "profile is undefined: rejected with 'every row of X needs a positive sum'"
+    ),
     "check_estimators_dtypes": (
         "the integer-cast copies of the check's uniform data contain an all-zero row, whose "
-        "profile is undefined: rejected with 'every row of X needs a positive sum'"),
+        "profile is undefined: rejected with 'every row of X needs a positive sum'"
+    ),
 }
 
 
@@ -506,7 +582,9 @@ def test_structured_image_has_much_information():
     q = clean.ravel() / clean.sum()
     info_clean = np.log2(q.size) + np.sum(q * np.log2(q))
     # noise adds on average its own expected information (relative information 1)
-    assert s.relative_information == pytest.approx(info_clean / s.noise_information + 1.0, rel=0.1)
+    assert s.relative_information == pytest.approx(
+        info_clean / s.noise_information + 1.0, rel=0.1
+    )
     assert s.relative_information > 7
     assert s.p_value < 1e-12
     assert s.contrast == pytest.approx(img.std() / img.mean())
@@ -515,8 +593,9 @@ def test_structured_image_has_much_information():
     info_nats = np.log(img.size) + np.sum(p[p > 0] * np.log(p[p > 0]))
     s2 = image_statistics(img, base=np.e)
     assert s2.information == pytest.approx(info_nats, rel=1e-10)
-    assert s2.p_value == pytest.approx(stats.chi2.sf(2 * img.sum() * info_nats, img.size - 1),
-                                       rel=1e-6, abs=1e-300)
+    assert s2.p_value == pytest.approx(
+        stats.chi2.sf(2 * img.sum() * info_nats, img.size - 1), rel=1e-6, abs=1e-300
+    )
 
 
 @FAST
@@ -528,29 +607,45 @@ def test_flat_image_entropy_is_maximal(value, ny, nx):
     assert s.max_entropy == pytest.approx(np.log2(n), abs=1e-12)
     assert s.information == pytest.approx(0.0, abs=1e-9)
     assert s.contrast == pytest.approx(0.0, abs=1e-9)
-    assert s.mean == pytest.approx(value) and s.variance == pytest.approx(0.0, abs=1e-6 * value**2)
+    assert s.mean == pytest.approx(value) and s.variance == pytest.approx(
+        0.0, abs=1e-6 * value**2
+    )
 
 
 @FAST
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 200), base=st.sampled_from([2.0, np.e, 10.0, 1.5]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(2, 200),
+    base=st.sampled_from([2.0, np.e, 10.0, 1.5]),
+)
 def test_image_statistics_definitions_and_base(seed, n, base):
     rng = np.random.default_rng(seed)
     img = rng.poisson(rng.uniform(0.5, 30.0), n).astype(float)
     img[0] += 1.0  # at least one count
     s = image_statistics(img, base=base)
     bits = image_statistics(img)
-    assert s.mean == pytest.approx(img.mean()) and s.variance == pytest.approx(img.var())
+    assert s.mean == pytest.approx(img.mean()) and s.variance == pytest.approx(
+        img.var()
+    )
     assert s.contrast == pytest.approx(img.std() / img.mean())
     p = img / img.sum()
     H = -np.sum(p[p > 0] * np.log(p[p > 0]))
     assert s.entropy == pytest.approx(H / np.log(base), rel=1e-9, abs=1e-12)
     assert s.max_entropy == pytest.approx(np.log(n) / np.log(base))
-    assert bits.entropy * np.log(2) == pytest.approx(s.entropy * np.log(base), rel=1e-9, abs=1e-12)
-    assert bits.information * np.log(2) == pytest.approx(s.information * np.log(base), rel=1e-9, abs=1e-12)
+    assert bits.entropy * np.log(2) == pytest.approx(
+        s.entropy * np.log(base), rel=1e-9, abs=1e-12
+    )
+    assert bits.information * np.log(2) == pytest.approx(
+        s.information * np.log(base), rel=1e-9, abs=1e-12
+    )
     # relative information and p-value are dimensionless: the same in every base
-    assert s.relative_information == pytest.approx(bits.relative_information, rel=1e-9, abs=1e-12)
+    assert s.relative_information == pytest.approx(
+        bits.relative_information, rel=1e-9, abs=1e-12
+    )
     assert s.p_value == pytest.approx(bits.p_value, rel=1e-9, abs=1e-300)
-    assert s.noise_information == pytest.approx((n - 1) / (2 * img.sum() * np.log(base)))
+    assert s.noise_information == pytest.approx(
+        (n - 1) / (2 * img.sum() * np.log(base))
+    )
     assert 0.0 <= s.p_value <= 1.0 and s.information >= 0.0
 
 
@@ -562,12 +657,17 @@ def test_image_statistics_base_below_one():
         image_statistics(img, base=0.5)
     bits, nats = image_statistics(img), image_statistics(img, base=np.e)
     assert nats.information == pytest.approx(bits.information * np.log(2.0), rel=1e-9)
-    assert nats.relative_information == pytest.approx(bits.relative_information, rel=1e-9)
+    assert nats.relative_information == pytest.approx(
+        bits.relative_information, rel=1e-9
+    )
     assert nats.p_value == pytest.approx(bits.p_value, rel=1e-9, abs=1e-300)
 
 
 def test_image_statistics_errors():
-    with pytest.raises(ValueError, match=r"Negative values in data passed to image_statistics: it needs counts"):
+    with pytest.raises(
+        ValueError,
+        match=r"Negative values in data passed to image_statistics: it needs counts",
+    ):
         image_statistics(np.array([[1.0, -1.0], [2.0, 3.0]]))
     with pytest.raises(ValueError, match=r"image has no counts"):
         image_statistics(np.zeros((4, 4)))

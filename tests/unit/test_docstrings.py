@@ -21,7 +21,8 @@ import pytest
 import lectlib
 
 MODULES = sorted(
-    name for _, name, _ in pkgutil.walk_packages(lectlib.__path__, "lectlib.")
+    name
+    for _, name, _ in pkgutil.walk_packages(lectlib.__path__, "lectlib.")
     if not any(part.startswith("_") for part in name.split("."))
 )
 
@@ -31,7 +32,9 @@ def _public_objects():
         module = importlib.import_module(module_name)
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
-            if (inspect.isfunction(obj) or inspect.isclass(obj)) and obj.__module__ == module_name:
+            if (
+                inspect.isfunction(obj) or inspect.isclass(obj)
+            ) and obj.__module__ == module_name:
                 yield f"{module_name}.{name}", obj
 
 
@@ -47,8 +50,12 @@ def test_every_module_is_listed_in_the_package_docstring_and_the_readme(repo_roo
     for module_name in MODULES:
         short = module_name.removeprefix("lectlib.")
         top = short.split(".")[0]
-        assert f"lectlib.{top}" in lectlib.__doc__ or f"~lectlib.{top}" in lectlib.__doc__, top
-        assert re.search(rf"\b{re.escape(short)}\b", readme), f"README does not list {short}"
+        assert (
+            f"lectlib.{top}" in lectlib.__doc__ or f"~lectlib.{top}" in lectlib.__doc__
+        ), top
+        assert re.search(rf"\b{re.escape(short)}\b", readme), (
+            f"README does not list {short}"
+        )
 
 
 def test_every_module_has_a_docstring_and_an_all():
@@ -65,7 +72,9 @@ def test_numpydoc_sections(name):
     found = _sections(doc)
     required = {"See Also", "Notes", "Examples"}
     signature = inspect.signature(obj)
-    takes_arguments = any(p.name not in ("self", "cls") for p in signature.parameters.values())
+    takes_arguments = any(
+        p.name not in ("self", "cls") for p in signature.parameters.values()
+    )
     if takes_arguments:
         required.add("Parameters")
     if inspect.isclass(obj):
@@ -73,8 +82,10 @@ def test_numpydoc_sections(name):
             required.add("Attributes")
     else:
         tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-        if any(isinstance(node, ast.Return) and node.value is not None
-               for node in ast.walk(tree)):
+        if any(
+            isinstance(node, ast.Return) and node.value is not None
+            for node in ast.walk(tree)
+        ):
             required.add("Returns")
     missing = required - found
     assert not missing, f"{name} lacks {sorted(missing)}"
@@ -83,12 +94,18 @@ def test_numpydoc_sections(name):
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_see_also_says_how_each_sibling_differs(name):
     doc = inspect.getdoc(PUBLIC[name]) or ""
-    block = re.search(r"See Also\n-+\n(.*?)(?:\n\n[A-Z][A-Za-z ]+\n-{3,}|\Z)", doc, re.S)
+    block = re.search(
+        r"See Also\n-+\n(.*?)(?:\n\n[A-Z][A-Za-z ]+\n-{3,}|\Z)", doc, re.S
+    )
     assert block, name
-    entries = [line for line in block.group(1).splitlines() if line and not line[0].isspace()]
+    entries = [
+        line for line in block.group(1).splitlines() if line and not line[0].isspace()
+    ]
     assert entries, name
     for entry in entries:
-        assert " : " in entry, f"{name}: See Also entry {entry!r} does not say how it differs"
+        assert " : " in entry, (
+            f"{name}: See Also entry {entry!r} does not say how it differs"
+        )
 
 
 def _names_used_and_bound(source):
@@ -117,4 +134,6 @@ def test_examples_import_what_they_use(name):
     assert source.strip(), f"{name} has no examples"
     used, bound = _names_used_and_bound(source)
     missing = used - bound - set(dir(builtins))
-    assert not missing, f"{name}'s examples use {sorted(missing)} without importing them"
+    assert not missing, (
+        f"{name}'s examples use {sorted(missing)} without importing them"
+    )

@@ -44,11 +44,17 @@ def test_plasmon_energy_of_silicon():
 
 
 @FAST
-@given(z=st.floats(0.1, 20.0), rho=st.floats(0.1, 25.0), a=st.floats(1.0, 500.0),
-       s=st.floats(0.01, 100.0))
+@given(
+    z=st.floats(0.1, 20.0),
+    rho=st.floats(0.1, 25.0),
+    a=st.floats(1.0, 500.0),
+    s=st.floats(0.01, 100.0),
+)
 def test_plasmon_energy_formula_and_scaling(z, rho, a, s):
     ep = plasmon_energy(z, rho, a)
-    assert ep == pytest.approx(28.82 * np.sqrt(z * rho / a), rel=1e-3)  # Egerton Eq. (3.41)
+    assert ep == pytest.approx(
+        28.82 * np.sqrt(z * rho / a), rel=1e-3
+    )  # Egerton Eq. (3.41)
     assert plasmon_energy(s * z, rho, a) == pytest.approx(np.sqrt(s) * ep, rel=1e-12)
     assert plasmon_energy(z, s * rho, s * a) == pytest.approx(ep, rel=1e-12)
 
@@ -66,12 +72,20 @@ def test_materials_table():
     for name, spec in MATERIALS.items():
         assert set(spec["edges"]) <= set(EDGE_ONSETS), name
         assert sum(f for _, f, _ in spec["interband"]) <= 1.0
-        ep = plasmon_energy(spec["valence_electrons"], spec["density"], spec["molar_mass"])
+        ep = plasmon_energy(
+            spec["valence_electrons"], spec["density"], spec["molar_mass"]
+        )
         assert 20.0 < ep < 30.0, (name, ep)  # oxide valence plasmons lie at 20-30 eV
     # tabulated onsets (Gatan EELS Atlas)
-    assert EDGE_ONSETS == {"Ti M2,3": 35.0, "Mn M2,3": 51.0, "Fe M2,3": 57.0, "La N4,5": 99.0}
+    assert EDGE_ONSETS == {
+        "Ti M2,3": 35.0,
+        "Mn M2,3": 51.0,
+        "Fe M2,3": 57.0,
+        "La N4,5": 99.0,
+    }
     assert MATERIALS["La0.7Sr0.3MnO3"]["molar_mass"] == pytest.approx(
-        0.7 * 138.91 + 0.3 * 87.62 + 54.94 + 48.0)
+        0.7 * 138.91 + 0.3 * 87.62 + 54.94 + 48.0
+    )
 
 
 # --------------------------------------------------------------------- energy-loss function
@@ -98,10 +112,14 @@ def test_screened_plasmon_and_interband_terms():
     eps = 1.0 - 0.7 * 25.0**2 / (E**2 + 1j * E * 4.0)
     for ej, fj, gj in terms:
         eps += fj * 25.0**2 / (ej**2 - E**2 - 1j * E * gj)
-    np.testing.assert_allclose(energy_loss_function(E, 25.0, 4.0, terms), (-1.0 / eps).imag, rtol=1e-10)
+    np.testing.assert_allclose(
+        energy_loss_function(E, 25.0, 4.0, terms), (-1.0 / eps).imag, rtol=1e-10
+    )
 
 
-@pytest.mark.parametrize("interband", [(), ((6.5, 0.1, 2.5), (10.5, 0.08, 3.0), (15.5, 0.06, 4.0))])
+@pytest.mark.parametrize(
+    "interband", [(), ((6.5, 0.1, 2.5), (10.5, 0.08, 3.0), (15.5, 0.06, 4.0))]
+)
 def test_loss_function_obeys_bethe_sum_rule(interband):
     """∫ E Im(−1/ε) dE = π E_p² / 2 whatever the split of oscillator strength (Egerton Eq. 3.47)."""
     E = np.geomspace(1e-4, 1e6, 400001)
@@ -127,19 +145,29 @@ def test_loss_function_errors():
     with pytest.raises(ValueError, match=r"plasmon must be > 0"):
         energy_loss_function(E, -20.0, 3.0)
     # exactly the full strength in interband terms is allowed (no free electrons)
-    assert np.all(np.isfinite(energy_loss_function(E, 20.0, 3.0, ((5.0, 0.5, 1.0), (9.0, 0.5, 1.0)))))
+    assert np.all(
+        np.isfinite(
+            energy_loss_function(E, 20.0, 3.0, ((5.0, 0.5, 1.0), (9.0, 0.5, 1.0)))
+        )
+    )
 
 
 # ------------------------------------------------------------------------------ edge profile
 
 
 @FAST
-@given(onset=st.floats(1.0, 100.0), delay=st.floats(0.5, 10.0), width=st.floats(0.5, 10.0),
-       decay=st.floats(0.0, 4.0))
+@given(
+    onset=st.floats(1.0, 100.0),
+    delay=st.floats(0.5, 10.0),
+    width=st.floats(0.5, 10.0),
+    decay=st.floats(0.0, 4.0),
+)
 def test_edge_profile_shape(onset, delay, width, decay):
     # delay / width <= 20 here; sharper rises: test_edge_profile_sharp_rise_is_finite
     peak = onset + delay
-    E = np.unique(np.r_[np.linspace(0.1, peak + 5 * delay + 30.0, 701), onset, peak, peak - width])
+    E = np.unique(
+        np.r_[np.linspace(0.1, peak + 5 * delay + 30.0, 701), onset, peak, peak - width]
+    )
     p = edge_profile(E, onset, delay=delay, width=width, decay=decay)
     assert p.shape == E.shape
     assert np.all(p[E <= onset] == 0.0)
@@ -185,7 +213,9 @@ def test_edge_profile_errors():
 @given(a=st.floats(0.01, 1e4), r=st.floats(0.0, 6.0), ref=st.floats(1.0, 100.0))
 def test_power_law(a, r, ref):
     E = np.array([ref, 2 * ref, 0.5 * ref, 3.7])
-    np.testing.assert_allclose(power_law(E, a, r, ref), a * (E / ref) ** (-r), rtol=1e-12)
+    np.testing.assert_allclose(
+        power_law(E, a, r, ref), a * (E / ref) ** (-r), rtol=1e-12
+    )
     assert power_law(E, a, r, ref)[0] == pytest.approx(a)
     assert power_law(E, a, r, ref)[1] == pytest.approx(a * 2.0 ** (-r))
     with pytest.raises(ValueError, match=r"energy must be positive"):
@@ -224,8 +254,11 @@ def test_first_edge_starts_exactly_at_its_onset(material, shift):
     assert q[np.searchsorted(ENERGY, first, side="right")] > q[0] * (1 + 1e-9)
     assert np.all(q[~below] > q[0])  # edges only add intensity
     # a layer without edges in range: no departure at all
-    np.testing.assert_allclose(reference_spectrum(material, ENERGY, edge_strength=0.0,
-                                                  edge_shift=shift), s0, rtol=1e-14)
+    np.testing.assert_allclose(
+        reference_spectrum(material, ENERGY, edge_strength=0.0, edge_shift=shift),
+        s0,
+        rtol=1e-14,
+    )
 
 
 # 3d-metal M2,3 edges have delayed maxima about 10 eV above the onset; the La N4,5 "giant
@@ -238,8 +271,10 @@ def test_spectrum_rises_across_each_edge_of_the_elements_held(edge):
     onset = EDGE_ONSETS[edge]
     i0 = np.searchsorted(ENERGY, onset)
     i1 = np.searchsorted(ENERGY, onset + _ABOVE[edge])
-    rise = {m: reference_spectrum(m, ENERGY)[i1] / reference_spectrum(m, ENERGY)[i0]
-            for m in MATERIALS}
+    rise = {
+        m: reference_spectrum(m, ENERGY)[i1] / reference_spectrum(m, ENERGY)[i0]
+        for m in MATERIALS
+    }
     holders = [m for m in MATERIALS if edge in MATERIALS[m]["edges"]]
     others = [m for m in MATERIALS if m not in holders]
     assert len(holders) == 1
@@ -307,7 +342,9 @@ def test_interface_forward_model(interface):
     model = np.einsum("yxk,kc->yxc", d.coefficients, d.references)
     model += d.interface_coefficient[..., None] * d.interface_spectrum
     np.testing.assert_allclose(d.clean, model, rtol=1e-12)
-    np.testing.assert_allclose(d.coefficients, d.fractions * d.thickness[..., None], rtol=1e-12)
+    np.testing.assert_allclose(
+        d.coefficients, d.fractions * d.thickness[..., None], rtol=1e-12
+    )
     np.testing.assert_allclose(d.fractions.sum(axis=-1), 1.0, atol=1e-12)
     assert d.fractions.min() >= 0.0
     # the thickness wedge: t/λ from 0.45 on the first row to 0.75 on the last, ±4 % variation
@@ -319,7 +356,9 @@ def test_interface_forward_model(interface):
 def test_interface_layer_order(interface):
     dominant = np.argmax(interface.fractions, axis=-1)
     assert np.all(dominant[:, 0] == 0) and np.all(dominant[:, -1] == 2)
-    assert np.all(np.diff(dominant, axis=1) >= 0)  # STO -> LSMO -> BFO from left to right
+    assert np.all(
+        np.diff(dominant, axis=1) >= 0
+    )  # STO -> LSMO -> BFO from left to right
     assert all(set(row) == {0, 1, 2} for row in dominant)
     # the interfaces sit near the boundaries of the layer fractions
     bounds = 48 * np.cumsum([0.34, 0.32])
@@ -331,9 +370,13 @@ def test_interface_layer_order(interface):
 
 
 def test_interface_references_carry_the_dose():
-    d = make_eels_interface(shape=(2, 6), noise=None, resolution_fwhm=0.0, dose=1234.0, random_state=1)
+    d = make_eels_interface(
+        shape=(2, 6), noise=None, resolution_fwhm=0.0, dose=1234.0, random_state=1
+    )
     for name, ref in zip(d.reference_names, d.references):
-        np.testing.assert_allclose(ref, 1234.0 * 0.5 * reference_spectrum(name, d.energy), rtol=1e-12)
+        np.testing.assert_allclose(
+            ref, 1234.0 * 0.5 * reference_spectrum(name, d.energy), rtol=1e-12
+        )
         assert ref.sum() == pytest.approx(1234.0, rel=1e-12)
     assert d.interface_spectrum.sum() == pytest.approx(1234.0, rel=1e-12)
     # broadened by the resolution, the sums change only by what leaks past the ends of the axis
@@ -356,8 +399,9 @@ def test_interface_noise():
     assert z.var() == pytest.approx(1.0, abs=4 * np.sqrt(2.0 / n))
     # the ratio var/mean over bright channels of pixels with about the same expectation
     bright = expected > np.percentile(expected, 90)
-    assert np.var(counts[bright] - expected[bright]) / expected[bright].mean() == pytest.approx(
-        1.0, abs=0.15)
+    assert np.var(counts[bright] - expected[bright]) / expected[
+        bright
+    ].mean() == pytest.approx(1.0, abs=0.15)
 
 
 def test_interface_line_scan():
@@ -366,7 +410,10 @@ def test_interface_line_scan():
     assert line.coefficients.shape == line.fractions.shape == (60, 3)
     assert line.thickness.shape == line.interface_coefficient.shape == (60,)
     np.testing.assert_allclose(line.thickness, 0.6)  # the middle of the wedge
-    model = line.coefficients @ line.references + line.interface_coefficient[:, None] * line.interface_spectrum
+    model = (
+        line.coefficients @ line.references
+        + line.interface_coefficient[:, None] * line.interface_spectrum
+    )
     np.testing.assert_allclose(line.clean, model, rtol=1e-12)
     dominant = np.argmax(line.fractions, axis=-1)
     assert dominant[0] == 0 and dominant[-1] == 2 and np.all(np.diff(dominant) >= 0)
@@ -385,41 +432,68 @@ def test_interface_determinism():
 
 
 def test_interface_without_interface_layer():
-    d = make_eels_interface(shape=(8, 30), interface_component=0.0, noise=None, random_state=2)
+    d = make_eels_interface(
+        shape=(8, 30), interface_component=0.0, noise=None, random_state=2
+    )
     assert np.all(d.interface_coefficient == 0.0)
     np.testing.assert_allclose(d.clean, d.coefficients @ d.references, rtol=1e-12)
 
 
 def test_interface_abrupt_and_smooth():
-    abrupt = make_eels_interface(shape=(4, 30), intermixing=0.0, roughness=0.0, noise=None, random_state=0)
+    abrupt = make_eels_interface(
+        shape=(4, 30), intermixing=0.0, roughness=0.0, noise=None, random_state=0
+    )
     assert set(np.unique(abrupt.fractions)) <= {0.0, 1.0}
-    assert np.all(abrupt.fractions == abrupt.fractions[0])  # no roughness: every row alike
-    smooth = make_eels_interface(shape=(4, 30), intermixing=3.0, noise=None, random_state=0)
+    assert np.all(
+        abrupt.fractions == abrupt.fractions[0]
+    )  # no roughness: every row alike
+    smooth = make_eels_interface(
+        shape=(4, 30), intermixing=3.0, noise=None, random_state=0
+    )
     assert np.sum((smooth.fractions > 0.01) & (smooth.fractions < 0.99)) > 8 * 4
 
 
-@pytest.mark.parametrize(("kwargs", "error", "match"), [
-    (dict(shape=(0, 5)), ValueError, r"shape\[0\] must be >= 1"),
-    (dict(shape=(4,)), ValueError, r"shape must be a pair"),
-    (dict(scan="point"), ValueError, r"scan must be 'area' or 'line'"),
-    (dict(energy_range=(10.0, 5.0)), ValueError, r"energy_range must be increasing"),
-    (dict(energy_range=(-1.0, 5.0)), ValueError, r"energy_range\[0\] must be > 0"),
-    (dict(energy_range=("a", 5.0)), TypeError, r"energy_range\[0\] must be a real number"),
-    (dict(energy_step=0.0), ValueError, r"energy_step must be > 0"),
-    (dict(energy_step=100.0), ValueError, r"fewer than 3 channels"),
-    (dict(layer_fractions=(0.5, 0.5)), ValueError, r"three numbers"),
-    (dict(layer_fractions=(0.5, -0.1, 0.5)), ValueError, r"layer_fractions must be > 0"),
-    (dict(layer_fractions=(0.5, "x", 0.5)), TypeError, r"three positive numbers"),
-    (dict(thickness=(0.0, 0.5)), ValueError, r"thickness\[0\] must be > 0"),
-    (dict(intermixing=-1.0), ValueError, r"intermixing must be >= 0"),
-    (dict(roughness=-1.0), ValueError, r"roughness must be >= 0"),
-    (dict(dose=0.0), ValueError, r"dose must be > 0"),
-    (dict(resolution_fwhm=-1.0), ValueError, r"resolution_fwhm must be >= 0"),
-    (dict(interface_component=-0.1), ValueError, r"interface_component must be >= 0"),
-    (dict(noise="gaussian"), ValueError, r"noise must be 'poisson' or None"),
-    (dict(random_state=-1), ValueError, r"non-negative integer"),
-    (dict(random_state="seed"), TypeError, r"random_state must be"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(shape=(0, 5)), ValueError, r"shape\[0\] must be >= 1"),
+        (dict(shape=(4,)), ValueError, r"shape must be a pair"),
+        (dict(scan="point"), ValueError, r"scan must be 'area' or 'line'"),
+        (
+            dict(energy_range=(10.0, 5.0)),
+            ValueError,
+            r"energy_range must be increasing",
+        ),
+        (dict(energy_range=(-1.0, 5.0)), ValueError, r"energy_range\[0\] must be > 0"),
+        (
+            dict(energy_range=("a", 5.0)),
+            TypeError,
+            r"energy_range\[0\] must be a real number",
+        ),
+        (dict(energy_step=0.0), ValueError, r"energy_step must be > 0"),
+        (dict(energy_step=100.0), ValueError, r"fewer than 3 channels"),
+        (dict(layer_fractions=(0.5, 0.5)), ValueError, r"three numbers"),
+        (
+            dict(layer_fractions=(0.5, -0.1, 0.5)),
+            ValueError,
+            r"layer_fractions must be > 0",
+        ),
+        (dict(layer_fractions=(0.5, "x", 0.5)), TypeError, r"three positive numbers"),
+        (dict(thickness=(0.0, 0.5)), ValueError, r"thickness\[0\] must be > 0"),
+        (dict(intermixing=-1.0), ValueError, r"intermixing must be >= 0"),
+        (dict(roughness=-1.0), ValueError, r"roughness must be >= 0"),
+        (dict(dose=0.0), ValueError, r"dose must be > 0"),
+        (dict(resolution_fwhm=-1.0), ValueError, r"resolution_fwhm must be >= 0"),
+        (
+            dict(interface_component=-0.1),
+            ValueError,
+            r"interface_component must be >= 0",
+        ),
+        (dict(noise="gaussian"), ValueError, r"noise must be 'poisson' or None"),
+        (dict(random_state=-1), ValueError, r"non-negative integer"),
+        (dict(random_state="seed"), TypeError, r"random_state must be"),
+    ],
+)
 def test_interface_bad_parameters(kwargs, error, match):
     with pytest.raises(error, match=match):
         make_eels_interface(**kwargs)

@@ -38,15 +38,16 @@ def _window_inside(label_map, label, size):
     r, c = np.unravel_index(np.argmax(edt), edt.shape)
     r0, c0 = r - size // 2, c - size // 2
     assert edt.max() > size / np.sqrt(2) + 1, "no window fits in the region"
-    assert np.all(label_map[r0:r0 + size, c0:c0 + size] == label)
+    assert np.all(label_map[r0 : r0 + size, c0 : c0 + size] == label)
     return r0, c0
 
 
 def _dft_at(win, ks):
     """|Σ win(r) exp(−2πi k·r)| at arbitrary (k_row, k_col), cycles per pixel."""
-    rr, cc = np.mgrid[:win.shape[0], :win.shape[1]]
-    return np.array([abs(np.sum(win * np.exp(-2j * np.pi * (k[0] * rr + k[1] * cc))))
-                     for k in ks])
+    rr, cc = np.mgrid[: win.shape[0], : win.shape[1]]
+    return np.array(
+        [abs(np.sum(win * np.exp(-2j * np.pi * (k[0] * rr + k[1] * cc)))) for k in ks]
+    )
 
 
 def _direction(angle_deg):
@@ -61,13 +62,19 @@ def _expected_first_shell(symmetry, spacing, angle):
     θ + 30° + 60° n."""
     if symmetry == "square":
         return [1 / spacing * _direction(angle + 90 * n) for n in range(4)]
-    return [2 / (np.sqrt(3) * spacing) * _direction(angle + 30 + 60 * n) for n in range(6)]
+    return [
+        2 / (np.sqrt(3) * spacing) * _direction(angle + 30 + 60 * n) for n in range(6)
+    ]
 
 
 def _inside(points, shape):
     h, w = shape
-    return ((points[:, 0] >= -0.5) & (points[:, 0] < h - 0.5)
-            & (points[:, 1] >= -0.5) & (points[:, 1] < w - 0.5))
+    return (
+        (points[:, 0] >= -0.5)
+        & (points[:, 0] < h - 0.5)
+        & (points[:, 1] >= -0.5)
+        & (points[:, 1] < w - 0.5)
+    )
 
 
 # ------------------------------------------------------------------- make_lattice_phases
@@ -87,13 +94,21 @@ def test_lattice_phases_shapes_and_fields():
 
 
 @FAST
-@given(seed=st.integers(0, 2**32 - 1), n_phases=st.integers(1, 4), extra=st.integers(0, 4),
-       h=st.integers(24, 72), w=st.integers(24, 72))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_phases=st.integers(1, 4),
+    extra=st.integers(0, 4),
+    h=st.integers(24, 72),
+    w=st.integers(24, 72),
+)
 def test_every_phase_present_and_constant_in_each_grain(seed, n_phases, extra, h, w):
-    phases = [dict(symmetry=("square", "hexagonal")[k % 2], spacing=6.0 + k, angle=15.0 * k)
-              for k in range(n_phases)]
-    d = make_lattice_phases((h, w), phases=phases, n_grains=n_phases + extra, random_state=seed,
-                            noise=None)
+    phases = [
+        dict(symmetry=("square", "hexagonal")[k % 2], spacing=6.0 + k, angle=15.0 * k)
+        for k in range(n_phases)
+    ]
+    d = make_lattice_phases(
+        (h, w), phases=phases, n_grains=n_phases + extra, random_state=seed, noise=None
+    )
     grains = np.unique(d.grain_map)
     assert grains.min() >= 0 and grains.max() < n_phases + extra
     for g in grains:
@@ -115,7 +130,9 @@ def test_every_phase_present_in_a_small_image():
     """'every phase at least once' also holds when the image is small: with 6 phases in 6
     grains of an 8 x 8 image, no grain may be left without pixels."""
     phases = [dict(symmetry="square", spacing=4.0, angle=15.0 * k) for k in range(6)]
-    d = make_lattice_phases((8, 8), phases=phases, n_grains=6, noise=None, random_state=4)
+    d = make_lattice_phases(
+        (8, 8), phases=phases, n_grains=6, noise=None, random_state=4
+    )
     assert set(np.unique(d.phase_map)) == set(range(6))
 
 
@@ -147,7 +164,9 @@ def test_atom_density_is_one_per_unit_cell(seed):
     ins = _inside(d.atoms, (256, 256))
     total_expected = 0.0
     for k, ph in enumerate(d.phases):
-        cell = ph["spacing"] ** 2 * (1.0 if ph["symmetry"] == "square" else np.sqrt(3) / 2)
+        cell = ph["spacing"] ** 2 * (
+            1.0 if ph["symmetry"] == "square" else np.sqrt(3) / 2
+        )
         expected = np.sum(d.phase_map == k) / cell
         total_expected += expected
         assert np.sum(ins & (d.atom_phase == k)) == pytest.approx(expected, rel=0.15)
@@ -176,9 +195,9 @@ def test_local_lattice_matches_the_phase_spec():
     KY, KX = np.meshgrid(k, k, indexing="ij")
     for label, ph in enumerate(d.phases):
         r0, c0 = _window_inside(d.phase_map, label, L)
-        win = d.image[r0:r0 + L, c0:c0 + L]
+        win = d.image[r0 : r0 + L, c0 : c0 + L]
         F = np.abs(np.fft.fft2((win - win.mean()) * _hann2(L), s=(P, P)))
-        F[np.hypot(KY, KX) < 0.06] = 0                          # the taper's central lobe
+        F[np.hypot(KY, KX) < 0.06] = 0  # the taper's central lobe
         shell = _expected_first_shell(ph["symmetry"], ph["spacing"], ph["angle"])
         top = np.array([KY.flat[np.argmax(F)], KX.flat[np.argmax(F)]])
         # the strongest spot is one of the first-shell vectors
@@ -194,8 +213,8 @@ def test_local_lattice_matches_the_phase_spec():
 def test_clean_noise_free_and_reproducible():
     a = make_lattice_phases((64, 64), random_state=7, **CLEAN)
     b = make_lattice_phases((64, 64), random_state=7, **CLEAN)
-    np.testing.assert_array_equal(a.image, a.clean)          # noise=None: no noise
-    np.testing.assert_array_equal(a.displacement, 0.0)       # drift=0: no displacement
+    np.testing.assert_array_equal(a.image, a.clean)  # noise=None: no noise
+    np.testing.assert_array_equal(a.displacement, 0.0)  # drift=0: no displacement
     for key in ("image", "phase_map", "grain_map", "atoms", "atom_phase"):
         np.testing.assert_array_equal(a[key], b[key])
 
@@ -218,18 +237,24 @@ def test_clean_image_is_gaussian_atoms_at_the_listed_positions():
 @pytest.mark.parametrize("fraction", [0.1, 0.3, 0.5])
 def test_vacancies_remove_that_fraction_of_atoms(fraction):
     full = make_lattice_phases((192, 192), random_state=11, **CLEAN)
-    holey = make_lattice_phases((192, 192), random_state=11, **{**CLEAN, "vacancies": fraction})
+    holey = make_lattice_phases(
+        (192, 192), random_state=11, **{**CLEAN, "vacancies": fraction}
+    )
     n = len(full.atoms)
     missing = 1 - len(holey.atoms) / n
     assert abs(missing - fraction) < 4 * np.sqrt(fraction * (1 - fraction) / n)
     # the survivors are atoms of the full lattice
-    dist = np.min(np.linalg.norm(holey.atoms[:, None] - full.atoms[None, ::1], axis=-1), axis=1)
+    dist = np.min(
+        np.linalg.norm(holey.atoms[:, None] - full.atoms[None, ::1], axis=-1), axis=1
+    )
     assert dist.max() < 1e-9
 
 
 def test_defect_lines_remove_straight_rows_of_atoms():
     full = make_lattice_phases((128, 128), random_state=2, **CLEAN)
-    lined = make_lattice_phases((128, 128), random_state=2, **{**CLEAN, "defect_lines": 2})
+    lined = make_lattice_phases(
+        (128, 128), random_state=2, **{**CLEAN, "defect_lines": 2}
+    )
     assert len(lined.atoms) < len(full.atoms)
 
 
@@ -241,7 +266,7 @@ def test_drift_is_a_smooth_displacement_of_about_drift_pixels():
     mag = np.hypot(*d.displacement)
     assert 2.0 - 1e-9 <= mag.max() <= 2.0 * np.sqrt(2) + 1e-9
     gradient = np.abs(np.gradient(d.displacement, axis=(1, 2))).max()
-    assert gradient < 0.2                       # < 0.2 px of displacement per px
+    assert gradient < 0.2  # < 0.2 px of displacement per px
     shift = np.linalg.norm(d.atoms - d0.atoms, axis=1)
     assert 0.5 < shift.max() <= mag.max() + 1e-9
 
@@ -249,7 +274,9 @@ def test_drift_is_a_smooth_displacement_of_about_drift_pixels():
 @pytest.mark.parametrize("noise", ["gaussian", "poisson"])
 def test_lattice_deterministic_given_random_state(noise):
     a = make_lattice_phases((64, 64), noise=noise, random_state=21)
-    b = make_lattice_phases((64, 64), noise=noise, random_state=np.random.default_rng(21))
+    b = make_lattice_phases(
+        (64, 64), noise=noise, random_state=np.random.default_rng(21)
+    )
     c = make_lattice_phases((64, 64), noise=noise, random_state=22)
     np.testing.assert_array_equal(a.image, b.image)
     np.testing.assert_array_equal(a.atoms, b.atoms)
@@ -261,23 +288,40 @@ def test_lattice_deterministic_given_random_state(noise):
     "kwargs, exc, message",
     [
         (dict(phases=[]), ValueError, r"phases must hold at least one phase"),
-        (dict(phases=[dict(symmetry="square", spacing=8.0)]), ValueError,
-         r"each phase needs symmetry, spacing and angle"),
-        (dict(phases=[dict(symmetry="cubic", spacing=8.0, angle=0.0)], n_grains=1), ValueError,
-         r"symmetry must be 'square' or 'hexagonal'"),
-        (dict(phases=[dict(symmetry="square", spacing=1.0, angle=0.0)], n_grains=1), ValueError,
-         r"spacing must be >= 2"),
+        (
+            dict(phases=[dict(symmetry="square", spacing=8.0)]),
+            ValueError,
+            r"each phase needs symmetry, spacing and angle",
+        ),
+        (
+            dict(phases=[dict(symmetry="cubic", spacing=8.0, angle=0.0)], n_grains=1),
+            ValueError,
+            r"symmetry must be 'square' or 'hexagonal'",
+        ),
+        (
+            dict(phases=[dict(symmetry="square", spacing=1.0, angle=0.0)], n_grains=1),
+            ValueError,
+            r"spacing must be >= 2",
+        ),
         (dict(n_grains=2), ValueError, r"n_grains must be >= 3"),
         (dict(n_grains=4.5), TypeError, r"n_grains must be an integer"),
         (dict(drift=-1.0), ValueError, r"drift must be >= 0"),
         (dict(vacancies=1.0), ValueError, r"vacancies must be < 1"),
         (dict(defect_lines=-1), ValueError, r"defect_lines must be >= 0"),
         (dict(atom_size=0.0), ValueError, r"atom_size must be > 0"),
-        (dict(noise="speckle"), ValueError, r"noise must be 'gaussian', 'poisson' or None"),
+        (
+            dict(noise="speckle"),
+            ValueError,
+            r"noise must be 'gaussian', 'poisson' or None",
+        ),
         (dict(noise_level=-0.1), ValueError, r"noise_level must be >= 0"),
         (dict(shape=(0, 32)), ValueError, r"shape\[0\] must be >= 1"),
         (dict(shape=32), TypeError, r"shape must be a pair"),
-        (dict(random_state=-1), ValueError, r"random_state must be a non-negative integer"),
+        (
+            dict(random_state=-1),
+            ValueError,
+            r"random_state must be a non-negative integer",
+        ),
         (dict(random_state="seed"), TypeError, r"random_state must be None"),
     ],
 )
@@ -289,8 +333,15 @@ def test_lattice_phases_bad_input(kwargs, exc, message):
 # ---------------------------------------------------------------------- make_charge_order
 
 
-@pytest.mark.parametrize("orders", [("hexagonal",), ("hexagonal", "dimer"),
-                                    ("none", "hexagonal", "dimer"), ("dimer", "none")])
+@pytest.mark.parametrize(
+    "orders",
+    [
+        ("hexagonal",),
+        ("hexagonal", "dimer"),
+        ("none", "hexagonal", "dimer"),
+        ("dimer", "none"),
+    ],
+)
 def test_region_map_labels_every_order(orders):
     d = make_charge_order((96, 96), orders=orders, random_state=1)
     assert d.region_map.shape == (96, 96)
@@ -304,13 +355,21 @@ def test_region_map_labels_every_order(orders):
 @pytest.mark.parametrize("spacing, angle", [(6.0, 0.0), (7.5, 13.0), (5.0, -40.0)])
 def test_bragg_vectors_are_the_first_hexagon(spacing, angle):
     """|G| = 2/(√3 a) for all three, 60° or 120° apart, along θ + 30° + 60° n."""
-    d = make_charge_order((64, 64), spacing=spacing, angle=angle, random_state=0, noise=None)
+    d = make_charge_order(
+        (64, 64), spacing=spacing, angle=angle, random_state=0, noise=None
+    )
     assert d.bragg.shape == (3, 2) and d.q.shape == (3, 2)
-    np.testing.assert_allclose(np.linalg.norm(d.bragg, axis=1), 2 / (np.sqrt(3) * spacing),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        np.linalg.norm(d.bragg, axis=1), 2 / (np.sqrt(3) * spacing), rtol=1e-12
+    )
     for i in range(3):
         for j in range(i + 1, 3):
-            cos = d.bragg[i] @ d.bragg[j] / np.linalg.norm(d.bragg[i]) / np.linalg.norm(d.bragg[j])
+            cos = (
+                d.bragg[i]
+                @ d.bragg[j]
+                / np.linalg.norm(d.bragg[i])
+                / np.linalg.norm(d.bragg[j])
+            )
             angle_ij = np.degrees(np.arccos(np.clip(cos, -1, 1)))
             assert min(abs(angle_ij - 60), abs(angle_ij - 120)) < 1e-9, (i, j, angle_ij)
     shell = _expected_first_shell("hexagonal", spacing, angle)
@@ -330,7 +389,7 @@ def test_q_is_half_bragg_and_bragg_is_reciprocal_to_the_lattice():
 def _spots(image, q, bragg, r0, c0, L):
     """Superlattice (±q) and Bragg (±G) magnitudes of a Hann-tapered L x L window at the exact
     frequencies, and the median magnitude of the window's FFT as the background."""
-    win = image[r0:r0 + L, c0:c0 + L]
+    win = image[r0 : r0 + L, c0 : c0 + L]
     win = (win - win.mean()) * _hann2(L)
     on = _dft_at(win, np.concatenate([q, -q]))
     bragg_mag = _dft_at(win, np.concatenate([bragg, -bragg]))
@@ -346,7 +405,7 @@ def test_superlattice_spots_of_single_order_images(seed):
     for order in ("hexagonal", "dimer", "none"):
         d = make_charge_order((96, 96), orders=(order,), noise=None, random_state=seed)
         on, bragg_mag, _ = _spots(d.image, d.q, d.bragg, 0, 0, 96)
-        out[order] = on / bragg_mag[:2].mean()            # relative to the first Bragg spots
+        out[order] = on / bragg_mag[:2].mean()  # relative to the first Bragg spots
     s = d.suppressed
     present = [i for i in range(3) if i != s]
     assert np.all(out["hexagonal"] > 0.1)
@@ -356,14 +415,20 @@ def test_superlattice_spots_of_single_order_images(seed):
 
 
 def test_superlattice_spots_inside_regions_of_a_mixed_image():
-    d = make_charge_order((192, 192), orders=("none", "hexagonal", "dimer"), length_scale=80,
-                          noise="gaussian", noise_level=0.1, random_state=0)
+    d = make_charge_order(
+        (192, 192),
+        orders=("none", "hexagonal", "dimer"),
+        length_scale=80,
+        noise="gaussian",
+        noise_level=0.1,
+        random_state=0,
+    )
     L = 40
     s = d.suppressed
     for label, order in enumerate(d.orders):
         r0, c0 = _window_inside(d.region_map, label, L)
         on, bragg_mag, bg = _spots(d.image, d.q, d.bragg, r0, c0, L)
-        assert np.all(bragg_mag[:2] > 30 * bg)                 # the lattice is there
+        assert np.all(bragg_mag[:2] > 30 * bg)  # the lattice is there
         ratio = on / bg
         if order == "hexagonal":
             assert np.all(ratio > 10), ratio
@@ -378,8 +443,12 @@ def _atom_weights(d):
     """Integrated intensity of each interior atom (disc of radius 2.5 px) of the clean image."""
     h, w = d.clean.shape
     rr, cc = np.mgrid[:h, :w]
-    atoms = d.atoms[(d.atoms.min(axis=1) > 4) & (d.atoms[:, 0] < h - 5) & (d.atoms[:, 1] < w - 5)]
-    return np.array([d.clean[(rr - p[0]) ** 2 + (cc - p[1]) ** 2 <= 2.5**2].sum() for p in atoms])
+    atoms = d.atoms[
+        (d.atoms.min(axis=1) > 4) & (d.atoms[:, 0] < h - 5) & (d.atoms[:, 1] < w - 5)
+    ]
+    return np.array(
+        [d.clean[(rr - p[0]) ** 2 + (cc - p[1]) ** 2 <= 2.5**2].sum() for p in atoms]
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -387,7 +456,9 @@ def test_hexagonal_order_is_a_two_by_two_superlattice(seed):
     """With all three M-point waves, each ±1 on the lattice (their product is +1), the atom
     intensities take two values: 1 + 3A on one atom of four and 1 − A on the other three
     (calibrated against the unmodulated 'none' image of the same lattice)."""
-    hexa = make_charge_order((96, 96), orders=("hexagonal",), noise=None, random_state=seed)
+    hexa = make_charge_order(
+        (96, 96), orders=("hexagonal",), noise=None, random_state=seed
+    )
     none = make_charge_order((96, 96), orders=("none",), noise=None, random_state=seed)
     A = hexa.params["amplitude"]
     weights = _atom_weights(hexa) / np.mean(_atom_weights(none))
@@ -413,7 +484,11 @@ def test_charge_order_deterministic_given_random_state():
     "kwargs, exc, message",
     [
         (dict(orders=()), ValueError, r"orders must be a non-empty sequence"),
-        (dict(orders=("hexagonal", "stripes")), ValueError, r"got \('hexagonal', 'stripes'\)"),
+        (
+            dict(orders=("hexagonal", "stripes")),
+            ValueError,
+            r"got \('hexagonal', 'stripes'\)",
+        ),
         (dict(orders="hexagonal"), ValueError, r"orders must be a non-empty sequence"),
         (dict(spacing=1.5), ValueError, r"spacing must be >= 2"),
         (dict(amplitude=1.5), ValueError, r"amplitude must be <= 1"),

@@ -45,7 +45,9 @@ def _angle(u, v):
     """Independent reference: the angle from the law of cosines, via arctan2 (stable at 0/180)."""
     u = np.asarray(u, float)
     v = np.asarray(v, float)
-    cross = np.linalg.norm(np.outer(u, v) - np.outer(v, u)) / np.sqrt(2)  # |u||v| sin(theta)
+    cross = np.linalg.norm(np.outer(u, v) - np.outer(v, u)) / np.sqrt(
+        2
+    )  # |u||v| sin(theta)
     return np.degrees(np.arctan2(cross, u @ v))
 
 
@@ -55,10 +57,14 @@ def _angle(u, v):
 def test_spectral_angle_hand_values():
     assert spectral_angle([1.0, 0.0], [1.0, 1.0]) == pytest.approx(45.0, abs=1e-12)
     assert spectral_angle([1.0, 0.0], [0.0, 2.0]) == pytest.approx(90.0, abs=1e-12)
-    assert spectral_angle([1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]) == pytest.approx(180.0, abs=1e-6)
+    assert spectral_angle([1.0, 2.0, 3.0], [-1.0, -2.0, -3.0]) == pytest.approx(
+        180.0, abs=1e-6
+    )
     assert spectral_angle([1.0, 2.0], [2.0, 4.0]) == pytest.approx(0.0, abs=1e-6)
     # 60 degrees: cos = 1/2
-    assert spectral_angle([1.0, 0.0], [0.5, np.sqrt(3) / 2]) == pytest.approx(60.0, abs=1e-9)
+    assert spectral_angle([1.0, 0.0], [0.5, np.sqrt(3) / 2]) == pytest.approx(
+        60.0, abs=1e-9
+    )
 
 
 @FAST
@@ -76,7 +82,12 @@ def test_spectral_angle_symmetric_scale_invariant(X, s, t):
 
 
 @FAST
-@given(c=st.integers(2, 10), i=st.integers(0, 9), j=st.integers(0, 9), s=st.floats(0.1, 10.0))
+@given(
+    c=st.integers(2, 10),
+    i=st.integers(0, 9),
+    j=st.integers(0, 9),
+    s=st.floats(0.1, 10.0),
+)
 def test_spectral_angle_orthogonal_basis_vectors(c, i, j, s):
     i, j = i % c, j % c
     e = np.eye(c)
@@ -148,7 +159,9 @@ def test_match_recovers_permutation_and_scale(k, c, seed):
     scales = rng.uniform(0.05, 20.0, k)
     estimated = reference[perm] * scales[:, None]  # estimated[i] is reference[perm[i]]
     result = match_components(estimated, reference)
-    np.testing.assert_array_equal(result.order, np.argsort(perm))  # the inverse permutation
+    np.testing.assert_array_equal(
+        result.order, np.argsort(perm)
+    )  # the inverse permutation
     np.testing.assert_allclose(result.angles, 0.0, atol=1e-5)
     np.testing.assert_allclose(result.matched, reference, rtol=1e-10, atol=1e-12)
 
@@ -202,13 +215,17 @@ def test_match_minimizes_total_angle_brute_force(k, extra, c, seed):
     estimated = rng.normal(size=(k + extra, c))
     result = match_components(estimated, reference)
     assert len(set(result.order.tolist())) == k  # never one estimate for two references
-    angles = np.array([[float(spectral_angle(r, e)) for e in estimated] for r in reference])
+    angles = np.array(
+        [[float(spectral_angle(r, e)) for e in estimated] for r in reference]
+    )
     best = min(
         sum(angles[i, j] for i, j in enumerate(choice))
         for choice in itertools.permutations(range(k + extra), k)
     )
     assert result.angles.sum() == pytest.approx(best, abs=1e-9)
-    np.testing.assert_allclose(result.angles, angles[np.arange(k), result.order], atol=1e-12)
+    np.testing.assert_allclose(
+        result.angles, angles[np.arange(k), result.order], atol=1e-12
+    )
 
 
 @FAST
@@ -217,7 +234,9 @@ def test_match_with_more_estimated_than_reference(k, extra, seed):
     rng = np.random.default_rng(seed)
     c = 12
     reference = np.abs(rng.normal(size=(k, c))) + 3 * np.eye(k, c)
-    decoys = -np.abs(rng.normal(size=(extra, c)))  # every angle to a reference is > 90 degrees
+    decoys = -np.abs(
+        rng.normal(size=(extra, c))
+    )  # every angle to a reference is > 90 degrees
     estimated = np.vstack([decoys, 2.5 * reference])
     order = rng.permutation(len(estimated))
     estimated = estimated[order]
@@ -245,10 +264,15 @@ def test_matched_is_least_squares_rescaling(X, sign_invariant):
 
 
 def test_match_errors():
-    with pytest.raises(ValueError, match=r"need at least as many estimated components as "
-                                         r"references, got 1 < 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"need at least as many estimated components as "
+        r"references, got 1 < 2",
+    ):
         match_components(np.ones((1, 3)), np.eye(2, 3))
-    with pytest.raises(ValueError, match=r"estimated has 4 channels and reference has 3"):
+    with pytest.raises(
+        ValueError, match=r"estimated has 4 channels and reference has 3"
+    ):
         match_components(np.ones((2, 4)), np.eye(2, 3))
     with pytest.raises(ValueError, match=r"estimated must be 2-D"):
         match_components(np.ones(3), np.eye(1, 3))
@@ -267,8 +291,9 @@ def test_abundance_rmse_hand_example():
     # one error of 0.2 among 4 values: sqrt(0.04 / 4) = 0.1
     assert abundance_rmse(est, true) == pytest.approx(0.1, abs=1e-15)
     # per component: sqrt(0.04 / 2) and 0
-    np.testing.assert_allclose(abundance_rmse(est, true, per_component=True), [np.sqrt(0.02), 0.0],
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        abundance_rmse(est, true, per_component=True), [np.sqrt(0.02), 0.0], atol=1e-15
+    )
     assert abundance_rmse([[0.5, 0.5]], [[0.4, 0.6]]) == pytest.approx(0.1, abs=1e-12)
 
 
@@ -291,14 +316,21 @@ def test_abundance_rmse_matches_loops(shape, seed):
             count += 1
             per[j] += d2
     assert abundance_rmse(est, true) == pytest.approx(np.sqrt(total / count), rel=1e-12)
-    np.testing.assert_allclose(abundance_rmse(est, true, per_component=True),
-                               np.sqrt(per / len(flat_e)), rtol=1e-12)
+    np.testing.assert_allclose(
+        abundance_rmse(est, true, per_component=True),
+        np.sqrt(per / len(flat_e)),
+        rtol=1e-12,
+    )
     assert abundance_rmse(true, true) == 0.0
-    assert abundance_rmse(est, true) == pytest.approx(abundance_rmse(true, est), rel=1e-15)
+    assert abundance_rmse(est, true) == pytest.approx(
+        abundance_rmse(true, est), rel=1e-15
+    )
 
 
 def test_abundance_rmse_errors():
-    with pytest.raises(ValueError, match=r"estimated has shape \(4, 3\) but true has shape \(4, 2\)"):
+    with pytest.raises(
+        ValueError, match=r"estimated has shape \(4, 3\) but true has shape \(4, 2\)"
+    ):
         abundance_rmse(np.ones((4, 3)), np.ones((4, 2)))
     with pytest.raises(ValueError, match=r"true contains 1 NaN"):
         abundance_rmse(np.ones(2), np.array([1.0, np.nan]))
@@ -311,7 +343,9 @@ def test_snr_hand_values():
     clean = np.array([3.0, 4.0])  # power 12.5
     noisy = clean + np.array([0.5, -0.5])  # noise power 0.25
     assert snr_db(clean, noisy) == pytest.approx(10 * np.log10(50.0), abs=1e-12)
-    assert snr_db(np.ones(4), np.array([1.1, 0.9, 1.1, 0.9])) == pytest.approx(20.0, abs=1e-9)
+    assert snr_db(np.ones(4), np.array([1.1, 0.9, 1.1, 0.9])) == pytest.approx(
+        20.0, abs=1e-9
+    )
     assert snr_db(clean, clean) == float("inf")
 
 
@@ -325,11 +359,15 @@ def test_snr_definition_and_scaling(seed, a, g):
     assert snr_db(clean, clean + noise) == pytest.approx(expected, abs=1e-9)
     # scaling signal and noise together leaves it; scaling the noise by g lowers it by 20 log10 g
     assert snr_db(a * clean, a * (clean + noise)) == pytest.approx(expected, abs=1e-8)
-    assert snr_db(clean, clean + g * noise) == pytest.approx(expected - 20 * np.log10(g), abs=1e-8)
+    assert snr_db(clean, clean + g * noise) == pytest.approx(
+        expected - 20 * np.log10(g), abs=1e-8
+    )
 
 
 def test_snr_errors():
-    with pytest.raises(ValueError, match=r"clean has shape \(3,\) but noisy has shape \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"clean has shape \(3,\) but noisy has shape \(4,\)"
+    ):
         snr_db(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match=r"noisy contains 1 NaN"):
         snr_db(np.ones(2), np.array([1.0, np.inf]))
@@ -367,8 +405,11 @@ def test_reduced_chi_square_counts_fitted_parameters():
 
 @FAST
 @given(
-    residuals=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=3, max_side=8),
-                         elements=st.floats(-10, 10)),
+    residuals=hnp.arrays(
+        np.float64,
+        hnp.array_shapes(min_dims=1, max_dims=3, min_side=3, max_side=8),
+        elements=st.floats(-10, 10),
+    ),
     variance=st.floats(0.01, 100.0),
     factor=st.floats(0.1, 10.0),
     p=st.integers(0, 2),
@@ -382,13 +423,23 @@ def test_reduced_chi_square_definition(residuals, variance, factor, p):
         expected[idx] = sum(x * x / variance for x in residuals[idx]) / (c - p)
     np.testing.assert_allclose(chi2, expected, rtol=1e-10, atol=1e-300)
     # scales as 1 / variance
-    np.testing.assert_allclose(reduced_chi_square(residuals, factor * variance, p), chi2 / factor,
-                               rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(
+        reduced_chi_square(residuals, factor * variance, p),
+        chi2 / factor,
+        rtol=1e-10,
+        atol=1e-300,
+    )
     # per-element and per-channel variance arrays broadcast like the scalar
     full = np.full(residuals.shape, variance)
-    np.testing.assert_allclose(reduced_chi_square(residuals, full, p), chi2, rtol=1e-12, atol=1e-300)
-    np.testing.assert_allclose(reduced_chi_square(residuals, np.full(c, variance), p), chi2,
-                               rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(
+        reduced_chi_square(residuals, full, p), chi2, rtol=1e-12, atol=1e-300
+    )
+    np.testing.assert_allclose(
+        reduced_chi_square(residuals, np.full(c, variance), p),
+        chi2,
+        rtol=1e-12,
+        atol=1e-300,
+    )
 
 
 def test_reduced_chi_square_per_element_variance():
@@ -403,7 +454,9 @@ def test_reduced_chi_square_per_element_variance():
 
 def test_reduced_chi_square_map_shape():
     r = np.ones((4, 5, 10))
-    np.testing.assert_allclose(reduced_chi_square(r, 2.0, n_parameters=2), np.full((4, 5), 10 / 2 / 8))
+    np.testing.assert_allclose(
+        reduced_chi_square(r, 2.0, n_parameters=2), np.full((4, 5), 10 / 2 / 8)
+    )
 
 
 def test_reduced_chi_square_errors():
@@ -412,12 +465,16 @@ def test_reduced_chi_square_errors():
         reduced_chi_square(r, 0.0, 1)
     with pytest.raises(ValueError, match=r"variance must be positive everywhere"):
         reduced_chi_square(r, np.array([1.0, 1.0, -1.0, 1.0, 1.0]), 1)
-    with pytest.raises(ValueError, match=r"5 channels leave no degrees of freedom for 5 parameters"):
+    with pytest.raises(
+        ValueError, match=r"5 channels leave no degrees of freedom for 5 parameters"
+    ):
         reduced_chi_square(r, 1.0, 5)
     with pytest.raises(ValueError, match=r"no degrees of freedom"):
         reduced_chi_square(r, 1.0, 7)
-    with pytest.raises(ValueError,
-                       match=r"variance of shape \(4,\) does not broadcast to residuals \(3, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"variance of shape \(4,\) does not broadcast to residuals \(3, 5\)",
+    ):
         reduced_chi_square(r, np.ones(4), 1)
     with pytest.raises(ValueError, match=r"n_parameters must be >= 0"):
         reduced_chi_square(r, 1.0, -1)
@@ -444,7 +501,9 @@ def test_lag_autocorrelation_smooth_and_alternating():
     alternating = (-1.0) ** np.arange(n)
     # mean 0; sum of lag-1 products -(n-1), sum of squares n
     assert lag_autocorrelation(alternating) == pytest.approx(-(n - 1) / n, abs=1e-12)
-    assert lag_autocorrelation(alternating, lag=2) == pytest.approx((n - 2) / n, abs=1e-12)
+    assert lag_autocorrelation(alternating, lag=2) == pytest.approx(
+        (n - 2) / n, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("phi", [-0.5, 0.3, 0.8])
@@ -455,15 +514,20 @@ def test_lag_autocorrelation_of_ar1_process(phi):
     e = rng.normal(size=n_rows * n + 500)
     x = signal.lfilter([1.0], [1.0, -phi], e)  # x[t] = phi x[t-1] + e[t]
     r = x[500:].reshape(n_rows, n)
-    tol = 5 * np.sqrt((1 + phi**2) / (1 - phi**2) / r.size) + 4 / n  # sampling + mean removal
+    tol = (
+        5 * np.sqrt((1 + phi**2) / (1 - phi**2) / r.size) + 4 / n
+    )  # sampling + mean removal
     for lag in (1, 2, 3):
         assert abs(lag_autocorrelation(r, lag) - phi**lag) < tol
 
 
 @FAST
 @given(
-    r=hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(3, 20)),
-                 elements=st.integers(-50, 50).map(lambda v: v / 10)),
+    r=hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 5), st.integers(3, 20)),
+        elements=st.integers(-50, 50).map(lambda v: v / 10),
+    ),
     lag=st.integers(1, 2),
 )
 def test_lag_autocorrelation_against_definition(r, lag):
@@ -504,6 +568,7 @@ def test_lag_autocorrelation_constant_residual_is_undefined(value, n):
 
 # --------------------------------------------------------------------------- match_labels
 
+
 @FAST
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), size=st.integers(1, 60))
 def test_match_labels_equals_the_best_of_all_relabelings(seed, n, size):
@@ -512,21 +577,24 @@ def test_match_labels_equals_the_best_of_all_relabelings(seed, n, size):
     found = rng.integers(0, n, size)
     result = match_labels(found, truth)
     n_found = int(found.max()) + 1
-    best = max(np.mean(np.asarray(p)[found] == truth)
-               for p in itertools.permutations(range(max(n_found, int(truth.max()) + 1)),
-                                               n_found))
+    best = max(
+        np.mean(np.asarray(p)[found] == truth)
+        for p in itertools.permutations(
+            range(max(n_found, int(truth.max()) + 1)), n_found
+        )
+    )
     assert result.accuracy == pytest.approx(best)
     np.testing.assert_array_equal(result.labels, result.mapping[found])
     assert result.confusion.sum() == size
     used = result.mapping[result.mapping >= 0]
-    assert len(set(used.tolist())) == len(used)            # no two found labels share a truth
+    assert len(set(used.tolist())) == len(used)  # no two found labels share a truth
 
 
 def test_match_labels_is_invariant_to_renumbering_and_handles_many_classes():
     rng = np.random.default_rng(3)
     truth = rng.integers(0, 40, 5000)
     permutation = rng.permutation(40)
-    result = match_labels(permutation[truth], truth)       # 40! relabelings: no brute force
+    result = match_labels(permutation[truth], truth)  # 40! relabelings: no brute force
     assert result.accuracy == 1.0
     np.testing.assert_array_equal(result.labels, truth)
     np.testing.assert_array_equal(result.mapping[permutation], np.arange(40))
@@ -541,9 +609,13 @@ def test_match_labels_with_more_found_labels_than_true_ones():
 def test_match_labels_errors():
     with pytest.raises(ValueError, match=r"found has 3 labels and truth 2"):
         match_labels([0, 1, 1], [0, 1])
-    with pytest.raises(ValueError, match=r"found must hold non-negative integer labels"):
+    with pytest.raises(
+        ValueError, match=r"found must hold non-negative integer labels"
+    ):
         match_labels([0, 1.5], [0, 1])
-    with pytest.raises(ValueError, match=r"truth must hold non-negative integer labels"):
+    with pytest.raises(
+        ValueError, match=r"truth must hold non-negative integer labels"
+    ):
         match_labels([0, 1], [0, -1])
     with pytest.raises(ValueError, match=r"truth must be 1-D"):
         match_labels([0, 1], [[0, 1]])
@@ -551,19 +623,24 @@ def test_match_labels_errors():
 
 # ------------------------------------------------------------------ variance_by_intensity
 
+
 def test_variance_by_intensity_tells_the_noise_models_apart():
     rng = np.random.default_rng(8)
     expected = rng.uniform(5, 200, 300_000)
     level, var_p = variance_by_intensity(expected, rng.poisson(expected), n_bins=8)
     slope = np.polyfit(level, var_p, 1)[0]
-    assert abs(slope - 1) < 0.05                                  # Poisson: variance = mean
-    _, var_g = variance_by_intensity(expected, expected + rng.normal(0, 3.0, expected.size), 8)
-    np.testing.assert_allclose(var_g, 9.0, rtol=0.05)             # Gaussian: flat
+    assert abs(slope - 1) < 0.05  # Poisson: variance = mean
+    _, var_g = variance_by_intensity(
+        expected, expected + rng.normal(0, 3.0, expected.size), 8
+    )
+    np.testing.assert_allclose(var_g, 9.0, rtol=0.05)  # Gaussian: flat
     assert np.all(np.diff(level) > 0)
 
 
 def test_variance_by_intensity_errors():
-    with pytest.raises(ValueError, match=r"expected has shape \(3,\) but noisy has \(4,\)"):
+    with pytest.raises(
+        ValueError, match=r"expected has shape \(3,\) but noisy has \(4,\)"
+    ):
         variance_by_intensity(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match=r"5 bins for 3 values"):
         variance_by_intensity(np.arange(3.0), np.arange(3.0), n_bins=5)

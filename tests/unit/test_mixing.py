@@ -177,7 +177,9 @@ def test_unfold_rejects_nan():
 
 
 def test_fold_wrong_number_of_rows():
-    with pytest.raises(ValueError, match=r"X has 10 rows but shape \(3, 4\) needs ny \* nx = 12"):
+    with pytest.raises(
+        ValueError, match=r"X has 10 rows but shape \(3, 4\) needs ny \* nx = 12"
+    ):
         fold(np.ones((10, 2)), (3, 4))
 
 
@@ -244,7 +246,9 @@ def test_resolution_zero_fwhm_is_identity(energy):
     fwhm_in_steps=st.floats(0.5, 6.0),
     start=st.floats(-50.0, 50.0),
 )
-def test_resolution_symmetric_on_uniform_axis_away_from_edges(step, fwhm_in_steps, start):
+def test_resolution_symmetric_on_uniform_axis_away_from_edges(
+    step, fwhm_in_steps, start
+):
     fwhm = fwhm_in_steps * step
     sigma_steps = fwhm_in_steps * SIGMA_PER_FWHM
     margin = int(np.ceil(10 * sigma_steps)) + 1  # beyond which the Gaussian is < 1e-21
@@ -266,7 +270,9 @@ def test_resolution_symmetric_on_uniform_axis_away_from_edges(step, fwhm_in_step
     spectrum_seed=st.integers(0, 2**32 - 1),
     extra=st.integers(1, 40),
 )
-def test_resolution_interior_equals_numpy_convolve(step, fwhm_in_steps, spectrum_seed, extra):
+def test_resolution_interior_equals_numpy_convolve(
+    step, fwhm_in_steps, spectrum_seed, extra
+):
     fwhm = fwhm_in_steps * step
     sigma = fwhm * SIGMA_PER_FWHM
     half = int(np.ceil(10 * sigma / step)) + 1  # kernel support: +-10 sigma
@@ -276,9 +282,13 @@ def test_resolution_interior_equals_numpy_convolve(step, fwhm_in_steps, spectrum
     offsets = step * np.arange(-half, half + 1)
     kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
     kernel /= kernel.sum()
-    reference = np.convolve(s, kernel, mode="valid")  # outputs for channels half .. n-half-1
+    reference = np.convolve(
+        s, kernel, mode="valid"
+    )  # outputs for channels half .. n-half-1
     broadened = resolution_matrix(energy, fwhm) @ s
-    np.testing.assert_allclose(broadened[half : n - half], reference, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        broadened[half : n - half], reference, rtol=0, atol=1e-10
+    )
 
 
 def _measured_fwhm(x, y):
@@ -414,7 +424,9 @@ def test_gaussian_noise_reaches_requested_snr(target, seed):
     expected_variance = np.mean(clean**2) / 10 ** (target / 10)
     assert isinstance(variance, float)
     assert variance == pytest.approx(expected_variance, rel=1e-12)
-    assert gaussian_noise_std(clean, target) ** 2 == pytest.approx(expected_variance, rel=1e-12)
+    assert gaussian_noise_std(clean, target) ** 2 == pytest.approx(
+        expected_variance, rel=1e-12
+    )
     # the noise power estimate has relative std sqrt(2/N): 0.02 dB here, so 0.1 dB is 5 sigma
     assert abs(snr_db(clean, noisy) - target) < 0.1
     noise = noisy - clean
@@ -451,14 +463,20 @@ def test_gaussian_noise_errors():
 
 @pytest.mark.parametrize("bad", ["seed", 1.5, [1, 2]])
 def test_bad_random_state_type(bad):
-    with pytest.raises(TypeError, match=r"random_state must be None, a non-negative int"):
+    with pytest.raises(
+        TypeError, match=r"random_state must be None, a non-negative int"
+    ):
         add_gaussian_noise(np.ones(10), 20.0, random_state=bad)
-    with pytest.raises(TypeError, match=r"random_state must be None, a non-negative int"):
+    with pytest.raises(
+        TypeError, match=r"random_state must be None, a non-negative int"
+    ):
         add_poisson_noise(np.ones(10), random_state=bad)
 
 
 def test_negative_random_state():
-    with pytest.raises(ValueError, match=r"random_state must be a non-negative integer, got -1"):
+    with pytest.raises(
+        ValueError, match=r"random_state must be a non-negative integer, got -1"
+    ):
         add_gaussian_noise(np.ones(10), 20.0, random_state=-1)
 
 
@@ -487,7 +505,9 @@ def test_poisson_per_element_expectation():
     n = expected.shape[0]
     se = 5 * np.sqrt(np.maximum(lam, 1e-12) / n)
     assert np.all(np.abs(counts.mean(axis=0) - lam) <= se)
-    assert np.all(np.abs(counts.var(axis=0) - lam) <= 5 * np.sqrt((lam + 2 * lam**2) / n) + 1e-12)
+    assert np.all(
+        np.abs(counts.var(axis=0) - lam) <= 5 * np.sqrt((lam + 2 * lam**2) / n) + 1e-12
+    )
 
 
 def test_poisson_is_seeded():
@@ -514,7 +534,9 @@ def test_poisson_noise_at_a_requested_snr(target, seed):
     clean = np.abs(np.random.default_rng(seed).normal(size=(30, 40))) + 0.1
     counts, expected = add_poisson_noise(clean, snr_db=target, random_state=seed)
     # the scale is exact: expected counts have mean(lambda^2) / mean(lambda) = 10^(SNR/10)
-    assert 10 * np.log10(np.mean(expected**2) / expected.mean()) == pytest.approx(target)
+    assert 10 * np.log10(np.mean(expected**2) / expected.mean()) == pytest.approx(
+        target
+    )
     np.testing.assert_allclose(expected / clean, expected[0, 0] / clean[0, 0])
     assert counts.shape == clean.shape
 

@@ -12,8 +12,15 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from lectlib.plotting import (STYLE, mark_spots, plot_maps, plot_reciprocal,  # noqa: E402
-                              plot_singular_values, plot_spectra, use_style)
+from lectlib.plotting import (
+    STYLE,
+    mark_spots,
+    plot_maps,
+    plot_reciprocal,  # noqa: E402
+    plot_singular_values,
+    plot_spectra,
+    use_style,
+)
 from lectlib.sliding import SlidingFFT  # noqa: E402
 
 
@@ -52,7 +59,9 @@ def test_plot_spectra_single_spectrum_on_given_axes():
     fig, ax = plt.subplots()
     n_before = len(plt.get_fignums())
     energy = np.arange(5.0)
-    out = plot_spectra(energy, energy**2, ax=ax, lw=3, color="red", xlabel="E", ylabel="I")
+    out = plot_spectra(
+        energy, energy**2, ax=ax, lw=3, color="red", xlabel="E", ylabel="I"
+    )
     assert out is ax
     assert len(plt.get_fignums()) == n_before  # no new figure
     assert len(ax.lines) == 1
@@ -68,7 +77,9 @@ def test_plot_spectra_single_spectrum_on_given_axes():
 
 def test_plot_spectra_errors():
     energy = np.arange(4.0)
-    with pytest.raises(ValueError, match=r"labels must be a sequence of 2 labels, one per spectrum"):
+    with pytest.raises(
+        ValueError, match=r"labels must be a sequence of 2 labels, one per spectrum"
+    ):
         plot_spectra(energy, np.ones((2, 4)), labels=["only one"])
     with pytest.raises(ValueError, match=r"spectra have 5 channels but energy has 4"):
         plot_spectra(energy, np.ones((2, 5)))
@@ -94,20 +105,28 @@ def test_plot_maps_one_image_and_colorbar_per_map(n):
     assert isinstance(fig, Figure)
     image_axes = _image_axes(fig)
     assert len(image_axes) == n
-    # n maps + n color bars visible; unused grid cells are hidden
-    assert len(_visible_axes(fig)) == 2 * n
+    # n maps visible, each with its colorbar inset beside it, exactly as tall as the map;
+    # unused grid cells are hidden
+    assert len(_visible_axes(fig)) == n
+    fig.canvas.draw()
     for i, ax in enumerate(image_axes):
+        (cax,) = ax.child_axes
+        assert cax.get_position().height == pytest.approx(ax.get_position().height)
         assert len(ax.images) == 1
         np.testing.assert_array_equal(ax.images[0].get_array(), maps[:, :, i])
         assert ax.get_title() == titles[i]
         # without a shared scale each map spans its own range
-        assert ax.images[0].get_clim() == pytest.approx((maps[:, :, i].min(), maps[:, :, i].max()))
+        assert ax.images[0].get_clim() == pytest.approx(
+            (maps[:, :, i].min(), maps[:, :, i].max())
+        )
     assert fig._suptitle.get_text() == "Loadings"
 
 
 def test_plot_maps_share_scale_gives_one_color_range():
     rng = np.random.default_rng(1)
-    maps = np.stack([rng.random((6, 6)), 5 + 3 * rng.random((6, 6)), -2 * rng.random((6, 6))], -1)
+    maps = np.stack(
+        [rng.random((6, 6)), 5 + 3 * rng.random((6, 6)), -2 * rng.random((6, 6))], -1
+    )
     fig = plot_maps(maps, share_scale=True)
     clims = [ax.images[0].get_clim() for ax in _image_axes(fig)]
     assert len(clims) == 3
@@ -149,7 +168,9 @@ def test_plot_maps_ncols_layout():
 
 def test_plot_maps_errors():
     maps = np.ones((4, 4, 3))
-    with pytest.raises(ValueError, match=r"titles must be a sequence of 3 titles, one per map"):
+    with pytest.raises(
+        ValueError, match=r"titles must be a sequence of 3 titles, one per map"
+    ):
         plot_maps(maps, titles=["a", "b"])
     _, axes = plt.subplots(1, 2)
     with pytest.raises(ValueError, match=r"got 2 axes for 3 maps"):
@@ -200,13 +221,12 @@ def test_plot_singular_values_errors():
         plot_singular_values([1.0, np.nan])
 
 
-
 def test_use_style_sets_the_course_style_outside_a_notebook():
     with plt.rc_context():
         use_style()
         for key, value in STYLE.items():
             assert plt.rcParams[key] == value
-        assert matplotlib.get_backend().lower() == "agg"      # no kernel: backend untouched
+        assert matplotlib.get_backend().lower() == "agg"  # no kernel: backend untouched
 
 
 def test_plot_reciprocal_draws_the_centered_picture_and_circles_spots():
@@ -225,8 +245,12 @@ def test_plot_reciprocal_draws_the_centered_picture_and_circles_spots():
     assert abs(k_col) == pytest.approx(0.125) and k_row == pytest.approx(0.0, abs=1e-12)
     assert ax.images[0].get_clim()[0] == 0 and ax.get_title() == "fringes"
     offsets = ax.collections[0].get_offsets()
-    np.testing.assert_allclose(sorted(map(tuple, offsets)), [(-0.125, 0.0), (0.125, 0.0)])
-    symmetric = plot_reciprocal(fft, features - features.mean(), symmetric=True, cmap="RdBu_r")
+    np.testing.assert_allclose(
+        sorted(map(tuple, offsets)), [(-0.125, 0.0), (0.125, 0.0)]
+    )
+    symmetric = plot_reciprocal(
+        fft, features - features.mean(), symmetric=True, cmap="RdBu_r"
+    )
     low, high = symmetric.images[0].get_clim()
     assert low == -high < 0
 
@@ -238,6 +262,8 @@ def test_plot_reciprocal_and_mark_spots_errors():
     with pytest.raises(ValueError, match=r"features have 3 values"):
         plot_reciprocal(fft, np.ones(3))
     _, ax = plt.subplots()
-    assert len(mark_spots(ax, [[0.1, 0.2], [-0.1, -0.2]]).get_offsets()) == 2   # pairs once
+    assert (
+        len(mark_spots(ax, [[0.1, 0.2], [-0.1, -0.2]]).get_offsets()) == 2
+    )  # pairs once
     with pytest.raises(ValueError, match=r"spots must have shape \(n_spots, 2\)"):
         mark_spots(ax, np.ones((2, 3)))

@@ -25,12 +25,21 @@ from hypothesis import strategies as st
 
 import lectlib
 import promise
-from lectlib.datasets import (make_charge_order, make_eels_interface, make_lattice_phases,
-                              make_mixture)
+from lectlib.datasets import (
+    make_charge_order,
+    make_eels_interface,
+    make_lattice_phases,
+    make_mixture,
+)
 
 METHODS = ("fit", "transform", "inverse_transform", "to_maps", "to_reciprocal")
-DATASETS = settings(deadline=None, max_examples=100, derandomize=True, database=None,
-                    suppress_health_check=list(HealthCheck))
+DATASETS = settings(
+    deadline=None,
+    max_examples=100,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def _public_callables():
@@ -68,9 +77,11 @@ def outcomes():
 def test_every_input_keeps_the_promise(outcomes):
     results, seconds = outcomes
     counts, broken = promise.summary(results)
-    report = "\n".join(f"{name}: {key}={label}: {outcome}: {detail}"
-                       for name, rows in sorted(broken.items())
-                       for key, label, outcome, detail in rows)
+    report = "\n".join(
+        f"{name}: {key}={label}: {outcome}: {detail}"
+        for name, rows in sorted(broken.items())
+        for key, label, outcome, detail in rows
+    )
     print(f"\n{len(results)} calls in {seconds:.1f} s: {dict(counts)}")
     assert not broken, report
     # Both outcomes occur: the families reach the validation and the valid calls succeed.
@@ -80,7 +91,11 @@ def test_every_input_keeps_the_promise(outcomes):
 
 def test_the_valid_call_of_every_case_succeeds(outcomes):
     results, _ = outcomes
-    valid = {name: outcome for name, label, _, outcome, _ in results.values() if label == "valid"}
+    valid = {
+        name: outcome
+        for name, label, _, outcome, _ in results.values()
+        if label == "valid"
+    }
     assert set(valid) == set(promise.cases())
     assert all(outcome == promise.OK for outcome in valid.values()), valid
 
@@ -94,10 +109,13 @@ def test_a_hang_is_reported_as_a_timeout_and_the_run_goes_on(monkeypatch):
         while True:
             time.sleep(0.01)
 
-    monkeypatch.setattr(lectlib.plotting, "use_style", hang)    # a case without arguments
+    monkeypatch.setattr(lectlib.plotting, "use_style", hang)  # a case without arguments
     start = time.perf_counter()
-    results = promise.run_all(n_workers=1, timeout=1.0,
-                              only={"lectlib.plotting.use_style", "lectlib.metrics.snr_db"})
+    results = promise.run_all(
+        n_workers=1,
+        timeout=1.0,
+        only={"lectlib.plotting.use_style", "lectlib.metrics.snr_db"},
+    )
     assert time.perf_counter() - start < 20
     timeouts = [r for r in results.values() if r[3] == "timeout"]
     finished = [r for r in results.values() if r[0] == "lectlib.metrics.snr_db"]
@@ -107,6 +125,7 @@ def test_a_hang_is_reported_as_a_timeout_and_the_run_goes_on(monkeypatch):
 
 
 # ------------------------------------------------------------------------------- datasets
+
 
 def _promised(make, **kwargs):
     """Call a generator; no warning may escape and every float array must be finite."""
@@ -120,21 +139,39 @@ def _promised(make, **kwargs):
 
 
 @DATASETS
-@given(ny=st.integers(1, 6), nx=st.integers(1, 6), k=st.integers(1, 4),
-       channels=st.integers(2, 12), n_pure=st.integers(0, 1),
-       noise=st.sampled_from(["gaussian", "poisson", None]), snr=st.floats(-300, 300),
-       dose=st.floats(1e-3, 1e6), concentration=st.floats(0.01, 50.0),
-       length=st.floats(0.0, 1.0), seed=st.integers(0, 2**32 - 1))
-def test_make_mixture_on_any_grid_and_noise(ny, nx, k, channels, n_pure, noise, snr, dose,
-                                           concentration, length, seed):
+@given(
+    ny=st.integers(1, 6),
+    nx=st.integers(1, 6),
+    k=st.integers(1, 4),
+    channels=st.integers(2, 12),
+    n_pure=st.integers(0, 1),
+    noise=st.sampled_from(["gaussian", "poisson", None]),
+    snr=st.floats(-300, 300),
+    dose=st.floats(1e-3, 1e6),
+    concentration=st.floats(0.01, 50.0),
+    length=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_make_mixture_on_any_grid_and_noise(
+    ny, nx, k, channels, n_pure, noise, snr, dose, concentration, length, seed
+):
     if k > channels or k * n_pure > ny * nx:
         with pytest.raises(ValueError):
             make_mixture(k, (ny, nx), channels, n_pure=n_pure)
         return
-    d = _promised(make_mixture, n_components=k, shape=(ny, nx), n_channels=channels,
-                  n_pure=n_pure, noise=noise, snr_db=snr, dose=dose,
-                  concentration=concentration, length_scale=length * 10 * max(ny, nx),
-                  random_state=seed)
+    d = _promised(
+        make_mixture,
+        n_components=k,
+        shape=(ny, nx),
+        n_channels=channels,
+        n_pure=n_pure,
+        noise=noise,
+        snr_db=snr,
+        dose=dose,
+        concentration=concentration,
+        length_scale=length * 10 * max(ny, nx),
+        random_state=seed,
+    )
     np.testing.assert_allclose(d.abundances.sum(axis=-1), 1.0, atol=1e-12)
     assert d.abundances.min() >= 0 and d.endmembers.min() > 0
     if noise == "poisson":
@@ -142,49 +179,105 @@ def test_make_mixture_on_any_grid_and_noise(ny, nx, k, channels, n_pure, noise, 
 
 
 @DATASETS
-@given(ny=st.integers(1, 6), nx=st.integers(1, 8), scan=st.sampled_from(["area", "line"]),
-       e0=st.floats(1.0, 40.0), span=st.floats(3.0, 100.0), step=st.floats(0.05, 1.5),
-       intermixing=st.floats(0.0, 5.0), roughness=st.floats(0.0, 5.0),
-       t=st.tuples(st.floats(0.01, 2.0), st.floats(0.01, 2.0)), dose=st.floats(1.0, 1e7),
-       fwhm=st.floats(0.0, 5.0), interface=st.floats(0.0, 1.0),
-       noise=st.sampled_from(["poisson", None]), seed=st.integers(0, 2**32 - 1))
-def test_make_eels_interface_on_any_grid_and_noise(ny, nx, scan, e0, span, step, intermixing,
-                                                   roughness, t, dose, fwhm, interface, noise,
-                                                   seed):
-    d = _promised(make_eels_interface, shape=(ny, nx), scan=scan, energy_range=(e0, e0 + span),
-                  energy_step=step, intermixing=intermixing, roughness=roughness, thickness=t,
-                  dose=dose, resolution_fwhm=fwhm, interface_component=interface, noise=noise,
-                  random_state=seed)
-    wedge_low, wedge_high = min(t) * 0.8, max(t) * 1.2         # ±4 % variation, a few sigma
+@given(
+    ny=st.integers(1, 6),
+    nx=st.integers(1, 8),
+    scan=st.sampled_from(["area", "line"]),
+    e0=st.floats(1.0, 40.0),
+    span=st.floats(3.0, 100.0),
+    step=st.floats(0.05, 1.5),
+    intermixing=st.floats(0.0, 5.0),
+    roughness=st.floats(0.0, 5.0),
+    t=st.tuples(st.floats(0.01, 2.0), st.floats(0.01, 2.0)),
+    dose=st.floats(1.0, 1e7),
+    fwhm=st.floats(0.0, 5.0),
+    interface=st.floats(0.0, 1.0),
+    noise=st.sampled_from(["poisson", None]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_make_eels_interface_on_any_grid_and_noise(
+    ny,
+    nx,
+    scan,
+    e0,
+    span,
+    step,
+    intermixing,
+    roughness,
+    t,
+    dose,
+    fwhm,
+    interface,
+    noise,
+    seed,
+):
+    d = _promised(
+        make_eels_interface,
+        shape=(ny, nx),
+        scan=scan,
+        energy_range=(e0, e0 + span),
+        energy_step=step,
+        intermixing=intermixing,
+        roughness=roughness,
+        thickness=t,
+        dose=dose,
+        resolution_fwhm=fwhm,
+        interface_component=interface,
+        noise=noise,
+        random_state=seed,
+    )
+    wedge_low, wedge_high = min(t) * 0.8, max(t) * 1.2  # ±4 % variation, a few sigma
     assert wedge_low < d.thickness.min() and d.thickness.max() < wedge_high
     assert d.clean.min() >= 0 and d.cube.min() >= 0
     np.testing.assert_allclose(d.fractions.sum(axis=-1), 1.0, atol=1e-12)
 
 
-_PHASE = st.fixed_dictionaries(dict(symmetry=st.sampled_from(["square", "hexagonal"]),
-                                    spacing=st.floats(2.0, 10.0), angle=st.floats(-180, 180)))
+_PHASE = st.fixed_dictionaries(
+    dict(
+        symmetry=st.sampled_from(["square", "hexagonal"]),
+        spacing=st.floats(2.0, 10.0),
+        angle=st.floats(-180, 180),
+    )
+)
 
 
 @DATASETS
-@given(h=st.integers(1, 24), w=st.integers(1, 24), phases=st.lists(_PHASE, min_size=1,
-                                                                  max_size=3),
-       extra=st.integers(0, 3), drift=st.floats(0.0, 3.0), vacancies=st.floats(0.0, 0.9),
-       lines=st.integers(0, 3), atom=st.floats(0.3, 3.0),
-       noise=st.sampled_from(["gaussian", "poisson", None]), level=st.floats(1e-3, 100.0),
-       seed=st.integers(0, 2**32 - 1))
-def test_make_lattice_phases_on_any_grid_and_noise(h, w, phases, extra, drift, vacancies, lines,
-                                                   atom, noise, level, seed):
+@given(
+    h=st.integers(1, 24),
+    w=st.integers(1, 24),
+    phases=st.lists(_PHASE, min_size=1, max_size=3),
+    extra=st.integers(0, 3),
+    drift=st.floats(0.0, 3.0),
+    vacancies=st.floats(0.0, 0.9),
+    lines=st.integers(0, 3),
+    atom=st.floats(0.3, 3.0),
+    noise=st.sampled_from(["gaussian", "poisson", None]),
+    level=st.floats(1e-3, 100.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_make_lattice_phases_on_any_grid_and_noise(
+    h, w, phases, extra, drift, vacancies, lines, atom, noise, level, seed
+):
     n_grains = len(phases) + extra
-    kwargs = dict(shape=(h, w), phases=phases, n_grains=n_grains, drift=drift,
-                  vacancies=vacancies, defect_lines=lines, atom_size=atom, noise=noise,
-                  noise_level=level, random_state=seed)
+    kwargs = dict(
+        shape=(h, w),
+        phases=phases,
+        n_grains=n_grains,
+        drift=drift,
+        vacancies=vacancies,
+        defect_lines=lines,
+        atom_size=atom,
+        noise=noise,
+        noise_level=level,
+        random_state=seed,
+    )
     if n_grains > h * w or lines > h + w or atom > max(h, w):
         with pytest.raises(ValueError):
             make_lattice_phases(**kwargs)
         return
     try:
         d = _promised(make_lattice_phases, **kwargs)
-    except ValueError as exc:                         # documented: no room for every phase
+    except ValueError as exc:  # documented: no room for every phase
         assert "too small" in str(exc)
         return
     assert set(np.unique(d.phase_map)) <= set(range(len(phases)))
@@ -192,17 +285,34 @@ def test_make_lattice_phases_on_any_grid_and_noise(h, w, phases, extra, drift, v
 
 
 @DATASETS
-@given(h=st.integers(1, 24), w=st.integers(1, 24), spacing=st.floats(2.0, 8.0),
-       amplitude=st.floats(0.0, 1.0), orders=st.lists(st.sampled_from(
-           ["none", "hexagonal", "dimer"]), min_size=1, max_size=3),
-       length=st.floats(0.01, 1.0), atom=st.floats(0.3, 3.0),
-       noise=st.sampled_from(["gaussian", "poisson", None]), level=st.floats(1e-3, 100.0),
-       seed=st.integers(0, 2**32 - 1))
-def test_make_charge_order_on_any_grid_and_noise(h, w, spacing, amplitude, orders, length, atom,
-                                                 noise, level, seed):
-    kwargs = dict(shape=(h, w), spacing=spacing, amplitude=amplitude, orders=orders,
-                  length_scale=length * 10 * max(h, w), atom_size=atom, noise=noise,
-                  noise_level=level, random_state=seed)
+@given(
+    h=st.integers(1, 24),
+    w=st.integers(1, 24),
+    spacing=st.floats(2.0, 8.0),
+    amplitude=st.floats(0.0, 1.0),
+    orders=st.lists(
+        st.sampled_from(["none", "hexagonal", "dimer"]), min_size=1, max_size=3
+    ),
+    length=st.floats(0.01, 1.0),
+    atom=st.floats(0.3, 3.0),
+    noise=st.sampled_from(["gaussian", "poisson", None]),
+    level=st.floats(1e-3, 100.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_make_charge_order_on_any_grid_and_noise(
+    h, w, spacing, amplitude, orders, length, atom, noise, level, seed
+):
+    kwargs = dict(
+        shape=(h, w),
+        spacing=spacing,
+        amplitude=amplitude,
+        orders=orders,
+        length_scale=length * 10 * max(h, w),
+        atom_size=atom,
+        noise=noise,
+        noise_level=level,
+        random_state=seed,
+    )
     if atom > max(h, w):
         with pytest.raises(ValueError):
             make_charge_order(**kwargs)
@@ -213,6 +323,7 @@ def test_make_charge_order_on_any_grid_and_noise(h, w, spacing, amplitude, order
 
 # ---------------------------------------------------------- the defects a fuzz run found
 
+
 def test_row_1_eels_thickness_on_small_grids():
     """The thickness variation had its spread removed but not its mean: on a 4 x 6 grid the
     thickness swung by hundreds of percent, and went negative."""
@@ -220,7 +331,7 @@ def test_row_1_eels_thickness_on_small_grids():
         d = make_eels_interface(shape=(4, 6), noise=None, random_state=seed)
         wedge = np.linspace(0.45, 0.75, 4)[:, None]
         assert np.abs(d.thickness / wedge - 1).max() < 0.2, seed
-    make_eels_interface(shape=(4, 6), random_state=5)            # counts, no error
+    make_eels_interface(shape=(4, 6), random_state=5)  # counts, no error
 
 
 def test_row_2_poisson_noise_needs_a_dose():
@@ -229,15 +340,20 @@ def test_row_2_poisson_noise_needs_a_dose():
             make(shape=(16, 16), noise="poisson", noise_level=0, random_state=0)
 
 
-@pytest.mark.parametrize("call", [
-    lambda X: lectlib.decomposition.pca(X),
-    lambda X: lectlib.unmixing.simplex_projection(X),
-    lambda X: lectlib.unmixing.NFINDR(2).fit(X),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda X: lectlib.decomposition.pca(X),
+        lambda X: lectlib.unmixing.simplex_projection(X),
+        lambda X: lectlib.unmixing.NFINDR(2).fit(X),
+    ],
+)
 def test_row_3_values_near_float_max_are_refused_not_hung(call):
     X = np.full((6, 4), 1.5e308)
     X[::2] *= 0.5
-    with pytest.raises(ValueError, match=r"magnitudes up to 1e\+100 \(rescale the data\)"):
+    with pytest.raises(
+        ValueError, match=r"magnitudes up to 1e\+100 \(rescale the data\)"
+    ):
         call(X)
 
 
@@ -265,9 +381,11 @@ def test_row_6_nnls_batch_needs_a_symmetric_positive_definite_gram():
     from lectlib.regression import nnls_batch
 
     rhs = np.ones((3, 2))
-    for gram, message in [(np.array([[1.0, 1.0], [1.0, 1.0]]), "positive definite"),
-                          (np.array([[1.0, 2.0], [2.0, 1.0]]), "positive definite"),
-                          (np.array([[2.0, 1.0], [0.0, 2.0]]), "symmetric")]:
+    for gram, message in [
+        (np.array([[1.0, 1.0], [1.0, 1.0]]), "positive definite"),
+        (np.array([[1.0, 2.0], [2.0, 1.0]]), "positive definite"),
+        (np.array([[2.0, 1.0], [0.0, 2.0]]), "symmetric"),
+    ]:
         with pytest.raises(ValueError, match=message):
             nnls_batch(gram, rhs)
     with pytest.raises(ValueError, match=r"max_iter must be >= 1"):
@@ -278,10 +396,18 @@ def test_row_8_no_degrees_of_freedom_is_a_documented_nan():
     from lectlib.regression import fit_known_endmembers
 
     E = np.eye(3, 5) + 0.1
-    fit = fit_known_endmembers(np.random.default_rng(0).random((4, 5)), E, energy=np.arange(5.0),
-                               window=(0.0, 2.0), method="ols", variance=1.0)
+    fit = fit_known_endmembers(
+        np.random.default_rng(0).random((4, 5)),
+        E,
+        energy=np.arange(5.0),
+        window=(0.0, 2.0),
+        method="ols",
+        variance=1.0,
+    )
     assert fit.dof == 0 and np.all(np.isnan(fit.reduced_chi2))
-    assert "NaN" in fit_known_endmembers.__doc__ and "dof" in fit_known_endmembers.__doc__
+    assert (
+        "NaN" in fit_known_endmembers.__doc__ and "dof" in fit_known_endmembers.__doc__
+    )
 
 
 def test_row_9_weighted_pca_without_counts():
@@ -300,7 +426,7 @@ def test_row_10_undefined_statistics_are_refused():
         image_statistics(np.array([[5.0]]))
     with pytest.raises(ValueError, match=r"clean is all zeros"):
         snr_db(np.zeros(4), np.ones(4))
-    assert snr_db(np.ones(4), np.ones(4)) == np.inf              # documented: no noise
+    assert snr_db(np.ones(4), np.ones(4)) == np.inf  # documented: no noise
 
 
 @pytest.mark.parametrize("value_range", [(5, 1), (np.nan, 1), (0, np.inf), (1, 1)])
@@ -334,7 +460,7 @@ def test_row_12_plots_and_widgets_check_their_arguments_before_drawing():
         widgets.interact(draw, descriptions={"a": 3}, a=[1, 2])
     with pytest.raises(TypeError, match=r"formats must be a dict"):
         widgets.interact(draw, formats="{}", a=[1, 2])
-    assert drawn == []                                            # nothing rendered in vain
+    assert drawn == []  # nothing rendered in vain
     with pytest.raises(TypeError, match=r"fig must be a matplotlib Figure"):
         widgets.figure_to_png("figure")
     with pytest.raises(TypeError, match=r"ax must be a matplotlib Axes"):
@@ -368,8 +494,11 @@ def test_row_15_spectral_angles_at_any_scale(scale):
 
     assert spectral_angle([scale, 0.0], [0.0, scale]) == pytest.approx(90.0)
     assert spectral_angle([scale, scale], [scale, 0.0]) == pytest.approx(45.0)
-    np.testing.assert_allclose(pairwise_spectral_angles(np.eye(2) * scale, np.eye(2)),
-                               [[0.0, 90.0], [90.0, 0.0]], atol=1e-12)
+    np.testing.assert_allclose(
+        pairwise_spectral_angles(np.eye(2) * scale, np.eye(2)),
+        [[0.0, 90.0], [90.0, 0.0]],
+        atol=1e-12,
+    )
 
 
 def test_row_16_impossible_values_are_refused():
@@ -397,13 +526,17 @@ def test_row_17_strings_are_refused_by_functions_and_estimators_alike():
             call(strings)
     numbers = np.random.default_rng(0).random((8, 8))
     for call in (pca, WeightedPCA().fit, NFINDR(2).fit, SlidingFFT(4, 2).fit):
-        call(numbers.astype(object))                                # object holding numbers: ok
+        call(numbers.astype(object))  # object holding numbers: ok
 
 
 @pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e90])
 def test_row_18_extreme_but_finite_scales_give_finite_results(scale):
     from lectlib.decomposition import pca
-    from lectlib.metrics import lag_autocorrelation, match_components, reduced_chi_square
+    from lectlib.metrics import (
+        lag_autocorrelation,
+        match_components,
+        reduced_chi_square,
+    )
     from lectlib.unmixing import NFINDR, fcls
 
     rng = np.random.default_rng(1)
@@ -411,8 +544,13 @@ def test_row_18_extreme_but_finite_scales_give_finite_results(scale):
     X = rng.dirichlet([1, 1, 1], 40) @ E * scale
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        results = [pca(X, 2).scores, fcls(X, E * scale), NFINDR(3, random_state=0).fit(X).endmembers_,
-                   match_components(E * scale, E).matched, lag_autocorrelation(X),
-                   reduced_chi_square(X, 1.0, 0)]
+        results = [
+            pca(X, 2).scores,
+            fcls(X, E * scale),
+            NFINDR(3, random_state=0).fit(X).endmembers_,
+            match_components(E * scale, E).matched,
+            lag_autocorrelation(X),
+            reduced_chi_square(X, 1.0, 0),
+        ]
     for r in results:
         assert np.all(np.isfinite(r))

@@ -20,7 +20,11 @@ from sklearn.preprocessing import FunctionTransformer
 
 from helpers import FAST, run_estimator_checks, well_conditioned
 
-from lectlib.regression import KnownEndmemberRegression, fit_known_endmembers, nnls_batch
+from lectlib.regression import (
+    KnownEndmemberRegression,
+    fit_known_endmembers,
+    nnls_batch,
+)
 
 
 @st.composite
@@ -31,7 +35,11 @@ def problems(draw, cube=None):
     k = draw(st.integers(1, 4))
     c = draw(st.integers(k + 1, 16))
     is_cube = draw(st.booleans()) if cube is None else cube
-    grid = (draw(st.integers(1, 4)), draw(st.integers(1, 5))) if is_cube else (draw(st.integers(1, 12)),)
+    grid = (
+        (draw(st.integers(1, 4)), draw(st.integers(1, 5)))
+        if is_cube
+        else (draw(st.integers(1, 12)),)
+    )
     E = well_conditioned(rng, k, c)
     data = rng.normal(size=grid + (c,)) * draw(st.floats(0.1, 10.0))
     return data, E
@@ -61,12 +69,18 @@ def test_ols_matches_lstsq_and_shapes(problem):
     assert fit.residuals.shape == grid + (c,)
     assert fit.chi2.shape == grid and fit.reduced_chi2.shape == grid
     scale = max(1.0, np.abs(ref).max())
-    np.testing.assert_allclose(fit.coefficients.reshape(-1, k), ref, rtol=0, atol=1e-8 * scale)
-    np.testing.assert_allclose(fit.model.reshape(-1, c), ref @ E, rtol=0, atol=1e-8 * scale)
+    np.testing.assert_allclose(
+        fit.coefficients.reshape(-1, k), ref, rtol=0, atol=1e-8 * scale
+    )
+    np.testing.assert_allclose(
+        fit.model.reshape(-1, c), ref @ E, rtol=0, atol=1e-8 * scale
+    )
     np.testing.assert_allclose(fit.residuals, data - fit.model, atol=1e-12 * scale)
     rss = np.sum((X - ref @ E) ** 2, axis=1)
     np.testing.assert_allclose(fit.chi2.ravel(), rss, rtol=1e-7, atol=1e-10 * scale**2)
-    np.testing.assert_allclose(fit.reduced_chi2.ravel(), rss / (c - k), rtol=1e-7, atol=1e-10 * scale**2)
+    np.testing.assert_allclose(
+        fit.reduced_chi2.ravel(), rss / (c - k), rtol=1e-7, atol=1e-10 * scale**2
+    )
     assert fit.dof == c - k
     assert fit.channels.all() and fit.energy is None and fit.method == "ols"
 
@@ -82,7 +96,9 @@ def test_nnls_matches_scipy_pixel_by_pixel(problem):
     assert fit.model.shape == grid + (c,) and fit.chi2.shape == grid
     assert np.all(fit.coefficients >= 0)
     scale = max(1.0, np.abs(ref).max())
-    np.testing.assert_allclose(fit.coefficients.reshape(-1, k), ref, rtol=0, atol=1e-8 * scale)
+    np.testing.assert_allclose(
+        fit.coefficients.reshape(-1, k), ref, rtol=0, atol=1e-8 * scale
+    )
 
 
 @FAST
@@ -111,7 +127,9 @@ def test_exact_recovery_with_some_true_zeros():
     clean = true @ E
     for method in ("ols", "nnls", "poisson"):
         fit = fit_known_endmembers(clean, E, method=method)
-        np.testing.assert_allclose(fit.coefficients, true, rtol=1e-8, atol=1e-9, err_msg=method)
+        np.testing.assert_allclose(
+            fit.coefficients, true, rtol=1e-8, atol=1e-9, err_msg=method
+        )
 
 
 # ------------------------------------------------------------------------------------- window
@@ -122,22 +140,36 @@ def test_window_restricts_channels():
     energy = np.linspace(10.0, 60.0, 101)
     E = well_conditioned(rng, 3, energy.size)
     data = rng.normal(size=(4, 5, energy.size))
-    fit = fit_known_endmembers(data, E, energy=energy, window=(20.0, 35.0), method="ols", variance=2.0)
+    fit = fit_known_endmembers(
+        data, E, energy=energy, window=(20.0, 35.0), method="ols", variance=2.0
+    )
     mask = (energy >= 20.0) & (energy <= 35.0)
     assert mask.sum() == 31
     np.testing.assert_array_equal(fit.channels, mask)
     np.testing.assert_array_equal(fit.energy, energy[mask])
     assert fit.dof == mask.sum() - 3
-    assert fit.model.shape == (4, 5, mask.sum()) and fit.residuals.shape == (4, 5, mask.sum())
-    ref = np.linalg.lstsq(E[:, mask].T, data[..., mask].reshape(-1, mask.sum()).T, rcond=None)[0].T
+    assert fit.model.shape == (4, 5, mask.sum()) and fit.residuals.shape == (
+        4,
+        5,
+        mask.sum(),
+    )
+    ref = np.linalg.lstsq(
+        E[:, mask].T, data[..., mask].reshape(-1, mask.sum()).T, rcond=None
+    )[0].T
     np.testing.assert_allclose(fit.coefficients.reshape(-1, 3), ref, atol=1e-10)
     # the channels outside the window do not matter at all
     changed = data.copy()
     changed[..., ~mask] = 1e6
     np.testing.assert_allclose(
-        fit_known_endmembers(changed, E, energy=energy, window=(20.0, 35.0), method="ols").coefficients,
-        fit.coefficients, atol=1e-10)
-    np.testing.assert_allclose(fit.reduced_chi2, np.sum(fit.residuals**2, axis=-1) / 2.0 / fit.dof)
+        fit_known_endmembers(
+            changed, E, energy=energy, window=(20.0, 35.0), method="ols"
+        ).coefficients,
+        fit.coefficients,
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(
+        fit.reduced_chi2, np.sum(fit.residuals**2, axis=-1) / 2.0 / fit.dof
+    )
 
 
 def test_window_errors():
@@ -146,7 +178,9 @@ def test_window_errors():
     data = np.ones((4, 10))
     with pytest.raises(ValueError, match=r"window needs the energy axis"):
         fit_known_endmembers(data, E, window=(1.0, 5.0))
-    with pytest.raises(ValueError, match=r"holds 2 channel\(s\): fewer than the 3 endmembers"):
+    with pytest.raises(
+        ValueError, match=r"holds 2 channel\(s\): fewer than the 3 endmembers"
+    ):
         fit_known_endmembers(data, E, energy=energy, window=(2.0, 3.0))
     with pytest.raises(ValueError, match=r"window must be increasing"):
         fit_known_endmembers(data, E, energy=energy, window=(5.0, 2.0))
@@ -172,10 +206,14 @@ def test_reduced_chi2_is_one_for_gaussian_noise():
     assert abs(fit.reduced_chi2.mean() - 1.0) < 4 * se
     assert fit.reduced_chi2.var() == pytest.approx(2.0 / dof, rel=0.15)
     # the variance may be given per channel (broadcast over pixels) with the same result
-    per_channel = fit_known_endmembers(data, E, method="ols", variance=np.full(c, sigma**2))
+    per_channel = fit_known_endmembers(
+        data, E, method="ols", variance=np.full(c, sigma**2)
+    )
     np.testing.assert_allclose(per_channel.chi2, fit.chi2, rtol=1e-12)
     # or per element, for a (pixels, channels) matrix
-    per_element = fit_known_endmembers(data, E, method="ols", variance=np.full((n, c), sigma**2))
+    per_element = fit_known_endmembers(
+        data, E, method="ols", variance=np.full((n, c), sigma**2)
+    )
     np.testing.assert_allclose(per_element.chi2, fit.chi2, rtol=1e-12)
 
 
@@ -221,7 +259,9 @@ def test_poisson_fit_is_the_maximum_likelihood():
     # and at least that of small feasible perturbations of it
     for _ in range(5):
         other = np.maximum(coef + 0.01 * rng.standard_normal(coef.shape), 0.0)
-        assert np.all(ll_poisson >= _poisson_loglik(counts, np.maximum(other @ E, 1e-300)) - 1e-9)
+        assert np.all(
+            ll_poisson >= _poisson_loglik(counts, np.maximum(other @ E, 1e-300)) - 1e-9
+        )
 
 
 def test_poisson_reduced_chi2_is_one_on_poisson_data():
@@ -236,7 +276,12 @@ def test_poisson_reduced_chi2_is_one_on_poisson_data():
     se = np.sqrt(2.0 / dof / n)
     assert abs(fit.reduced_chi2.mean() - 1.0) < 4 * se
     # the same data with the wrong (too small) variance gives χ² far above 1
-    assert fit_known_endmembers(counts, E, method="poisson", variance=1.0).reduced_chi2.mean() > 50
+    assert (
+        fit_known_endmembers(
+            counts, E, method="poisson", variance=1.0
+        ).reduced_chi2.mean()
+        > 50
+    )
 
 
 def test_poisson_variance_floor_flags_counts_where_model_predicts_none():
@@ -251,8 +296,12 @@ def test_poisson_variance_floor_flags_counts_where_model_predicts_none():
 
 
 @FAST
-@given(seed=st.integers(0, 2**32 - 1), k=st.integers(1, 6), extra=st.integers(0, 10),
-       n=st.integers(1, 30))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    k=st.integers(1, 6),
+    extra=st.integers(0, 10),
+    n=st.integers(1, 30),
+)
 def test_nnls_batch_kkt_conditions(seed, k, extra, n):
     rng = np.random.default_rng(seed)
     A = well_conditioned(rng, k, k + extra + 1).T  # (c, k)
@@ -279,7 +328,7 @@ def test_nnls_batch_per_row_gram_equals_row_by_row(seed, k, n):
     rhs = np.einsum("nc,nck->nk", B, A)
     x, _ = nnls_batch(gram, rhs)
     for i in range(n):
-        xi, _ = nnls_batch(gram[i], rhs[i:i + 1])
+        xi, _ = nnls_batch(gram[i], rhs[i : i + 1])
         np.testing.assert_allclose(x[i], xi[0], atol=1e-10)
         ref = optimize.nnls(A[i], B[i])[0]
         np.testing.assert_allclose(x[i], ref, atol=1e-8 * max(1.0, np.abs(ref).max()))
@@ -288,7 +337,9 @@ def test_nnls_batch_per_row_gram_equals_row_by_row(seed, k, n):
 def test_nnls_batch_warns_when_stopped_early():
     rng = np.random.default_rng(8)
     A = well_conditioned(rng, 6, 12).T
-    B = np.abs(rng.normal(size=(5, 12))) @ np.ones((12, 12))  # all variables want to be free
+    B = np.abs(rng.normal(size=(5, 12))) @ np.ones(
+        (12, 12)
+    )  # all variables want to be free
     B = B + rng.normal(size=B.shape)
     x_full, _ = nnls_batch(A.T @ A, B @ A)
     needs = int((x_full > 0).sum(axis=1).max())
@@ -367,14 +418,18 @@ def test_transformer_matches_function(method):
     coef = est.transform(X)
     fit = fit_known_endmembers(X, E, method=method)
     np.testing.assert_allclose(coef, fit.coefficients, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(est.inverse_transform(coef), fit.model, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        est.inverse_transform(coef), fit.model, rtol=1e-10, atol=1e-10
+    )
     np.testing.assert_allclose(est.fit_transform(X), coef)
 
 
 def test_transformer_with_window():
     X, E = _dataset(c=30)
     energy = np.linspace(0.0, 29.0, 30)
-    est = KnownEndmemberRegression(E, method="ols", energy=energy, window=(5.0, 20.0)).fit(X)
+    est = KnownEndmemberRegression(
+        E, method="ols", energy=energy, window=(5.0, 20.0)
+    ).fit(X)
     mask = (energy >= 5.0) & (energy <= 20.0)
     np.testing.assert_array_equal(est.channels_, mask)
     np.testing.assert_array_equal(est.endmembers_, E[:, mask])
@@ -394,21 +449,37 @@ def test_transformer_in_pipeline_and_clone():
     twin = clone(est)
     assert twin is not est and np.array_equal(twin.get_params()["endmembers"], E)
     assert twin.get_params()["method"] == "nnls" and not hasattr(twin, "endmembers_")
-    pipe = Pipeline([("regress", twin), ("scale", FunctionTransformer(lambda a: 10 * a)),
-                     ("cluster", KMeans(2, n_init=3, random_state=0))])
+    pipe = Pipeline(
+        [
+            ("regress", twin),
+            ("scale", FunctionTransformer(lambda a: 10 * a)),
+            ("cluster", KMeans(2, n_init=3, random_state=0)),
+        ]
+    )
     labels = pipe.fit_predict(X)
-    assert len(set(labels[:20])) == 1 and len(set(labels[20:])) == 1 and labels[0] != labels[-1]
-    np.testing.assert_allclose(pipe[:-1].transform(X),
-                               10 * fit_known_endmembers(X, E, method="nnls").coefficients)
+    assert (
+        len(set(labels[:20])) == 1
+        and len(set(labels[20:])) == 1
+        and labels[0] != labels[-1]
+    )
+    np.testing.assert_allclose(
+        pipe[:-1].transform(X),
+        10 * fit_known_endmembers(X, E, method="nnls").coefficients,
+    )
     assert not hasattr(est, "endmembers_")  # the original was not fitted
 
 
 def test_transformer_errors():
     X, E = _dataset()
     est = KnownEndmemberRegression(E).fit(X)
-    with pytest.raises(ValueError, match=r"X has 21 features, but KnownEndmemberRegression is expecting 20"):
+    with pytest.raises(
+        ValueError,
+        match=r"X has 21 features, but KnownEndmemberRegression is expecting 20",
+    ):
         est.transform(np.hstack([X, X[:, :1]]))
-    with pytest.raises(ValueError, match=r"endmembers have 20 channels but data have 19"):
+    with pytest.raises(
+        ValueError, match=r"endmembers have 20 channels but data have 19"
+    ):
         KnownEndmemberRegression(E).fit(X[:, :19])
     with pytest.raises(ValueError, match=r"method must be 'ols', 'nnls' or 'poisson'"):
         KnownEndmemberRegression(E, method="magic").fit(X)
@@ -422,7 +493,9 @@ def test_transformer_errors():
 # 3-feature data of most checks. Each check below instead fits random data with another number
 # of features, which the fixed endmembers cannot describe, so fit raises
 # "endmembers have 3 channels but data have N". (Verified in the test below for every one.)
-_N_FEATURES_REASON = "endmembers fix the number of features at 3; this check fits data with {}"
+_N_FEATURES_REASON = (
+    "endmembers fix the number of features at 3; this check fits data with {}"
+)
 KNOWN_ENDMEMBER_EXPECTED_FAILURES = {
     "check_estimators_dtypes": _N_FEATURES_REASON.format("5 features"),
     "check_dtype_object": _N_FEATURES_REASON.format("10 features"),
@@ -433,7 +506,9 @@ KNOWN_ENDMEMBER_EXPECTED_FAILURES = {
     "check_fit_check_is_fitted": _N_FEATURES_REASON.format("2 features"),
     "check_n_features_in": _N_FEATURES_REASON.format("2 features"),
     "check_n_features_in_after_fitting": _N_FEATURES_REASON.format("4 features"),
-    "check_positive_only_tag_during_fit": _N_FEATURES_REASON.format("4 features (iris)"),
+    "check_positive_only_tag_during_fit": _N_FEATURES_REASON.format(
+        "4 features (iris)"
+    ),
     "check_fit2d_1sample": _N_FEATURES_REASON.format("10 features (and 1 sample)"),
     "check_fit2d_1feature": _N_FEATURES_REASON.format("1 feature"),
 }
@@ -441,12 +516,16 @@ KNOWN_ENDMEMBER_EXPECTED_FAILURES = {
 
 def test_check_estimator_known_endmember_regression():
     E = np.array([[1.0, 0.5, 0.2], [0.1, 0.6, 1.2]])
-    xfailed = run_estimator_checks(KnownEndmemberRegression(E), KNOWN_ENDMEMBER_EXPECTED_FAILURES)
+    xfailed = run_estimator_checks(
+        KnownEndmemberRegression(E), KNOWN_ENDMEMBER_EXPECTED_FAILURES
+    )
     # every listed check fails only because of the number of features
     for name, message in xfailed.items():
         n = KNOWN_ENDMEMBER_EXPECTED_FAILURES[name].split("data with ")[1].split(" ")[0]
-        assert f"endmembers have 3 channels but data have {n}" in message, (name, message)
-
+        assert f"endmembers have 3 channels but data have {n}" in message, (
+            name,
+            message,
+        )
 
 
 def test_function_and_estimator_share_the_default_method():
@@ -454,11 +533,16 @@ def test_function_and_estimator_share_the_default_method():
     fit non-negative amounts unless told otherwise."""
     import inspect
 
-    function_default = inspect.signature(fit_known_endmembers).parameters["method"].default
+    function_default = (
+        inspect.signature(fit_known_endmembers).parameters["method"].default
+    )
     assert function_default == KnownEndmemberRegression(np.eye(2)).method == "nnls"
     rng = np.random.default_rng(4)
     E = well_conditioned(rng, 3, 12)
-    X = rng.normal(size=(50, 12))                      # noise: OLS would go negative
-    np.testing.assert_allclose(fit_known_endmembers(X, E).coefficients,
-                               KnownEndmemberRegression(E).fit_transform(X), atol=1e-12)
+    X = rng.normal(size=(50, 12))  # noise: OLS would go negative
+    np.testing.assert_allclose(
+        fit_known_endmembers(X, E).coefficients,
+        KnownEndmemberRegression(E).fit_transform(X),
+        atol=1e-12,
+    )
     assert fit_known_endmembers(X, E).coefficients.min() >= 0

@@ -37,7 +37,6 @@ from lectlib.sliding import (
 )
 
 
-
 # -------------------------------------------------------------------------------- references
 
 
@@ -57,7 +56,7 @@ def _ref_windows(image, window, step):
         c = 0
         cols = 0
         while c + wx <= w:
-            out.append(image[r:r + wy, c:c + wx])
+            out.append(image[r : r + wy, c : c + wx])
             centers.append((np.arange(r, r + wy).mean(), np.arange(c, c + wx).mean()))
             c += sx
             cols += 1
@@ -91,8 +90,11 @@ def _ref_fft(image, window, step, *, taper="hann", log=True, crop=None, mask_cen
         rows = rows[np.abs(by) <= cy]
         cols = cols[bx <= cx]
     BY, BX = np.meshgrid(by[rows], bx[cols], indexing="ij")
-    masked = ((np.maximum(np.abs(BY), np.abs(BX)) <= mask_center) if mask_center > 0
-              else np.zeros(BY.shape, bool))
+    masked = (
+        (np.maximum(np.abs(BY), np.abs(BX)) <= mask_center)
+        if mask_center > 0
+        else np.zeros(BY.shape, bool)
+    )
     windows, _, _ = _ref_windows(image, window, step)
     feats = []
     for win in windows:
@@ -112,7 +114,7 @@ def _assert_rel(got, ref, rtol):
 
 
 def _plane_wave(shape, k, phase=0.0):
-    rr, cc = np.mgrid[:shape[0], :shape[1]]
+    rr, cc = np.mgrid[: shape[0], : shape[1]]
     return np.cos(2 * np.pi * (k[0] * rr + k[1] * cc) + phase)
 
 
@@ -167,7 +169,9 @@ def test_windows_grid_and_centers_match_explicit_slices(geom, seed):
     for i, win in enumerate(ref):
         r, c = divmod(i, grid[1])
         np.testing.assert_array_equal(w[r, c], win)
-        np.testing.assert_array_equal(w[r, c], image[r * sy:r * sy + wy, c * sx:c * sx + wx])
+        np.testing.assert_array_equal(
+            w[r, c], image[r * sy : r * sy + wy, c * sx : c * sx + wx]
+        )
     # windows that would run past the edge are left out, and no fitting window is missed
     assert (grid[0] - 1) * sy + wy <= shape[0] < grid[0] * sy + wy
     assert (grid[1] - 1) * sx + wx <= shape[1] < grid[1] * sx + wx
@@ -201,23 +205,51 @@ def test_windows_of_a_constant_image_are_constant(value):
 @pytest.mark.parametrize(
     "image, window, step, exc, message",
     [
-        (np.zeros((5, 6)), 7, 1, ValueError,
-         r"a window of 7 x 7 does not fit in an image of 5 x 6"),
+        (
+            np.zeros((5, 6)),
+            7,
+            1,
+            ValueError,
+            r"a window of 7 x 7 does not fit in an image of 5 x 6",
+        ),
         (np.zeros((5, 6)), (2, 7), 1, ValueError, r"a window of 2 x 7 does not fit"),
         (np.zeros((5, 6)), 2, 0, ValueError, r"step\[0\] must be >= 1, got 0"),
         (np.zeros((5, 6)), 2, (1, -2), ValueError, r"step\[1\] must be >= 1, got -2"),
         (np.zeros((5, 6)), 0, 1, ValueError, r"window\[0\] must be >= 1, got 0"),
         (np.zeros((5, 6)), (3, -1), 1, ValueError, r"window\[1\] must be >= 1, got -1"),
-        (np.zeros((5, 6)), (1, 2, 3), 1, ValueError, r"window must be an int or a pair"),
+        (
+            np.zeros((5, 6)),
+            (1, 2, 3),
+            1,
+            ValueError,
+            r"window must be an int or a pair",
+        ),
         (np.zeros((5, 6)), (2.5, 2), 1, TypeError, r"window\[0\] must be an integer"),
         (np.zeros((5, 6)), 2, (1, 1.5), TypeError, r"step\[1\] must be an integer"),
         (np.zeros((2, 5, 6)), 2, 1, ValueError, r"image must be 2-D, got a 3-D array"),
         (np.zeros(6), 2, 1, ValueError, r"image must be 2-D, got a 1-D array"),
-        (np.array([[0.0, np.nan], [1.0, 2.0]]), 1, 1, ValueError, r"image contains 1 NaN"),
-        (np.array([[0.0, np.inf], [1.0, 2.0]]), 1, 1, ValueError,
-         r"image contains 1 NaN or infinite"),
+        (
+            np.array([[0.0, np.nan], [1.0, 2.0]]),
+            1,
+            1,
+            ValueError,
+            r"image contains 1 NaN",
+        ),
+        (
+            np.array([[0.0, np.inf], [1.0, 2.0]]),
+            1,
+            1,
+            ValueError,
+            r"image contains 1 NaN or infinite",
+        ),
         ("not an image", 1, 1, TypeError, r"image must be a numeric array"),
-        (np.ones((3, 3), dtype=complex), 1, 1, TypeError, r"image must hold real numbers"),
+        (
+            np.ones((3, 3), dtype=complex),
+            1,
+            1,
+            TypeError,
+            r"image must hold real numbers",
+        ),
     ],
 )
 def test_sliding_windows_errors(image, window, step, exc, message):
@@ -260,8 +292,12 @@ FFT_CONFIGS = [
 def _test_image(seed, shape=(70, 90)):
     """Noise plus an oblique lattice, so that the spectra have both spots and a floor."""
     rng = np.random.default_rng(seed)
-    return (rng.normal(size=shape) + 2 * _plane_wave(shape, (0.11, 0.23))
-            + _plane_wave(shape, (-0.19, 0.07), 0.4) + 5.0)
+    return (
+        rng.normal(size=shape)
+        + 2 * _plane_wave(shape, (0.11, 0.23))
+        + _plane_wave(shape, (-0.19, 0.07), 0.4)
+        + 5.0
+    )
 
 
 @pytest.mark.parametrize("config", FFT_CONFIGS, ids=lambda c: repr(c))
@@ -285,25 +321,42 @@ def test_sliding_fft_equals_per_window_reference(config, dtype, rtol):
 @FAST
 @given(
     seed=SEEDS,
-    wy=st.integers(1, 12), wx=st.integers(1, 12), sy=st.integers(1, 5), sx=st.integers(1, 5),
-    taper=st.sampled_from(["hann", None, "hamming"]), log=st.booleans(),
+    wy=st.integers(1, 12),
+    wx=st.integers(1, 12),
+    sy=st.integers(1, 5),
+    sx=st.integers(1, 5),
+    taper=st.sampled_from(["hann", None, "hamming"]),
+    log=st.booleans(),
     crop=st.one_of(st.none(), st.tuples(st.integers(0, 7), st.integers(0, 7))),
-    mask=st.integers(0, 3), transpose=st.booleans(),
+    mask=st.integers(0, 3),
+    transpose=st.booleans(),
 )
-def test_sliding_fft_reference_property(seed, wy, wx, sy, sx, taper, log, crop, mask, transpose):
+def test_sliding_fft_reference_property(
+    seed, wy, wx, sy, sx, taper, log, crop, mask, transpose
+):
     if taper == "hann" and 2 in (wy, wx):
-        with pytest.raises(ValueError, match=r"'hann' taper over 2 pixels is zero everywhere"):
+        with pytest.raises(
+            ValueError, match=r"'hann' taper over 2 pixels is zero everywhere"
+        ):
             SlidingFFT((wy, wx), (sy, sx), taper=taper).fit(np.ones((20, 23)))
         return
     rng = np.random.default_rng(seed)
     image = rng.normal(size=(20, 23)) + 1.0
-    if transpose:                                   # a non-contiguous image
+    if transpose:  # a non-contiguous image
         image = image.T
-    fft = SlidingFFT((wy, wx), (sy, sx), taper=taper, log=log, crop=crop, mask_center=mask,
-                     dtype=np.float64)
+    fft = SlidingFFT(
+        (wy, wx),
+        (sy, sx),
+        taper=taper,
+        log=log,
+        crop=crop,
+        mask_center=mask,
+        dtype=np.float64,
+    )
     features = fft.fit_transform(image)
-    ref, freqs, _ = _ref_fft(image, (wy, wx), (sy, sx), taper=taper, log=log, crop=crop,
-                             mask_center=mask)
+    ref, freqs, _ = _ref_fft(
+        image, (wy, wx), (sy, sx), taper=taper, log=log, crop=crop, mask_center=mask
+    )
     _assert_rel(features, ref, 1e-10)
     np.testing.assert_allclose(fft.frequencies_, freqs, rtol=0, atol=1e-15)
 
@@ -312,16 +365,20 @@ def test_taper_is_applied_before_the_transform():
     """Tapering the spectrum instead (some peer code) smooths the spots and keeps the leakage;
     lectlib must equal 'taper, then transform'."""
     L = 32
-    image = _plane_wave((L, L), (2.3 / L, 5.4 / L), 0.7) + 0.5 * _plane_wave((L, L), (0, 3 / L))
+    image = _plane_wave((L, L), (2.3 / L, 5.4 / L), 0.7) + 0.5 * _plane_wave(
+        (L, L), (0, 3 / L)
+    )
     hann = np.outer(_taper_ref("hann", L), _taper_ref("hann", L))
     before = np.abs(np.fft.rfft2(image * hann))
     # 'after': the full spectrum multiplied by the taper laid out in (centered) k space
-    after = (np.abs(np.fft.fft2(image)) * np.fft.ifftshift(hann))[:, :L // 2 + 1]
+    after = (np.abs(np.fft.fft2(image)) * np.fft.ifftshift(hann))[:, : L // 2 + 1]
     # and 'after' as a smoothing of the spectrum (convolution with the taper's transform)
     kernel = np.fft.fft2(hann) / hann.size
     spectrum = np.abs(np.fft.fft2(image))
-    smoothed = np.abs(np.fft.ifft2(np.fft.fft2(spectrum) * kernel))[:, :L // 2 + 1]
-    got = SlidingFFT(L, L, log=False, mask_center=0, dtype=np.float64).fit_transform(image)[0]
+    smoothed = np.abs(np.fft.ifft2(np.fft.fft2(spectrum) * kernel))[:, : L // 2 + 1]
+    got = SlidingFFT(L, L, log=False, mask_center=0, dtype=np.float64).fit_transform(
+        image
+    )[0]
     _assert_rel(got, before.ravel(), 1e-10)
     for other in (after, smoothed):
         assert np.linalg.norm(got - other.ravel()) > 0.2 * np.linalg.norm(got)
@@ -335,18 +392,28 @@ def test_plane_wave_peaks_at_its_wave_vector(window, crop, taper):
     for my, mx in [(0, 5), (3, 4), (-2, 6), (5, 1), (-6, 9), (4, 0)]:
         k = (my / wy, mx / wx)
         image = _plane_wave((2 * wy, 2 * wx), k, 0.3)
-        fft = SlidingFFT(window, (wy // 2, wx // 2), taper=taper, crop=crop, log=False,
-                         dtype=np.float64)
+        fft = SlidingFFT(
+            window,
+            (wy // 2, wx // 2),
+            taper=taper,
+            crop=crop,
+            log=False,
+            dtype=np.float64,
+        )
         features = fft.fit_transform(image)
         for row in features:
             top = np.flatnonzero(row >= row.max() * (1 - 1e-9))
-            peaks = {tuple(np.round(fft.frequencies_[i] * [wy, wx]).astype(int)) for i in top}
+            peaks = {
+                tuple(np.round(fft.frequencies_[i] * [wy, wx]).astype(int)) for i in top
+            }
             # on the k_x = 0 axis both k and −k are in the kept half plane
             expected = {(my, mx)} if mx > 0 else {(my, 0), (-my, 0)}
             assert peaks == expected, (k, peaks)
 
 
-@pytest.mark.parametrize("k", [(0.0, 4.5 / 32), (2.3 / 32, 4.5 / 32), (3.7 / 32, -5.2 / 32)])
+@pytest.mark.parametrize(
+    "k", [(0.0, 4.5 / 32), (2.3 / 32, 4.5 / 32), (3.7 / 32, -5.2 / 32)]
+)
 def test_hann_taper_removes_edge_leakage(k):
     """Period not dividing the window: the boxcar leaks ~7-11 % of the energy further than
     3 bins from the spot, the Hann taper ~0.02 % (measured); assert a 10x margin."""
@@ -374,7 +441,9 @@ def test_transform_rows_are_windows_in_row_major_order():
     L, n_rows, n_cols = 16, 3, 4
     image = np.zeros((n_rows * L, n_cols * L))
     for r, c in itertools.product(range(n_rows), range(n_cols)):
-        image[r * L:(r + 1) * L, c * L:(c + 1) * L] = _plane_wave((L, L), (r / L, (2 + c) / L))
+        image[r * L : (r + 1) * L, c * L : (c + 1) * L] = _plane_wave(
+            (L, L), (r / L, (2 + c) / L)
+        )
     fft = SlidingFFT(L, L, taper=None, log=False)
     features = fft.fit_transform(image)
     assert features.shape == (n_rows * n_cols, L * (L // 2 + 1))
@@ -388,12 +457,15 @@ def test_transform_rows_are_windows_in_row_major_order():
     assert maps.shape == (n_rows, n_cols, features.shape[1])
     for r, c in itertools.product(range(n_rows), range(n_cols)):
         np.testing.assert_array_equal(maps[r, c], features[r * n_cols + c])
-    np.testing.assert_array_equal(fft.to_maps(features.argmax(axis=1)),
-                                  features.argmax(axis=1).reshape(n_rows, n_cols))
+    np.testing.assert_array_equal(
+        fft.to_maps(features.argmax(axis=1)),
+        features.argmax(axis=1).reshape(n_rows, n_cols),
+    )
 
 
-@pytest.mark.parametrize("window, step", [(15, 4), ((9, 13), (3, 5)), (16, 6), ((12, 10), 5),
-                                          ((11, 8), 4)])
+@pytest.mark.parametrize(
+    "window, step", [(15, 4), ((9, 13), (3, 5)), (16, 6), ((12, 10), 5), ((11, 8), 4)]
+)
 def test_grid_and_centers_match_window_grid(window, step):
     image = _test_image(2, (41, 53))
     fft = SlidingFFT(window, step).fit(image)
@@ -422,10 +494,12 @@ def test_to_reciprocal_odd_window_is_the_full_centered_spectrum(window):
     for i, win in enumerate(windows):
         full = _full_centered(win)
         _assert_rel(recip[i], full, 1e-10)
-        _assert_rel(recip[i], recip[i][::-1, ::-1], 1e-12)      # centrosymmetric
+        _assert_rel(recip[i], recip[i][::-1, ::-1], 1e-12)  # centrosymmetric
         # the center is k = 0: the sum of the tapered window
         tp = np.outer(_taper_ref("hann", wy), _taper_ref("hann", wx))
-        assert recip[i][wy // 2, wx // 2] == pytest.approx(abs(np.sum(win * tp)), rel=1e-10)
+        assert recip[i][wy // 2, wx // 2] == pytest.approx(
+            abs(np.sum(win * tp)), rel=1e-10
+        )
     # one feature vector in, one image out
     assert fft.to_reciprocal(features[0]).shape == (wy, wx)
 
@@ -457,10 +531,14 @@ def test_to_reciprocal_even_window_overlaps_the_full_centered_spectrum(window):
         full = _full_centered(win)
         _assert_rel(recip[i][np.ix_(ry, rx)], full[np.ix_(fy, fx)], 1e-10)
         _assert_rel(recip[i], recip[i][::-1, ::-1], 1e-12)
-        assert recip[i][n_ky // 2, n_kx - 1] == pytest.approx(full[wy // 2, wx // 2], rel=1e-10)
+        assert recip[i][n_ky // 2, n_kx - 1] == pytest.approx(
+            full[wy // 2, wx // 2], rel=1e-10
+        )
 
 
-@pytest.mark.parametrize("window, crop", [(16, (3, 4)), ((12, 9), (5, 2)), ((10, 16), (9, 9))])
+@pytest.mark.parametrize(
+    "window, crop", [(16, (3, 4)), ((12, 9), (5, 2)), ((10, 16), (9, 9))]
+)
 def test_to_reciprocal_of_cropped_features(window, crop):
     image = _test_image(5, (32, 32))
     fft = SlidingFFT(window, 8, crop=crop, log=False, mask_center=0, dtype=np.float64)
@@ -471,7 +549,7 @@ def test_to_reciprocal_of_cropped_features(window, crop):
     cx = min(crop[1], wx // 2)
     full_rows = np.arange(wy) - wy // 2
     full_cols = np.arange(wx) - wx // 2
-    if cy == wy // 2 and wy % 2 == 0:            # all rows kept: the Nyquist row is dropped
+    if cy == wy // 2 and wy % 2 == 0:  # all rows kept: the Nyquist row is dropped
         cy -= 1
     assert recip.shape[1:] == (2 * cy + 1, 2 * cx + 1)
     fy = [int(np.flatnonzero(full_rows == k)[0]) for k in range(-cy, cy + 1)]
@@ -495,16 +573,22 @@ def test_mask_center_zeroes_exactly_the_square_around_zero(window, mask):
     got = fft.fit_transform(image)
     by, bx = _bins(wy, wx)
     BY, BX = np.meshgrid(by, bx, indexing="ij")
-    inside = (np.maximum(np.abs(BY), np.abs(BX)) <= mask).ravel() if mask else np.zeros(BY.size, bool)
+    inside = (
+        (np.maximum(np.abs(BY), np.abs(BX)) <= mask).ravel()
+        if mask
+        else np.zeros(BY.size, bool)
+    )
     assert np.all(got[:, inside] == 0)
-    assert np.all(kept > 0)                     # nothing is zero unless masked
+    assert np.all(kept > 0)  # nothing is zero unless masked
     np.testing.assert_array_equal(got[:, ~inside], kept[:, ~inside])
     # the half plane k_x >= 0 of a (2 mask + 1)^2 square: (2 mask + 1)(mask + 1) bins
     assert inside.sum() == ((2 * mask + 1) * (mask + 1) if mask else 0)
 
 
-@pytest.mark.parametrize("window, crop", [(16, (3, 4)), ((12, 20), (0, 7)), ((9, 14), (4, 0)),
-                                          (10, 2), ((11, 6), (8, 8))])
+@pytest.mark.parametrize(
+    "window, crop",
+    [(16, (3, 4)), ((12, 20), (0, 7)), ((9, 14), (4, 0)), (10, 2), ((11, 6), (8, 8))],
+)
 def test_crop_keeps_the_central_bins(window, crop):
     wy, wx = _as_pair(window)
     cy, cx = _as_pair(crop)
@@ -521,7 +605,9 @@ def test_crop_keeps_the_central_bins(window, crop):
 def test_block_rows_does_not_change_the_result(block_rows):
     image = _test_image(7, (256, 256))
     ref = SlidingFFT(32, 2, dtype=np.float64, block_rows=1000).fit_transform(image)
-    got = SlidingFFT(32, 2, dtype=np.float64, block_rows=block_rows).fit_transform(image)
+    got = SlidingFFT(32, 2, dtype=np.float64, block_rows=block_rows).fit_transform(
+        image
+    )
     _assert_rel(got, ref, 1e-12)
     windows, _, _ = _ref_windows(image, 32, 2)
     for i in (0, 57, 113 * 60 + 5, len(windows) - 1):
@@ -546,11 +632,17 @@ def test_transform_takes_images_of_the_fitted_size_only():
     """The grid, the centers and to_maps belong to one image size: another size is refused
     with a message that says both sizes (fit again for another size)."""
     fft = SlidingFFT((16, 12), (5, 7)).fit(_test_image(8, (40, 40)))
-    with pytest.raises(ValueError, match=r"X has 41 features, but SlidingFFT is expecting 40 "
-                                         r"features as input \(images of 40 x 40 px"):
+    with pytest.raises(
+        ValueError,
+        match=r"X has 41 features, but SlidingFFT is expecting 40 "
+        r"features as input \(images of 40 x 40 px",
+    ):
         fft.transform(_test_image(9, (40, 41)))
-    with pytest.raises(ValueError, match=r"X holds images of 39 x 40 px, but SlidingFFT was "
-                                         r"fitted on images of 40 x 40 px"):
+    with pytest.raises(
+        ValueError,
+        match=r"X holds images of 39 x 40 px, but SlidingFFT was "
+        r"fitted on images of 40 x 40 px",
+    ):
         fft.transform(_test_image(9, (39, 40)))
 
 
@@ -559,15 +651,22 @@ def test_a_stack_of_images_gives_the_windows_of_each_in_turn():
     fft = SlidingFFT((12, 16), (6, 4), crop=(3, 5))
     stacked = fft.fit_transform(images)
     assert fft.image_shape_ == (36, 44)
-    assert stacked.shape == (3 * fft.n_windows_, fft.feature_shape_[0] * fft.feature_shape_[1])
+    assert stacked.shape == (
+        3 * fft.n_windows_,
+        fft.feature_shape_[0] * fft.feature_shape_[1],
+    )
     for i, image in enumerate(images):
         rows = slice(i * fft.n_windows_, (i + 1) * fft.n_windows_)
         np.testing.assert_array_equal(stacked[rows], fft.transform(image))
-        np.testing.assert_array_equal(stacked[rows],
-                                      SlidingFFT((12, 16), (6, 4), crop=(3, 5)).fit_transform(image))
+        np.testing.assert_array_equal(
+            stacked[rows],
+            SlidingFFT((12, 16), (6, 4), crop=(3, 5)).fit_transform(image),
+        )
     maps = fft.to_maps(stacked)
     assert maps.shape == (3,) + fft.grid_shape_ + (stacked.shape[1],)
-    np.testing.assert_array_equal(maps[1], fft.to_maps(stacked[rows.start - fft.n_windows_:rows.start]))
+    np.testing.assert_array_equal(
+        maps[1], fft.to_maps(stacked[rows.start - fft.n_windows_ : rows.start])
+    )
     with pytest.raises(ValueError, match=r"not a whole number of images"):
         fft.to_maps(stacked[:-1])
 
@@ -576,8 +675,10 @@ def test_transform_does_not_change_what_fit_learned():
     """fit learns; transform only reads (scikit-learn's check_dict_unchanged)."""
     image = _test_image(10, (30, 30))
     fft = SlidingFFT(8, 3).fit(image)
-    before = {key: np.copy(value) if isinstance(value, np.ndarray) else value
-              for key, value in fft.__dict__.items()}
+    before = {
+        key: np.copy(value) if isinstance(value, np.ndarray) else value
+        for key, value in fft.__dict__.items()
+    }
     fft.transform(np.stack([image, image[::-1]]))
     assert set(fft.__dict__) == set(before)
     for key, value in before.items():
@@ -595,7 +696,10 @@ def test_default_dtype_is_float64_and_float32_is_asked_for():
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(taper="gauss"), r"taper must be 'hann', 'hamming', 'blackman', 'tukey' or None"),
+        (
+            dict(taper="gauss"),
+            r"taper must be 'hann', 'hamming', 'blackman', 'tukey' or None",
+        ),
         (dict(taper="Hann"), r"got 'Hann'"),
         (dict(dtype=np.int32), r"dtype must be float32 or float64, got int32"),
         (dict(dtype=np.float16), r"dtype must be float32 or float64, got float16"),
@@ -608,7 +712,9 @@ def test_default_dtype_is_float64_and_float32_is_asked_for():
 )
 def test_sliding_fft_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):
-        SlidingFFT(**{"window": 8, "step": 4, **params}).fit_transform(np.zeros((30, 30)))
+        SlidingFFT(**{"window": 8, "step": 4, **params}).fit_transform(
+            np.zeros((30, 30))
+        )
 
 
 def test_sliding_fft_bad_input_and_state():
@@ -617,8 +723,11 @@ def test_sliding_fft_bad_input_and_state():
         fft.transform(np.zeros((8, 8)))
     with pytest.raises(ValueError, match=r"block_rows must be >= 1"):
         SlidingFFT(4, 2, block_rows=0).fit_transform(np.zeros((8, 8)))
-    with pytest.raises(ValueError, match=r"X must be one image \(height, width\) or a stack "
-                                         r"of images \(n_images, height, width\), got a 4-D"):
+    with pytest.raises(
+        ValueError,
+        match=r"X must be one image \(height, width\) or a stack "
+        r"of images \(n_images, height, width\), got a 4-D",
+    ):
         fft.fit(np.zeros((2, 2, 8, 8)))
     with pytest.raises(ValueError, match=r"Expected 2D array, got 1D array"):
         fft.fit(np.zeros(8))
@@ -654,7 +763,7 @@ def test_transform_peak_memory_is_within_twice_the_output():
         tracemalloc.stop()
     assert out.shape == (121 * 121, 32 * 17)
     assert out.dtype == np.float32
-    assert peak < 2.0 * out.nbytes, (peak / out.nbytes)
+    assert peak < 2.0 * out.nbytes, peak / out.nbytes
 
 
 # ------------------------------------------------------------------------- check_estimator
@@ -662,13 +771,19 @@ def test_transform_peak_memory_is_within_twice_the_output():
 # Every expected failure comes from one fact: a 2-D X is one image, its rows are rows of
 # pixels, not samples, and the output has a row per window. Checks that assume rows are
 # samples cannot pass; each reason says which assumption breaks.
-_WINDOWS_NOT_ROWS = ("the output has a row per window, (h − wy + 1)(w − wx + 1) of them for "
-                     "one image, not a row per input row")
-_ROWS_ARE_IMAGE = ("the rows of X are rows of one image, not samples: reordering them makes "
-                   "another image, and a subset of them an image of another height, which "
-                   "transform refuses (the grid belongs to the fitted size)")
-_ONE_ROW_IMAGE = ("one row (or column) of X is an image one pixel high (or wide), smaller than "
-                  "the window: the error says so, not 'n_samples = 1'")
+_WINDOWS_NOT_ROWS = (
+    "the output has a row per window, (h − wy + 1)(w − wx + 1) of them for "
+    "one image, not a row per input row"
+)
+_ROWS_ARE_IMAGE = (
+    "the rows of X are rows of one image, not samples: reordering them makes "
+    "another image, and a subset of them an image of another height, which "
+    "transform refuses (the grid belongs to the fitted size)"
+)
+_ONE_ROW_IMAGE = (
+    "one row (or column) of X is an image one pixel high (or wide), smaller than "
+    "the window: the error says so, not 'n_samples = 1'"
+)
 
 SLIDING_FFT_EXPECTED_FAILURES = {
     "check_transformer_general": _WINDOWS_NOT_ROWS,
@@ -719,7 +834,9 @@ def _ref_autocorrelation_roll(win, taper):
     ac = np.empty((wy, wx))
     for dy in range(wy):
         for dx in range(wx):
-            ac[dy, dx] = np.sum(x * np.roll(x, (dy - wy // 2, dx - wx // 2), axis=(0, 1)))
+            ac[dy, dx] = np.sum(
+                x * np.roll(x, (dy - wy // 2, dx - wx // 2), axis=(0, 1))
+            )
     return ac
 
 
@@ -729,8 +846,15 @@ def _ref_autocorrelation_fft(win, taper):
     return np.fft.fftshift(np.fft.ifft2(np.abs(np.fft.fft2(x)) ** 2).real)
 
 
-@pytest.mark.parametrize("window, step, taper", [((6, 7), (3, 2), "hann"), ((5, 4), 3, None),
-                                                 (8, (4, 5), "hamming"), ((1, 6), 2, None)])
+@pytest.mark.parametrize(
+    "window, step, taper",
+    [
+        ((6, 7), (3, 2), "hann"),
+        ((5, 4), 3, None),
+        (8, (4, 5), "hamming"),
+        ((1, 6), 2, None),
+    ],
+)
 @pytest.mark.parametrize("normalize", [True, False])
 def test_autocorrelation_equals_brute_force_reference(window, step, taper, normalize):
     image = _test_image(13, (17, 19))
@@ -757,8 +881,16 @@ def test_autocorrelation_equals_numpy_fft_reference(window):
         assert got[i][wy // 2, wx // 2] == pytest.approx(1.0, rel=1e-12)
 
 
-@pytest.mark.parametrize("window, cycles", [((16, 24), (0, 3)), (16, (2, 0)), ((24, 16), (3, 2)),
-                                            ((20, 30), (-4, 5)), (16, (1, 1))])
+@pytest.mark.parametrize(
+    "window, cycles",
+    [
+        ((16, 24), (0, 3)),
+        (16, (2, 0)),
+        ((24, 16), (3, 2)),
+        ((20, 30), (-4, 5)),
+        (16, (1, 1)),
+    ],
+)
 def test_autocorrelation_of_a_plane_wave_is_cos_k_dot_shift(window, cycles):
     """A plane wave with a whole number of periods in the (untapered, periodic) window has
     the autocorrelation cos(2π k·d): 1 at one period, −1 at half a period."""
@@ -766,17 +898,19 @@ def test_autocorrelation_of_a_plane_wave_is_cos_k_dot_shift(window, cycles):
     k = (cycles[0] / wy, cycles[1] / wx)
     image = _plane_wave((2 * wy + 3, 2 * wx + 5), k, 0.9)
     ac = sliding_autocorrelation(image, window, 3, taper=None)
-    dy, dx = np.meshgrid(np.arange(wy) - wy // 2, np.arange(wx) - wx // 2, indexing="ij")
+    dy, dx = np.meshgrid(
+        np.arange(wy) - wy // 2, np.arange(wx) - wx // 2, indexing="ij"
+    )
     expected = np.cos(2 * np.pi * (k[0] * dy + k[1] * dx))
     for a in ac:
         np.testing.assert_allclose(a, expected, atol=1e-10)
-    if cycles == (0, 3):                         # period p = 8 px along x
+    if cycles == (0, 3):  # period p = 8 px along x
         p = wx // 3
         for a in ac:
             assert a[wy // 2, wx // 2 + p] == pytest.approx(1.0)
             assert a[wy // 2, wx // 2 - p] == pytest.approx(1.0)
             assert a[wy // 2, wx // 2 + p // 2] == pytest.approx(-1.0)
-            assert a[wy // 2 + 3, wx // 2] == pytest.approx(1.0)   # constant along y
+            assert a[wy // 2 + 3, wx // 2] == pytest.approx(1.0)  # constant along y
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0, 0.1, 7.3])
@@ -802,25 +936,37 @@ def test_autocorrelation_bad_input():
 
 
 @FAST
-@given(seed=SEEDS, geom=_geometry(), bins=st.integers(1, 20), density=st.booleans(),
-       range_mode=st.sampled_from(["none", "cover", "exact"]))
-def test_histogram_equals_numpy_histogram_of_each_window(seed, geom, bins, density, range_mode):
+@given(
+    seed=SEEDS,
+    geom=_geometry(),
+    bins=st.integers(1, 20),
+    density=st.booleans(),
+    range_mode=st.sampled_from(["none", "cover", "exact"]),
+)
+def test_histogram_equals_numpy_histogram_of_each_window(
+    seed, geom, bins, density, range_mode
+):
     shape, window, step = geom
     rng = np.random.default_rng(seed)
     image = rng.gamma(2.0, 1.5, size=shape)
     lo, hi = image.min(), image.max()
     if range_mode == "none":
-        value_range, ref_range = None, (lo, hi)          # the image's range, shared by all
+        value_range, ref_range = None, (lo, hi)  # the image's range, shared by all
     elif range_mode == "exact":
         value_range = ref_range = (float(lo), float(hi))
     else:
-        value_range = ref_range = (float(lo) - rng.uniform(0, 2), float(hi) + rng.uniform(0, 2))
-    got = sliding_histogram(image, window, step, bins=bins, range=value_range, density=density)
+        value_range = ref_range = (
+            float(lo) - rng.uniform(0, 2),
+            float(hi) + rng.uniform(0, 2),
+        )
+    got = sliding_histogram(
+        image, window, step, bins=bins, range=value_range, density=density
+    )
     windows, _, _ = _ref_windows(image, window, step)
     assert got.shape == (len(windows), bins)
     for i, win in enumerate(windows):
         if hi == lo:
-            continue                                  # a one-pixel or flat image: no range
+            continue  # a one-pixel or flat image: no range
         counts, _ = np.histogram(win, bins=bins, range=ref_range)
         expected = counts / win.size if density else counts
         np.testing.assert_allclose(got[i], expected, rtol=1e-12, atol=1e-12)
@@ -831,11 +977,10 @@ def test_histogram_equals_numpy_histogram_of_each_window(seed, geom, bins, densi
 
 
 def test_histogram_values_at_the_range_edges_land_in_the_end_bins():
-    image = np.array([[2.0, 2.0, 5.0, 5.0],
-                      [2.0, 3.1, 5.0, 4.9]])
+    image = np.array([[2.0, 2.0, 5.0, 5.0], [2.0, 3.1, 5.0, 4.9]])
     h = sliding_histogram(image, 2, 2, bins=3, range=(2.0, 5.0), density=False)
     np.testing.assert_array_equal(h, [[3.0, 1.0, 0.0], [0.0, 0.0, 4.0]])
-    h = sliding_histogram(image, (2, 4), 1, bins=4, density=True)     # range = (2, 5)
+    h = sliding_histogram(image, (2, 4), 1, bins=4, density=True)  # range = (2, 5)
     np.testing.assert_allclose(h, [[3 / 8, 1 / 8, 0.0, 4 / 8]])
 
 
@@ -845,11 +990,15 @@ def test_histogram_one_bin_per_integer_level(n_levels):
     belongs to bin v (n to the last bin) — as np.histogram says."""
     values = np.arange(n_levels + 1, dtype=float)
     image = np.tile(values, (2, 1))
-    got = sliding_histogram(image, 1, 1, bins=n_levels, range=(0, n_levels), density=False)
-    found = got[:n_levels + 1].argmax(axis=1)
+    got = sliding_histogram(
+        image, 1, 1, bins=n_levels, range=(0, n_levels), density=False
+    )
+    found = got[: n_levels + 1].argmax(axis=1)
     expected = np.minimum(values.astype(int), n_levels - 1)
-    ref = [int(np.argmax(np.histogram([v], bins=n_levels, range=(0, n_levels))[0]))
-           for v in values]
+    ref = [
+        int(np.argmax(np.histogram([v], bins=n_levels, range=(0, n_levels))[0]))
+        for v in values
+    ]
     np.testing.assert_array_equal(ref, expected)
     np.testing.assert_array_equal(found, expected)
 
@@ -867,23 +1016,37 @@ def test_histogram_bad_input():
 
 # ------------------------------------------------------ window_fractions, labels_at_centers
 
+
 @FAST
-@given(seed=SEEDS, n_labels=st.integers(1, 4), window=st.tuples(st.integers(1, 9), st.integers(1, 9)),
-       step=st.tuples(st.integers(1, 5), st.integers(1, 5)),
-       taper=st.sampled_from(["hann", "blackman", None]))
-def test_window_fractions_equal_a_weighted_count_in_every_window(seed, n_labels, window, step,
-                                                               taper):
+@given(
+    seed=SEEDS,
+    n_labels=st.integers(1, 4),
+    window=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    step=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    taper=st.sampled_from(["hann", "blackman", None]),
+)
+def test_window_fractions_equal_a_weighted_count_in_every_window(
+    seed, n_labels, window, step, taper
+):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, n_labels, (14, 17))
-    if taper is not None and 2 in window:                 # a 2-pixel taper is all zeros
+    if taper is not None and 2 in window:  # a 2-pixel taper is all zeros
         with pytest.raises(ValueError, match=r"taper over 2 pixels is zero everywhere"):
             window_fractions(labels, window, step, taper=taper)
         return
     got = window_fractions(labels, window, step, n_labels=n_labels, taper=taper)
     weight = np.outer(_taper_ref(taper, window[0]), _taper_ref(taper, window[1]))
     windows = sliding_windows(labels, window, step).reshape(-1, *window)
-    expected = np.stack([(windows == p).astype(float).reshape(len(windows), -1) @ weight.ravel()
-                         for p in range(n_labels)], axis=1) / weight.sum()
+    expected = (
+        np.stack(
+            [
+                (windows == p).astype(float).reshape(len(windows), -1) @ weight.ravel()
+                for p in range(n_labels)
+            ],
+            axis=1,
+        )
+        / weight.sum()
+    )
     np.testing.assert_allclose(got, expected, atol=1e-12)
     np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-12)
 
@@ -895,8 +1058,9 @@ def test_labels_at_centers_take_the_pixel_at_each_window_center():
     rows, cols = np.rint(centers).astype(int).T
     np.testing.assert_array_equal(got, labels[rows, cols])
     # odd windows: exactly the center pixel
-    np.testing.assert_array_equal(labels_at_centers(labels, 3, 3),
-                                  labels[1:9:3][:, 1:11:3].ravel())
+    np.testing.assert_array_equal(
+        labels_at_centers(labels, 3, 3), labels[1:9:3][:, 1:11:3].ravel()
+    )
 
 
 def test_window_fractions_and_center_labels_agree_with_sliding_fft_windows():
@@ -913,7 +1077,9 @@ def test_window_fractions_and_center_labels_agree_with_sliding_fft_windows():
 
 def test_window_fractions_errors():
     labels = np.zeros((8, 8), dtype=int)
-    with pytest.raises(ValueError, match=r"labels must hold non-negative integer labels"):
+    with pytest.raises(
+        ValueError, match=r"labels must hold non-negative integer labels"
+    ):
         window_fractions(labels - 1, 4)
     with pytest.raises(ValueError, match=r"labels go up to 2 but n_labels is 2"):
         window_fractions(labels + 2, 4, n_labels=2)

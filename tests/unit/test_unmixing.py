@@ -42,8 +42,10 @@ from lectlib.unmixing import NFINDR, BayesianUnmixing, fcls  # noqa: E402
 
 # The default max_iter of the active-set method must suffice: a ConvergenceWarning is an error
 # unless a test asks for it with pytest.warns.
-pytestmark = [pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning"),
-              pytest.mark.usefixtures("close_figures")]
+pytestmark = [
+    pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning"),
+    pytest.mark.usefixtures("close_figures"),
+]
 
 
 # -------------------------------------------------------------------------------- references
@@ -55,7 +57,9 @@ def _affinely_well_conditioned(rng, k, c, max_cond=1e3):
         W = rng.uniform(0.0, 1.0, (k, c))
         if k == 1 or np.linalg.cond(W[1:] - W[0]) < max_cond:
             return W
-    raise AssertionError("could not draw a well-conditioned simplex")  # pragma: no cover
+    raise AssertionError(
+        "could not draw a well-conditioned simplex"
+    )  # pragma: no cover
 
 
 def _simplex_volume(V):
@@ -70,7 +74,9 @@ def _exact_simplex(rng, k, c, n_inside, concentration=1.0, margin=0.05):
     (every abundance ≥ margin / k), shuffled. Returns X, vertices W, the vertices' row
     indices (in the order of W) and the true abundances of every pixel (n, k)."""
     W = _affinely_well_conditioned(rng, k, c)
-    inside = (1 - margin) * rng.dirichlet(np.full(k, concentration), n_inside) + margin / k
+    inside = (1 - margin) * rng.dirichlet(
+        np.full(k, concentration), n_inside
+    ) + margin / k
     A = np.vstack([np.eye(k), inside])
     perm = rng.permutation(A.shape[0])
     A = A[perm]
@@ -153,11 +159,18 @@ def _brute_force_nfindr(Y, idx, max_iter):
 
 
 @settings(deadline=None, max_examples=40)
-@given(seed=SEEDS, k=st.integers(2, 6), extra=st.integers(0, 10), n_inside=st.integers(0, 80),
-       concentration=st.sampled_from([0.5, 1.0, 4.0]), scale=st.floats(1.0, 100.0),
-       fit_seed=st.integers(0, 2**31 - 1))
-def test_nfindr_finds_the_vertices_of_an_exact_simplex(seed, k, extra, n_inside, concentration,
-                                                       scale, fit_seed):
+@given(
+    seed=SEEDS,
+    k=st.integers(2, 6),
+    extra=st.integers(0, 10),
+    n_inside=st.integers(0, 80),
+    concentration=st.sampled_from([0.5, 1.0, 4.0]),
+    scale=st.floats(1.0, 100.0),
+    fit_seed=st.integers(0, 2**31 - 1),
+)
+def test_nfindr_finds_the_vertices_of_an_exact_simplex(
+    seed, k, extra, n_inside, concentration, scale, fit_seed
+):
     # scales below one: see test_nfindr_is_scale_equivariant (kept out of here so that this
     # property test does not fail at random on that separate, deterministic finding)
     rng = np.random.default_rng(seed)
@@ -176,11 +189,17 @@ def test_nfindr_finds_the_vertices_of_an_exact_simplex(seed, k, extra, n_inside,
     # ... and the homogeneous determinant of the true vertices in an independent PCA basis
     mean, V = _pca_axes(X, k - 1)
     M = np.vstack([np.ones(k), ((W - mean) @ V.T).T])
-    assert model.volume_ == pytest.approx(abs(np.linalg.det(M)) / math.factorial(k - 1), rel=1e-6)
+    assert model.volume_ == pytest.approx(
+        abs(np.linalg.det(M)) / math.factorial(k - 1), rel=1e-6
+    )
     # the principal axes are orthonormal and span the same subspace as the SVD's
     assert model.components_.shape == (k - 1, c)
-    np.testing.assert_allclose(model.components_ @ model.components_.T, np.eye(k - 1), atol=1e-5)
-    np.testing.assert_allclose(model.components_.T @ model.components_, V.T @ V, atol=2e-3)
+    np.testing.assert_allclose(
+        model.components_ @ model.components_.T, np.eye(k - 1), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        model.components_.T @ model.components_, V.T @ V, atol=2e-3
+    )
 
     # transform: the barycentric coordinates of every pixel, columns in the order of indices_
     column_of = {int(row): i for i, row in enumerate(vertex_rows)}
@@ -228,7 +247,9 @@ def test_nfindr_swaps_match_brute_force_determinants(p, max_iter):
     rng = np.random.default_rng(100 + p)
     n, c = 70, 12
     latent = rng.normal(size=(n, p - 1)) * np.linspace(6.0, 3.0, p - 1)
-    X = latent @ np.linalg.qr(rng.normal(size=(c, p - 1)))[0].T + 0.05 * rng.normal(size=(n, c))
+    X = latent @ np.linalg.qr(rng.normal(size=(c, p - 1)))[0].T + 0.05 * rng.normal(
+        size=(n, c)
+    )
     mean, V = _pca_axes(X, p - 1)
     Y = (X - mean) @ V.T
     init = rng.choice(n, size=p, replace=False)
@@ -242,7 +263,9 @@ def test_nfindr_swaps_match_brute_force_determinants(p, max_iter):
     assert model.volume_ == pytest.approx(own, rel=1e-10)
     # ... of which the volume in the PCA space is a projection, so no larger
     H = np.vstack([np.ones(n), Y.T])
-    assert abs(np.linalg.det(H[:, ref_idx])) / math.factorial(p - 1) <= model.volume_ * (1 + 1e-12)
+    assert abs(np.linalg.det(H[:, ref_idx])) / math.factorial(
+        p - 1
+    ) <= model.volume_ * (1 + 1e-12)
     if max_iter == 20:
         assert 2 <= ref_iter < 20  # swaps happened, then no single swap grew the volume
         assert set(ref_idx.tolist()) != set(init.tolist())
@@ -262,7 +285,9 @@ def test_nfindr_is_scale_equivariant(k, scale):
     X, W, vertex_rows, _ = _exact_simplex(rng, k, 30, 200)
     model = NFINDR(k, random_state=0).fit(scale * X)
     assert set(model.indices_.tolist()) == set(vertex_rows.tolist())
-    assert model.volume_ == pytest.approx(scale ** (k - 1) * _simplex_volume(W), rel=1e-6)
+    assert model.volume_ == pytest.approx(
+        scale ** (k - 1) * _simplex_volume(W), rel=1e-6
+    )
     interior = np.setdiff1d(np.arange(X.shape[0]), vertex_rows)[:k]
     model = NFINDR(k, init=interior).fit(scale * X)
     assert set(model.indices_.tolist()) == set(vertex_rows.tolist())
@@ -286,15 +311,20 @@ def test_nfindr_is_shift_invariant(k, offset):
     assert set(model.indices_.tolist()) == set(vertex_rows.tolist())
     assert model.volume_ == pytest.approx(_simplex_volume(W), rel=1e-6)
     column_of = {int(row): i for i, row in enumerate(vertex_rows)}
-    np.testing.assert_allclose(model.transform(X + b),
-                               A[:, [column_of[int(r)] for r in model.indices_]], atol=1e-8)
+    np.testing.assert_allclose(
+        model.transform(X + b),
+        A[:, [column_of[int(r)] for r in model.indices_]],
+        atol=1e-8,
+    )
 
 
 def test_nfindr_with_as_many_pixels_as_endmembers():
     X = np.array([[0.0, 0.0, 1.0, 2.0], [3.0, 0.0, 1.0, 2.0], [0.0, 4.0, 1.0, 2.0]])
     model = NFINDR(3, random_state=0).fit(X)
     assert sorted(model.indices_.tolist()) == [0, 1, 2]
-    assert model.volume_ == pytest.approx(6.0, rel=1e-12)  # right triangle with legs 3 and 4
+    assert model.volume_ == pytest.approx(
+        6.0, rel=1e-12
+    )  # right triangle with legs 3 and 4
     assert model.n_iter_ == 1
 
 
@@ -317,8 +347,9 @@ def test_nfindr_init_as_indices():
     assert model.n_iter_ >= 2
     assert init == before  # the parameter is not modified
     # init makes random_state irrelevant
-    np.testing.assert_array_equal(NFINDR(4, init=init, random_state=5).fit(X).indices_,
-                                  model.indices_)
+    np.testing.assert_array_equal(
+        NFINDR(4, init=init, random_state=5).fit(X).indices_, model.indices_
+    )
 
 
 def test_nfindr_bad_init_raises():
@@ -356,9 +387,14 @@ def test_nfindr_refuses_an_initial_simplex_without_volume():
 def test_nfindr_bad_input_raises():
     rng = np.random.default_rng(3)
     X, _, _, _ = _exact_simplex(rng, 3, 6, 20)
-    with pytest.raises(ValueError, match=r"n_endmembers=5 exceeds the number of pixels, n_samples = 4"):
+    with pytest.raises(
+        ValueError, match=r"n_endmembers=5 exceeds the number of pixels, n_samples = 4"
+    ):
         NFINDR(5).fit(X[:4])
-    with pytest.raises(ValueError, match=r"n_endmembers=4 needs 3 dimensions but the data have n_features = 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"n_endmembers=4 needs 3 dimensions but the data have n_features = 2",
+    ):
         NFINDR(4).fit(X[:, :2])
     nan = X.copy()
     nan[3, 2] = np.nan
@@ -371,10 +407,14 @@ def test_nfindr_bad_input_raises():
     # every pixel on one line: no tetrahedron has volume
     t = rng.uniform(0.0, 1.0, 50)
     on_line = np.outer(t, rng.uniform(size=8)) + rng.uniform(size=8)
-    with pytest.raises(ValueError, match=r"span fewer than n_endmembers - 1 = 3 dimensions"):
+    with pytest.raises(
+        ValueError, match=r"span fewer than n_endmembers - 1 = 3 dimensions"
+    ):
         NFINDR(4, random_state=0).fit(on_line)
     fitted = NFINDR(3, random_state=0).fit(X)
-    with pytest.raises(ValueError, match=r"X has 5 features, but NFINDR is expecting 6"):
+    with pytest.raises(
+        ValueError, match=r"X has 5 features, but NFINDR is expecting 6"
+    ):
         fitted.transform(X[:, :5])
 
 
@@ -412,9 +452,16 @@ def test_nfindr_transform_when_a_vertex_is_the_zero_spectrum():
 
 
 def _nfindr_on_mixture(seed, n_pure, concentration):
-    data = make_mixture(n_components=4, shape=(40, 40), n_channels=64, n_pure=n_pure,
-                        concentration=concentration, noise="gaussian", snr_db=30,
-                        random_state=seed)
+    data = make_mixture(
+        n_components=4,
+        shape=(40, 40),
+        n_channels=64,
+        n_pure=n_pure,
+        concentration=concentration,
+        noise="gaussian",
+        snr_db=30,
+        random_state=seed,
+    )
     X = data.cube.reshape(-1, 64)
     model = NFINDR(4, random_state=seed).fit(X)
     match = match_components(model.endmembers_, data.endmembers)
@@ -439,8 +486,13 @@ def test_nfindr_on_noisy_data_with_and_without_pure_pixels(seed):
 
 
 @FAST
-@given(seed=SEEDS, k=st.integers(1, 6), extra=st.integers(0, 8), n=st.integers(1, 20),
-       cube=st.booleans())
+@given(
+    seed=SEEDS,
+    k=st.integers(1, 6),
+    extra=st.integers(0, 8),
+    n=st.integers(1, 20),
+    cube=st.booleans(),
+)
 def test_fcls_gives_barycentric_coordinates_inside(seed, k, extra, n, cube):
     rng = np.random.default_rng(seed)
     E = well_conditioned(rng, k, k + extra)
@@ -452,12 +504,20 @@ def test_fcls_gives_barycentric_coordinates_inside(seed, k, extra, n, cube):
 
 
 @FAST
-@given(seed=SEEDS, k=st.integers(1, 5), extra=st.integers(0, 8), n=st.integers(1, 15),
-       scale=st.floats(1e-3, 1e3), offset=st.floats(-3.0, 3.0))
+@given(
+    seed=SEEDS,
+    k=st.integers(1, 5),
+    extra=st.integers(0, 8),
+    n=st.integers(1, 15),
+    scale=st.floats(1e-3, 1e3),
+    offset=st.floats(-3.0, 3.0),
+)
 def test_fcls_matches_the_enumerated_qp_optimum(seed, k, extra, n, scale, offset):
     rng = np.random.default_rng(seed)
     E = scale * well_conditioned(rng, k, k + extra)
-    X = scale * (offset + 2.0 * rng.normal(size=(n, k + extra)))  # mostly outside the simplex
+    X = scale * (
+        offset + 2.0 * rng.normal(size=(n, k + extra))
+    )  # mostly outside the simplex
     a = fcls(X, E)
     assert a.shape == (n, k)
     assert np.all(a >= 0)
@@ -471,10 +531,16 @@ def test_fcls_matches_the_enumerated_qp_optimum(seed, k, extra, n, scale, offset
 
 
 @FAST
-@given(seed=SEEDS, k=st.integers(1, 7), extra=st.integers(0, 5), n=st.integers(1, 25),
-       scale=st.floats(1e-2, 1e2))
-def test_fcls_with_orthonormal_endmembers_is_the_projection_onto_the_simplex(seed, k, extra, n,
-                                                                            scale):
+@given(
+    seed=SEEDS,
+    k=st.integers(1, 7),
+    extra=st.integers(0, 5),
+    n=st.integers(1, 25),
+    scale=st.floats(1e-2, 1e2),
+)
+def test_fcls_with_orthonormal_endmembers_is_the_projection_onto_the_simplex(
+    seed, k, extra, n, scale
+):
     """With E = s Qᵀ (orthonormal columns of Q), ‖x − Eᵀa‖² = s²‖Qᵀx/s − a‖² + const, so FCLS
     is the Euclidean projection of Qᵀx/s onto the probability simplex (closed form)."""
     rng = np.random.default_rng(seed)
@@ -490,15 +556,28 @@ def test_fcls_outside_points_get_the_closest_point_of_the_simplex():
     """A triangle in the plane z = 1 of R³: points pushed out of a face or off a vertex get the
     coordinates of the foot of the perpendicular (computed by hand)."""
     E = np.array([[0.0, 0.0, 1.0], [4.0, 0.0, 1.0], [0.0, 4.0, 1.0]])
-    X = np.array([
-        [1.0, -3.0, 1.0],    # below edge 0–1: closest point (1, 0) → (0.75, 0.25, 0)
-        [3.0, 3.0, 5.0],     # beyond the hypotenuse, off the plane: foot (2, 2) → (0, ½, ½)
-        [-2.0, -1.0, 1.0],   # beyond vertex 0
-        [9.0, 1.0, -2.0],    # beyond vertex 1 (its normal cone)
-        [1.0, 1.0, 7.0],     # above the interior: (1, 1) → (½, ¼, ¼)
-    ])
-    expected = np.array([[0.75, 0.25, 0.0], [0.0, 0.5, 0.5], [1.0, 0.0, 0.0],
-                         [0.0, 1.0, 0.0], [0.5, 0.25, 0.25]])
+    X = np.array(
+        [
+            [1.0, -3.0, 1.0],  # below edge 0–1: closest point (1, 0) → (0.75, 0.25, 0)
+            [
+                3.0,
+                3.0,
+                5.0,
+            ],  # beyond the hypotenuse, off the plane: foot (2, 2) → (0, ½, ½)
+            [-2.0, -1.0, 1.0],  # beyond vertex 0
+            [9.0, 1.0, -2.0],  # beyond vertex 1 (its normal cone)
+            [1.0, 1.0, 7.0],  # above the interior: (1, 1) → (½, ¼, ¼)
+        ]
+    )
+    expected = np.array(
+        [
+            [0.75, 0.25, 0.0],
+            [0.0, 0.5, 0.5],
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.5, 0.25, 0.25],
+        ]
+    )
     np.testing.assert_allclose(fcls(X, E), expected, atol=1e-12)
 
 
@@ -529,11 +608,20 @@ def test_fcls_agrees_with_slsqp():
     a = fcls(X, E)
     for x, ai in zip(X, a):
         result = optimize.minimize(
-            lambda v: np.sum((x - v @ E) ** 2), np.full(k, 1.0 / k),
-            jac=lambda v: -2 * E @ (x - v @ E), method="SLSQP", bounds=[(0.0, None)] * k,
-            constraints=[{"type": "eq", "fun": lambda v: v.sum() - 1.0,
-                          "jac": lambda v: np.ones(k)}],
-            options={"ftol": 1e-14, "maxiter": 500})
+            lambda v: np.sum((x - v @ E) ** 2),
+            np.full(k, 1.0 / k),
+            jac=lambda v: -2 * E @ (x - v @ E),
+            method="SLSQP",
+            bounds=[(0.0, None)] * k,
+            constraints=[
+                {
+                    "type": "eq",
+                    "fun": lambda v: v.sum() - 1.0,
+                    "jac": lambda v: np.ones(k),
+                }
+            ],
+            options={"ftol": 1e-14, "maxiter": 500},
+        )
         assert result.success, result.message
         np.testing.assert_allclose(ai, result.x, atol=1e-5)
         assert np.sum((x - ai @ E) ** 2) <= result.fun + 1e-10
@@ -581,8 +669,13 @@ def test_fcls_bad_input_raises():
 
 
 @FAST
-@given(seed=SEEDS, k=st.integers(1, 6), extra=st.integers(0, 8), n=st.integers(1, 25),
-       per_row=st.booleans())
+@given(
+    seed=SEEDS,
+    k=st.integers(1, 6),
+    extra=st.integers(0, 8),
+    n=st.integers(1, 25),
+    per_row=st.booleans(),
+)
 def test_active_set_without_sum_to_one_is_nnls(seed, k, extra, n, per_row):
     rng = np.random.default_rng(seed)
     c = k + extra + 1
@@ -602,7 +695,9 @@ def test_active_set_without_sum_to_one_is_nnls(seed, k, extra, n, per_row):
 def test_active_set_warns_when_max_iter_is_too_small():
     rng = np.random.default_rng(8)
     E = well_conditioned(rng, 5, 12)
-    A_true = 0.5 * rng.dirichlet(np.ones(5), 6) + 0.1  # all five variables free at the optimum
+    A_true = (
+        0.5 * rng.dirichlet(np.ones(5), 6) + 0.1
+    )  # all five variables free at the optimum
     X = A_true @ E
     # with sum-to-one: one variable is freed per outer iteration, starting from one vertex
     with pytest.warns(ConvergenceWarning, match=r"fcls stopped after max_iter=2"):
@@ -621,7 +716,9 @@ def test_active_set_warns_when_max_iter_is_too_small():
 
 def test_active_set_per_row_gram_with_sum_to_one_raises():
     gram = np.stack([np.eye(3)] * 4)
-    with pytest.raises(ValueError, match=r"sum_to_one needs one Gram matrix shared by all rows"):
+    with pytest.raises(
+        ValueError, match=r"sum_to_one needs one Gram matrix shared by all rows"
+    ):
         active_set(gram, np.ones((4, 3)), sum_to_one=True)
 
 
@@ -632,8 +729,14 @@ _SNR_DB = 33.0
 
 def _bayes_data(noise_factor=1.0, seed=3):
     """3 endmembers, 30 × 30 pixels, 40 channels, pure pixels, Gaussian noise of known σ."""
-    data = make_mixture(n_components=3, shape=(30, 30), n_channels=40, n_pure=1, noise=None,
-                        random_state=seed)
+    data = make_mixture(
+        n_components=3,
+        shape=(30, 30),
+        n_channels=40,
+        n_pure=1,
+        noise=None,
+        random_state=seed,
+    )
     clean = data.clean.reshape(-1, 40)
     sigma = noise_factor * math.sqrt(np.mean(clean**2) / 10 ** (_SNR_DB / 10))
     X = clean + sigma * np.random.default_rng(100 + seed).standard_normal(clean.shape)
@@ -652,7 +755,11 @@ def test_bayesian_abundances_are_on_the_simplex(bayes_fit):
     n = X.shape[0]
     assert model.abundances_.shape == (n, 3) and model.abundances_std_.shape == (n, 3)
     assert model.abundances_interval_.shape == (2, n, 3)
-    assert model.endmembers_.shape == (3, 40) and model.endmembers_interval_.shape == (2, 3, 40)
+    assert model.endmembers_.shape == (3, 40) and model.endmembers_interval_.shape == (
+        2,
+        3,
+        40,
+    )
     assert model.n_iter_ == 200 and model.n_features_in_ == 40
     assert np.all(model.abundances_ >= 0)
     # samples are kept in float32: their mean sums to one to float32 precision
@@ -660,10 +767,14 @@ def test_bayesian_abundances_are_on_the_simplex(bayes_fit):
     assert np.all(model.endmembers_ >= 0) and np.all(model.endmembers_interval_[0] >= 0)
     # the credible intervals contain the posterior mean
     low, high = model.abundances_interval_
-    assert np.all(low <= model.abundances_ + 1e-6) and np.all(model.abundances_ <= high + 1e-6)
+    assert np.all(low <= model.abundances_ + 1e-6) and np.all(
+        model.abundances_ <= high + 1e-6
+    )
     assert np.all(low >= 0) and np.all(high <= 1 + 1e-6)
     low, high = model.endmembers_interval_
-    assert np.all(low <= model.endmembers_ + 1e-9) and np.all(model.endmembers_ <= high + 1e-9)
+    assert np.all(low <= model.endmembers_ + 1e-9) and np.all(
+        model.endmembers_ <= high + 1e-9
+    )
     # transform: FCLS on the posterior-mean endmembers
     np.testing.assert_allclose(model.transform(X[:50]), fcls(X[:50], model.endmembers_))
 
@@ -711,8 +822,9 @@ def test_bayesian_abundance_posterior_is_the_analytic_gaussian():
     (Bᵀ E Eᵀ B)⁻¹). Its mean is FCLS's solution; its standard deviations follow in closed
     form."""
     X, *_ = _bayes_data()
-    model = BayesianUnmixing(3, n_samples=150, burn_in=50, sample_endmembers=False,
-                             random_state=1).fit(X)
+    model = BayesianUnmixing(
+        3, n_samples=150, burn_in=50, sample_endmembers=False, random_state=1
+    ).fit(X)
     E = model.endmembers_
     np.testing.assert_allclose(E, model.init_.endmembers_, rtol=1e-12)  # never moved
     B = np.vstack([np.eye(2), -np.ones((1, 2))])
@@ -728,9 +840,13 @@ def test_bayesian_abundance_posterior_is_the_analytic_gaussian():
     ssr = np.sum((X - a_hat @ E) ** 2)
     assert model.noise_variance_ == pytest.approx(ssr / (n * (c - 2) - 2), rel=0.01)
     # 150 draws per pixel, averaged over hundreds of pixels
-    np.testing.assert_allclose(model.abundances_std_[interior].mean(axis=0) / sd, 1.0, atol=0.05)
+    np.testing.assert_allclose(
+        model.abundances_std_[interior].mean(axis=0) / sd, 1.0, atol=0.05
+    )
     z = (model.abundances_[interior] - a_hat[interior]) / sd
-    assert np.all(np.abs(z.mean(axis=0)) < 0.05) and np.all(np.abs(z).mean(axis=0) < 0.2)
+    assert np.all(np.abs(z.mean(axis=0)) < 0.05) and np.all(
+        np.abs(z).mean(axis=0) < 0.2
+    )
 
 
 def test_bayesian_fit_when_a_vertex_is_the_zero_spectrum():
@@ -738,7 +854,9 @@ def test_bayesian_fit_when_a_vertex_is_the_zero_spectrum():
     non-negative and span a triangle of positive area; N-FINDR takes an all-zero pixel as a
     vertex, and the FCLS start must accept it."""
     rng = np.random.default_rng(4)
-    W = np.vstack([np.zeros(20), rng.uniform(0.5, 1.5, (2, 20))])  # vacuum, two materials
+    W = np.vstack(
+        [np.zeros(20), rng.uniform(0.5, 1.5, (2, 20))]
+    )  # vacuum, two materials
     A = np.vstack([np.eye(3), rng.dirichlet([1.0, 1.0, 1.0], 200)])
     X = rng.poisson(50.0 * A @ W).astype(float)
     assert np.all(X[0] == 0)
@@ -763,9 +881,11 @@ def test_bayesian_bad_parameters_raise():
 
 # ------------------------------------------------------------------------- check_estimator
 
-_CENTERED = ("standardized blobs: two of N-FINDR's vertices are negative in every channel and "
-            "become the same zero spectrum when clipped to the model's non-negative "
-            "endmembers, so the FCLS start has no simplex (affinely dependent endmembers)")
+_CENTERED = (
+    "standardized blobs: two of N-FINDR's vertices are negative in every channel and "
+    "become the same zero spectrum when clipped to the model's non-negative "
+    "endmembers, so the FCLS start has no simplex (affinely dependent endmembers)"
+)
 
 # NFINDR passes every check.
 NFINDR_EXPECTED_FAILURES = {}
@@ -792,16 +912,22 @@ def test_check_estimator_nfindr():
 
 
 def test_check_estimator_bayesian_unmixing():
-    xfailed = run_estimator_checks(BayesianUnmixing(n_samples=20, burn_in=5),
-                                   BAYESIAN_EXPECTED_FAILURES)
+    xfailed = run_estimator_checks(
+        BayesianUnmixing(n_samples=20, burn_in=5), BAYESIAN_EXPECTED_FAILURES
+    )
     _check_messages(xfailed, BAYESIAN_EXPECTED_FAILURES)
 
 
 def test_centered_blobs_reason_holds():
     """The reason given for the centered-data checks: on the checks' standardized blobs two of
     N-FINDR's vertices are negative in every channel."""
-    X, _ = make_blobs(n_samples=30, centers=[[0, 0, 0], [1, 1, 1]], random_state=0,
-                      n_features=2, cluster_std=0.1)
+    X, _ = make_blobs(
+        n_samples=30,
+        centers=[[0, 0, 0], [1, 1, 1]],
+        random_state=0,
+        n_features=2,
+        cluster_std=0.1,
+    )
     X = StandardScaler().fit_transform(X)
     for seed in range(5):
         E = NFINDR(3, random_state=seed).fit(X).endmembers_
@@ -827,19 +953,29 @@ def test_plot_simplex_artists_and_projection():
     assert isinstance(ax, Axes)
     assert ax.get_xlabel() == "PC 1" and ax.get_ylabel() == "PC 2"
     assert [c.get_label() for c in ax.collections] == ["pixels", "truth", "found"]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["pixels", "truth", "found"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "pixels",
+        "truth",
+        "found",
+    ]
     # the pixel cloud is the data in the plane of the first two principal axes (any sign)
     mean, V = _pca_axes(X, 2)
     ref = (X - mean) @ V.T
     xy = _scatter(ax, "pixels")
     signs = np.sign(np.sum(xy * ref, axis=0))
     np.testing.assert_allclose(xy, ref * signs, atol=1e-10)
-    np.testing.assert_allclose(_scatter(ax, "truth"), ((W - mean) @ V.T) * signs, atol=1e-10)
-    np.testing.assert_allclose(_scatter(ax, "found"), ((found - mean) @ V.T) * signs, atol=1e-10)
+    np.testing.assert_allclose(
+        _scatter(ax, "truth"), ((W - mean) @ V.T) * signs, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        _scatter(ax, "found"), ((found - mean) @ V.T) * signs, atol=1e-10
+    )
     # the first set is joined as a closed polygon
     assert len(ax.lines) == 1
     ring = np.asarray(ax.lines[0].get_xydata())
-    np.testing.assert_allclose(ring, np.vstack([_scatter(ax, "truth"), _scatter(ax, "truth")[:1]]))
+    np.testing.assert_allclose(
+        ring, np.vstack([_scatter(ax, "truth"), _scatter(ax, "truth")[:1]])
+    )
     # drawing on given axes returns them, without a new figure
     fig, given_ax = plt.subplots()
     assert plot_simplex(X, ax=given_ax) is given_ax

@@ -34,7 +34,14 @@ def _draw_factory(calls=None):
         codes = [ord(ch) for ch in repr((a, b)).ljust(16)[:16]]
         fig = plt.figure(figsize=(1, 1))
         ax = fig.add_axes((0, 0, 1, 1))
-        ax.imshow([codes], cmap="gray", vmin=0, vmax=127, interpolation="nearest", aspect="auto")
+        ax.imshow(
+            [codes],
+            cmap="gray",
+            vmin=0,
+            vmax=127,
+            interpolation="nearest",
+            aspect="auto",
+        )
         ax.set_axis_off()
         return fig
 
@@ -54,7 +61,8 @@ def test_stack_is_available():
 
 
 @pytest.mark.parametrize(
-    "a_values, b_values", [([1], ["x"]), ([1, 2, 3], ["x", "y"]), ([0.5, 1.5], ["p", "q", "r"])]
+    "a_values, b_values",
+    [([1], ["x"]), ([1, 2, 3], ["x", "y"]), ([0.5, 1.5], ["p", "q", "r"])],
 )
 def test_one_png_frame_per_combination(a_values, b_values):
     w = interact(_draw_factory(), a=a_values, b=b_values, dpi=DPI)
@@ -64,7 +72,9 @@ def test_one_png_frame_per_combination(a_values, b_values):
     assert set(w.frames) == expected_keys
     for png in w.frames.values():
         assert isinstance(png, bytes) and png.startswith(PNG_MAGIC)
-    assert len(set(w.frames.values())) == len(w.frames)  # every combination drew differently
+    assert len(set(w.frames.values())) == len(
+        w.frames
+    )  # every combination drew differently
     assert w.values == {"a": a_values, "b": b_values}
 
 
@@ -74,7 +84,9 @@ def test_frames_are_the_drawn_figures():
     w = interact(draw, a=[1, 2], b=["x", "y"], dpi=DPI)
     for (i, j), png in w.frames.items():
         fig = draw(a=[1, 2][i], b=["x", "y"][j])
-        assert png == figure_to_png(fig, dpi=DPI)
+        # rendered at twice the on-page resolution (HiDPI), as a palette PNG
+        assert png == figure_to_png(fig, dpi=2 * DPI, colors=256)
+        assert w.widths[i, j] == round(fig.get_size_inches()[0] * DPI)
         plt.close(fig)
 
 
@@ -121,7 +133,9 @@ def test_draw_may_return_axes_or_only_create_a_figure():
 
 def test_draw_returning_nothing_raises():
     before = plt.get_fignums()
-    with pytest.raises(TypeError, match=r"draw must return a matplotlib Figure.*it returned NoneType"):
+    with pytest.raises(
+        TypeError, match=r"draw must return a matplotlib Figure.*it returned NoneType"
+    ):
         interact(lambda a: None, a=[1, 2])
     with pytest.raises(TypeError, match=r"it returned int"):
         interact(lambda a: 42, a=[1, 2])
@@ -143,12 +157,18 @@ def test_single_slider_stack_and_initial_value():
     for i, child in enumerate(stack.children):
         assert isinstance(child, widgets.Image)
         assert child.value == w.frames[(i,)]
-    assert stack.children[stack.selected_index].value == w.frames[(1,)] == w.current_frame()
+    assert (
+        stack.children[stack.selected_index].value
+        == w.frames[(1,)]
+        == w.current_frame()
+    )
 
 
 def test_nested_stacks_for_two_sliders():
     a_values, b_values = [1, 2, 3], ["x", "y"]
-    w = interact(_draw_factory(), a=a_values, b=b_values, initial={"a": 3, "b": "y"}, dpi=DPI)
+    w = interact(
+        _draw_factory(), a=a_values, b=b_values, initial={"a": 3, "b": "y"}, dpi=DPI
+    )
     assert (w.sliders["a"].index, w.sliders["b"].index) == (2, 1)
     outer = _display(w)
     assert isinstance(outer, widgets.Stack)
@@ -168,7 +188,9 @@ def test_nested_stacks_for_two_sliders():
 def test_every_slider_is_jslinked_to_its_stacks():
     w = interact(_draw_factory(), a=[1, 2, 3], b=["x", "y"], dpi=DPI)
     outer = _display(w)
-    assert len(w.links) == 1 + len(outer.children)  # one outer stack, one inner stack per a
+    assert len(w.links) == 1 + len(
+        outer.children
+    )  # one outer stack, one inner stack per a
     targets = {}
     for link in w.links:
         assert isinstance(link, Link)
@@ -178,20 +200,29 @@ def test_every_slider_is_jslinked_to_its_stacks():
         assert isinstance(stack, widgets.Stack)
         targets.setdefault(slider.model_id, []).append(stack.model_id)
     assert targets[w.sliders["a"].model_id] == [outer.model_id]
-    assert sorted(targets[w.sliders["b"].model_id]) == sorted(s.model_id for s in outer.children)
+    assert sorted(targets[w.sliders["b"].model_id]) == sorted(
+        s.model_id for s in outer.children
+    )
 
 
 def test_slider_labels_formats_and_descriptions():
-    w = interact(_draw_factory(), a=[1.0, 2.5], b=["x", "y"], dpi=DPI,
-                 formats={"a": "{:.1f} dB", "b": str.upper},
-                 descriptions={"a": "SNR <b>", "b": "kind"})
+    w = interact(
+        _draw_factory(),
+        a=[1.0, 2.5],
+        b=["x", "y"],
+        dpi=DPI,
+        formats={"a": "{:.1f} dB", "b": str.upper},
+        descriptions={"a": "SNR <b>", "b": "kind"},
+    )
     assert [label for label, _ in w.sliders["a"].options] == ["1.0 dB", "2.5 dB"]
     assert [label for label, _ in w.sliders["b"].options] == ["X", "Y"]
     labels = [row.children[0].value for row in w.children[:-1]]
     assert labels == ["SNR &lt;b&gt;", "kind"]  # HTML-escaped
     default = interact(_draw_factory(), a=[1, 2], dpi=DPI)
     assert default.children[0].children[0].value == "a"
-    under = interact(lambda noise_level: _draw_factory()(noise_level), noise_level=[1, 2], dpi=DPI)
+    under = interact(
+        lambda noise_level: _draw_factory()(noise_level), noise_level=[1, 2], dpi=DPI
+    )
     assert under.children[0].children[0].value == "noise level"
 
 
@@ -248,7 +279,9 @@ def test_interact_errors():
         interact(draw, a=[1, 2, 1])
     with pytest.raises(ValueError, match=r"slider 'a' has repeated values or labels"):
         interact(draw, a=[1.0, 1.2], formats={"a": "{:.0f}"})  # both read "1"
-    with pytest.raises(ValueError, match=r"initial value 5 of 'a' is not among \[1, 2\]"):
+    with pytest.raises(
+        ValueError, match=r"initial value 5 of 'a' is not among \[1, 2\]"
+    ):
         interact(draw, a=[1, 2], initial={"a": 5})
     with pytest.raises(ValueError, match=r"'c' is not one of the sliders"):
         interact(draw, a=[1, 2], initial={"c": 1})
@@ -275,7 +308,9 @@ def test_cube_browser_frame_counts():
     cube = rng.random((10, 12, 30))
     energy = np.linspace(100.0, 129.0, 30)
     before = plt.get_fignums()
-    b = cube_browser(cube, energy, reference=cube * 0.9, n_energies=3, n_positions=2, dpi=10)
+    b = cube_browser(
+        cube, energy, reference=cube * 0.9, n_energies=3, n_positions=2, dpi=10
+    )
     assert isinstance(b, widgets.VBox)
     assert list(b.children) == [b.pixel, b.energy]
     assert len(b.pixel.frames) == 2 * 2
@@ -304,9 +339,13 @@ def test_cube_browser_errors():
     cube = np.ones((6, 6, 10))
     with pytest.raises(ValueError, match=r"cube has 10 channels but energy has 9"):
         cube_browser(cube, np.arange(9.0))
-    with pytest.raises(ValueError, match=r"reference has shape \(6, 6, 9\), cube \(6, 6, 10\)"):
+    with pytest.raises(
+        ValueError, match=r"reference has shape \(6, 6, 9\), cube \(6, 6, 10\)"
+    ):
         cube_browser(cube, np.arange(10.0), reference=np.ones((6, 6, 9)))
-    with pytest.raises(ValueError, match=r"n_positions=7 exceeds the image size \(6, 6\)"):
+    with pytest.raises(
+        ValueError, match=r"n_positions=7 exceeds the image size \(6, 6\)"
+    ):
         cube_browser(cube, np.arange(10.0), n_energies=3, n_positions=7)
     # With the default window=1 a slice spans 3 channels, so only 10 - 2 = 8 can be centers.
     with pytest.raises(ValueError, match=r"n_energies must be <= 8"):
@@ -321,7 +360,9 @@ def test_cube_browser_window_wider_than_the_spectrum_is_a_value_error():
     # 2 * window + 1 = 13 channels do not fit in 10: say so, instead of an IndexError or NaN
     cube = np.random.default_rng(0).random((6, 6, 10))
     with pytest.raises(ValueError, match=r"window"):
-        cube_browser(cube, np.arange(10.0), n_energies=2, n_positions=2, window=6, dpi=10)
+        cube_browser(
+            cube, np.arange(10.0), n_energies=2, n_positions=2, window=6, dpi=10
+        )
 
 
 @pytest.mark.parametrize("side, n_positions", [(4, 3)])
@@ -329,7 +370,9 @@ def test_cube_browser_gives_the_requested_number_of_positions(side, n_positions)
     # n_positions up to the image size is accepted, and the docstring promises
     # n_positions**2 pixel frames, so every requested position must be a distinct pixel.
     cube = np.random.default_rng(2).random((side, side, 8))
-    b = cube_browser(cube, np.arange(8.0), n_energies=1, n_positions=n_positions, dpi=10)
+    b = cube_browser(
+        cube, np.arange(8.0), n_energies=1, n_positions=n_positions, dpi=10
+    )
     assert len(b.pixel.values["row"]) == n_positions
     assert len(b.pixel.values["col"]) == n_positions
     assert len(b.pixel.frames) == n_positions**2
