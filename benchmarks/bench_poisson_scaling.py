@@ -1,4 +1,5 @@
-"""Benchmark: ``lectlib.decomposition.poisson_normalize`` vs HyperSpy's Poisson-noise scaling.
+"""Benchmark: ``lectlib.decomposition.poisson_normalize`` vs
+HyperSpy's Poisson-noise scaling.
 
 What
     The Keenan & Kotula two-way scaling of counts, ``D / √(r cᵀ)`` (r: counts per pixel,
@@ -7,36 +8,40 @@ What
     * by ``lectlib.decomposition.poisson_normalize(X)`` on the unfolded cube
       ``X = cube.reshape(-1, n_channels)``, in the course's venv (.venv);
     * by the peer, HyperSpy's ``Signal1D(cube).normalize_poissonian_noise()``
-      (``navigation_mask=None, signal_mask=None``; it replaces ``.data`` by the scaled cube), in
-      its own venv ``benchmarks/.venv-hyperspy`` built from ``requirements-hyperspy.txt``.
-      lectlib never imports HyperSpy and HyperSpy is not in the course's requirements.
+      (``navigation_mask=None, signal_mask=None``; it replaces ``.data`` by the scaled
+      cube), in its own venv ``benchmarks/.venv-hyperspy`` built from
+      ``requirements-hyperspy.txt``. lectlib never imports HyperSpy and HyperSpy is not
+      in the course's requirements.
 
     Two cubes, the same for both: the 64 × 64 EELS interface of
-    ``lectlib.datasets.make_eels_interface(shape=(64, 64), random_state=0)`` (counts, 241
-    channels), and a larger random Poisson cube, 128 × 128 × 1024, whose expectation mixes
-    three spectra and which has empty pixels and empty channels (so that 0/0 → 0 is exercised).
+    ``lectlib.datasets.make_eels_interface(shape=(64, 64), random_state=0)``
+    (counts, 241 channels), and a larger random Poisson cube, 128 × 128 × 1024, whose
+    expectation mixes three spectra and which has empty pixels and empty channels (so
+    that 0/0 → 0 is exercised).
 
 How
     This script runs in the course's venv. For each cube it hands the array to
-    ``poisson_scaling_peer.py``, run under the peer venv's Python (``harness.run_peer``: the
-    array goes as ``.npy`` through a temporary folder and both sides load with
-    ``allow_pickle=False``; the peer module imports numpy and HyperSpy, never lectlib), which
-    times the HyperSpy call and hands back the scaled cube and its timing; then it times lectlib
-    on the same array, compares the two results and prints one table. ::
+    ``poisson_scaling_peer.py``, run under the peer venv's Python (``harness.run_peer``:
+    the array goes as ``.npy`` through a temporary folder and both sides load with
+    ``allow_pickle=False``; the peer module imports numpy and HyperSpy, never lectlib),
+    which times the HyperSpy call and hands back the scaled cube and its timing; then it
+    times lectlib on the same array, compares the two results and prints one table. ::
 
         .venv/bin/python benchmarks/bench_poisson_scaling.py \\
             --peer-python benchmarks/.venv-hyperspy/bin/python \\
             --out benchmarks/results/poisson_scaling.json
 
-    (``make bench`` creates the peer venv and runs every benchmark.) Each timing is the best of
-    ``--repeats`` calls (``timeit``-style, garbage collector off); the HyperSpy signal is built
-    from a fresh copy of the array before each call, outside the timed region. BLAS/OpenMP are
-    limited to one thread in both processes (``threadpoolctl`` here, environment variables in the
-    peer; the operation is element-wise and uses no BLAS).
+    (``make bench`` creates the peer venv and runs every benchmark.) Each timing is the
+    best of ``--repeats`` calls (``timeit``-style, garbage collector off); the HyperSpy
+    signal is built from a fresh copy of the array before each call, outside the timed
+    region. BLAS/OpenMP are limited to one thread in both processes (``threadpoolctl``
+    here, environment variables in the peer; the operation is element-wise and uses no
+    BLAS).
 
 Targets
-    * agreement: max |lectlib − HyperSpy| / |HyperSpy| over the non-zero elements ≤ 1e-12, and
-      the same elements exactly zero (the script exits with status 1 otherwise);
+    * agreement: max |lectlib − HyperSpy| / |HyperSpy| over the non-zero
+      elements ≤ 1e-12, and the same elements exactly zero (the script exits with status
+      1 otherwise);
     * speed: reported (HyperSpy time / lectlib time), no target.
 """
 
@@ -54,7 +59,7 @@ REL_TOL = 1e-12
 PEER = harness.HERE / "poisson_scaling_peer.py"
 
 
-# ------------------------------------------------------------------------------------ data
+# --------------------------------------------------------------------------------- data
 
 
 def eels_cube():
@@ -69,7 +74,8 @@ def eels_cube():
 
 
 def random_poisson_cube(shape=(128, 128), n_channels=1024, seed=2):
-    """Poisson counts whose expectation mixes three spectra; some pixels and channels empty."""
+    """Poisson counts whose expectation mixes three spectra;
+    some pixels and channels empty."""
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 1.0, n_channels)
     spectra = np.stack(
@@ -88,8 +94,8 @@ def random_poisson_cube(shape=(128, 128), n_channels=1024, seed=2):
     return (
         f"random_poisson_{shape[0]}x{shape[1]}x{n_channels}",
         cube,
-        f"Poisson counts, mean {lam.mean():.2f}/element, 16 empty channels, about 1% empty "
-        f"pixels, seed={seed}",
+        f"Poisson counts, mean {lam.mean():.2f}/element, 16 empty channels, about 1% "
+        f"empty pixels, seed={seed}",
     )
 
 
@@ -186,8 +192,8 @@ def main(argv=None):
     peer_versions = rows[0]["peer"]["versions"]
     result = dict(
         **harness.run_header(
-            "Poisson two-way scaling: lectlib.decomposition.poisson_normalize vs hyperspy "
-            "Signal1D.normalize_poissonian_noise",
+            "Poisson two-way scaling: lectlib.decomposition.poisson_normalize vs "
+            "hyperspy Signal1D.normalize_poissonian_noise",
             threads="1: threadpoolctl.threadpool_limits(1) for lectlib; "
             "OMP/OpenBLAS/MKL_NUM_THREADS=1 for the HyperSpy process (element-wise "
             "operation, no BLAS)",
@@ -210,8 +216,8 @@ def main(argv=None):
         args.out,
         result,
         versions=(
-            f"HyperSpy {peer_versions['hyperspy']} (numpy {peer_versions['numpy']}) vs lectlib "
-            f"{lectlib.__version__} (numpy {np.__version__})"
+            f"HyperSpy {peer_versions['hyperspy']} (numpy {peer_versions['numpy']}) vs "
+            f"lectlib {lectlib.__version__} (numpy {np.__version__})"
         ),
     )
     bad = [r["case"] for r in rows if not r["agreement_ok"]]

@@ -1,37 +1,44 @@
-"""Benchmark: lectlib's vectorized non-negative fit vs a per-pixel ``scipy.optimize.nnls`` loop.
+r"""Benchmark: lectlib's vectorized non-negative fit vs a
+per-pixel ``scipy.optimize.nnls`` loop.
 
 What
     Non-negative least squares of every pixel's spectrum on known endmembers, solved
 
-    * by :func:`lectlib.regression.fit_known_endmembers` (``method="nnls"``): Lawson & Hanson's
-      active-set algorithm on all pixels in lock-step, polished by QR per active set; the call
-      also returns the model, the residuals and Pearson's χ² of every pixel;
-    * by :func:`lectlib.regression.nnls_batch` alone (the solver inside it, coefficients only,
-      from the normal equations ``E Eᵀ`` and ``X Eᵀ``, which are included in its time);
-    * by the peer: a Python loop over the pixels calling ``scipy.optimize.nnls(E.T, spectrum)``
-      (coefficients only).
+    * by :func:`lectlib.regression.fit_known_endmembers` (``method="nnls"``): Lawson &
+      Hanson's active-set algorithm on all pixels in lock-step, polished by QR per
+      active set; the call also returns the model, the residuals and Pearson's χ² of
+      every pixel;
+    * by :func:`lectlib.regression.nnls_batch` alone (the solver inside it, coefficients
+      only, from the normal equations ``E Eᵀ`` and ``X Eᵀ``, which are included in its
+      time);
+    * by the peer: a Python loop over the pixels calling
+      ``scipy.optimize.nnls(E.T, spectrum)`` (coefficients only).
 
     Two data sets, the same for all three: the 64 × 64 EELS interface of
-    ``lectlib.datasets.make_eels_interface(shape=(64, 64), random_state=0)`` (Poisson counts,
-    241 channels, 3 references), and a harder synthetic one: 128 × 128 pixels, 6 overlapping
-    endmembers on 200 channels, half of the true coefficients exactly zero and Gaussian noise,
-    so that many non-negativity constraints are active at the solution.
+    ``lectlib.datasets.make_eels_interface(shape=(64, 64), random_state=0)`` (Poisson
+    counts, 241 channels, 3 references), and a harder synthetic one: 128 × 128 pixels, 6
+    overlapping endmembers on 200 channels, half of the true coefficients exactly zero
+    and Gaussian noise, so that many non-negativity constraints are active at the
+    solution.
 
 How
     Each timing is the best of ``--repeats`` runs (garbage collector off), with the
     BLAS/OpenMP pools limited to one thread by ``threadpoolctl`` (``run.sh`` also sets
-    ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1``). Every method is run once
-    untimed first; that run's coefficients are the ones compared. ::
+    ``OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=MKL_NUM_THREADS=1``). Every method is run
+    once untimed first; that run's coefficients are the ones compared. ::
 
-        .venv/bin/python benchmarks/bench_regression.py --out benchmarks/results/regression.json
+        .venv/bin/python benchmarks/bench_regression.py \
+            --out benchmarks/results/regression.json
 
-    (or ``make bench``, which runs every benchmark). It prints a markdown table and writes the
-    numbers, versions, machine and date as JSON.
+    (or ``make bench``, which runs every benchmark). It prints a markdown table and
+    writes the numbers, versions, machine and date as JSON.
 
 Targets
-    * accuracy: max |lectlib − scipy| over all coefficients ≤ 1e-8 for ``fit_known_endmembers``
-      (the script exits with status 1 if it is not met; ``nnls_batch``'s difference is reported);
-    * speed: scipy loop time / ``fit_known_endmembers`` time ≥ 10 (reported, not enforced).
+    * accuracy: max |lectlib − scipy| over all coefficients ≤ 1e-8 for
+      ``fit_known_endmembers`` (the script exits with status 1 if it is not met;
+      ``nnls_batch``'s difference is reported);
+    * speed: scipy loop time / ``fit_known_endmembers`` time ≥ 10
+      (reported, not enforced).
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ SPEED_TARGET = 10.0
 SYNTHETIC_NOISE = 0.05
 
 
-# ------------------------------------------------------------------------------------- data
+# --------------------------------------------------------------------------------- data
 
 
 def eels_case():
@@ -76,11 +83,13 @@ def synthetic_case(
     noise=SYNTHETIC_NOISE,
     seed=1,
 ):
-    """Overlapping Gaussian-peak endmembers, sparse non-negative coefficients, Gaussian noise.
+    """Overlapping Gaussian-peak endmembers, sparse non-negative coefficients,
+    Gaussian noise.
 
     Each true coefficient is Gamma(2, 1) distributed and set to zero with probability
-    ``zero_fraction``: wherever a zero coefficient's unconstrained estimate comes out negative
-    (about half of them, through the noise), its constraint is active at the solution.
+    ``zero_fraction``: wherever a zero coefficient's unconstrained estimate comes out
+    negative (about half of them, through the noise), its constraint is active at the
+    solution.
     """
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 1.0, n_channels)
@@ -100,12 +109,14 @@ def synthetic_case(
         cube=spectra.reshape(shape + (n_channels,)),
         endmembers=endmembers,
         fit_kwargs=dict(method="nnls", variance=noise**2),
-        description=f"{n_endmembers} Gaussian-peak endmembers, {zero_fraction:.0%} of the "
-        f"true coefficients zero, Gaussian noise sigma={noise}, seed={seed}",
+        description=(
+            f"{n_endmembers} Gaussian-peak endmembers, {zero_fraction:.0%} of the true "
+            f"coefficients zero, Gaussian noise sigma={noise}, seed={seed}"
+        ),
     )
 
 
-# ---------------------------------------------------------------------------------- methods
+# ------------------------------------------------------------------------------ methods
 
 
 def lectlib_fit(cube, endmembers, fit_kwargs):
@@ -166,7 +177,7 @@ def markdown_table(rows):
     )
 
 
-# ------------------------------------------------------------------------------------ main
+# --------------------------------------------------------------------------------- main
 
 
 def run_case(case, repeats, peer_repeats):
@@ -231,7 +242,10 @@ def main(argv=None):
     result = dict(
         **harness.run_header(
             "regression: lectlib non-negative fit vs per-pixel scipy.optimize.nnls",
-            threads="BLAS/OpenMP limited to 1 thread (threadpoolctl.threadpool_limits(1) + env)",
+            threads=(
+                "BLAS/OpenMP limited to 1 thread "
+                "(threadpoolctl.threadpool_limits(1) + env)"
+            ),
         ),
         blas_pools_during_timing=pools,
         versions=harness.course_versions(),
@@ -248,8 +262,9 @@ def main(argv=None):
     for r in rows:
         if not r["speed_target_met"]:
             print(
-                f"note: {r['case']}: speed-up {r['speedup']['fit_known_endmembers']:.1f}x is "
-                f"below the {SPEED_TARGET:g}x target"
+                f"note: {r['case']}: speed-up "
+                f"{r['speedup']['fit_known_endmembers']:.1f}x is below the "
+                f"{SPEED_TARGET:g}x target"
             )
     bad = [r["case"] for r in rows if not r["accuracy_ok"]]
     return harness.exit_status(

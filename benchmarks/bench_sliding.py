@@ -1,72 +1,81 @@
 """Benchmark: lectlib's ``SlidingFFT`` against the FFT floor, pycroscopy and atomai.
 
 What
-    One image, ``lectlib.datasets.make_lattice_phases((1024, 1024), random_state=0).image``
-    (float64), cut into 64 × 64 windows every 8 pixels: a grid of 121 × 121 = 14 641 windows.
+    One image,
+    ``lectlib.datasets.make_lattice_phases((1024, 1024), random_state=0).image``
+    (float64), cut into 64 × 64 windows every 8 pixels: a grid of 121 × 121 = 14 641
+    windows.
 
-    * **The floor**: the Hann-tapered window stack (taper × windows, the symmetric Hann window of
-      ``scipy.signal.windows.hann(64)`` in both directions, as lectlib's ``taper="hann"``)
-      transformed by ``scipy.fft.rfft2(..., workers=1)``, in float64 and in float32, two ways:
-      the whole stack (121 × 121 × 64 × 64) in one call, and one grid row (121 windows) per
-      call. The floor is the faster of the two. It computes the complex spectrum only: no
-      magnitude, no log, and no output array is kept (each row's spectrum is dropped).
-    * **lectlib**: ``SlidingFFT(window=64, step=8, dtype=...).fit(image).transform(image)``
-      with float32 and with float64 passed explicitly, and its defaults otherwise (Hann taper,
-      ``log=True``, ``crop=None``, ``mask_center=1``), and the same with ``crop=16`` (only
-      |k_y| ≤ 16 and k_x ≤ 16 bins). The ratio lectlib / floor compares like with like (float64
-      with the float64 floor, float32 with the float32 floor); lectlib's float32 is also set
-      against the float64 floor.
+    * **The floor**: the Hann-tapered window stack (taper × windows, the symmetric Hann
+      window of ``scipy.signal.windows.hann(64)`` in both directions, as lectlib's
+      ``taper="hann"``) transformed by ``scipy.fft.rfft2(..., workers=1)``, in float64
+      and in float32, two ways: the whole stack (121 × 121 × 64 × 64) in one call, and
+      one grid row (121 windows) per call. The floor is the faster of the two. It
+      computes the complex spectrum only: no magnitude, no log, and no output array is
+      kept (each row's spectrum is dropped).
+    * **lectlib**:
+      ``SlidingFFT(window=64, step=8, dtype=...).fit(image).transform(image)`` with
+      float32 and with float64 passed explicitly, and its defaults otherwise (Hann
+      taper, ``log=True``, ``crop=None``, ``mask_center=1``), and the same with
+      ``crop=16`` (only |k_y| ≤ 16 and k_x ≤ 16 bins). The ratio lectlib / floor
+      compares like with like (float64 with the float64 floor, float32 with the float32
+      floor); lectlib's float32 is also set against the float64 floor.
     * **Peers**, each in its own venv, only if it installs: pycroscopy 0.63.3,
-      ``pycroscopy.image.ImageWindowing`` in ``mode="fft"`` with ``filter="hann"``, and atomai
-      0.8.1, ``atomai.stat.SlidingFFTNMF`` (its ``make_windows`` + ``process_fft``, without the
-      NMF), both with the same window and step. Their spectra are compared with lectlib's (see
-      README.md for what each computes).
+      ``pycroscopy.image.ImageWindowing`` in ``mode="fft"`` with ``filter="hann"``, and
+      atomai 0.8.1, ``atomai.stat.SlidingFFTNMF`` (its
+      ``make_windows`` + ``process_fft``, without the NMF), both with the same window
+      and step. Their spectra are compared with lectlib's (see README.md for what each
+      computes).
 
 How
     This script runs in the course's venv and ties the parts together:
 
-    * ``sliding_case.py``: the image size, window, step and crop, the window stack, the lectlib
-      settings compared (shared with the peers' side);
+    * ``sliding_case.py``: the image size, window, step and crop, the window stack, the
+      lectlib settings compared (shared with the peers' side);
     * ``sliding_timing.py``: times and peak memory of the floors and of lectlib;
     * ``sliding_accuracy.py``: lectlib against the floor, the peers against lectlib;
-    * ``sliding_peers.py``: pycroscopy and atomai, run by ``harness.run_peer`` under each peer
-      venv's Python. The image goes to them as ``.npy`` and the spectra come back the same way,
-      always loaded with ``allow_pickle=False``; that side imports numpy, threadpoolctl and the
-      peer only, never lectlib. ::
+    * ``sliding_peers.py``: pycroscopy and atomai, run by ``harness.run_peer`` under
+      each peer venv's Python. The image goes to them as ``.npy`` and the spectra come
+      back the same way, always loaded with ``allow_pickle=False``; that side imports
+      numpy, threadpoolctl and the peer only, never lectlib. ::
 
         .venv/bin/python benchmarks/bench_sliding.py \\
             --pycroscopy-python benchmarks/.venv-pycroscopy/bin/python \\
             --atomai-python benchmarks/.venv-atomai/bin/python \\
             --out benchmarks/results/sliding.json
 
-    One thread: ``threadpoolctl.threadpool_limits(1)`` in every process, the OMP/OpenBLAS/MKL
-    variables, ``workers=1`` for every ``scipy.fft`` call of the floor (lectlib passes
-    ``workers=1`` itself), and dask's synchronous scheduler for pycroscopy.
+    One thread: ``threadpoolctl.threadpool_limits(1)`` in every process, the
+    OMP/OpenBLAS/MKL variables, ``workers=1`` for every ``scipy.fft`` call of the floor
+    (lectlib passes ``workers=1`` itself), and dask's synchronous scheduler for
+    pycroscopy.
 
     Timing: every method runs once untimed; then the floors and lectlib are timed in
-    ``--repeats`` rounds, each round timing every one of them once (so that a slow spell of the
-    machine hits all alike), and each time is the best over the rounds, garbage collector off.
-    The peers are timed ``--peer-repeats`` times after an untimed call on a 128 × 128 crop.
+    ``--repeats`` rounds, each round timing every one of them once (so that a slow spell
+    of the machine hits all alike), and each time is the best over the rounds, garbage
+    collector off. The peers are timed ``--peer-repeats`` times after an untimed call on
+    a 128 × 128 crop.
 
-    Memory allocator: glibc returns a freed block of a few MB to the kernel or keeps it for the
-    next allocation depending on its dynamic thresholds, i.e. on what the process did before,
-    and a row-by-row loop over 4 MB arrays then costs 0.10 s or 0.28 s (float32) depending on
-    history alone. Every process of this benchmark therefore fixes the thresholds with
-    ``mallopt`` (``harness.fix_malloc``: mmap threshold 64 MiB, trim threshold 512 MiB) before
-    it allocates anything; this is recorded in the JSON.
+    Memory allocator: glibc returns a freed block of a few MB to the kernel or keeps it
+    for the next allocation depending on its dynamic thresholds, i.e. on what the
+    process did before, and a row-by-row loop over 4 MB arrays then costs 0.10 s or 0.28
+    s (float32) depending on history alone. Every process of this benchmark therefore
+    fixes the thresholds with ``mallopt`` (``harness.fix_malloc``: mmap threshold 64
+    MiB, trim threshold 512 MiB) before it allocates anything; this is recorded in the
+    JSON.
 
-    Peak memory: ``tracemalloc`` (numpy reports its buffers to it) over one call, above what
-    was allocated before the call, for lectlib's ``transform`` (target: at most 2× the
-    descriptor array it returns) and for the floor's two variants.
+    Peak memory: ``tracemalloc`` (numpy reports its buffers to it) over one call, above
+    what was allocated before the call, for lectlib's ``transform`` (target: at most 2×
+    the descriptor array it returns) and for the floor's two variants.
 
 Targets
-    * accuracy (enforced, exit status 1): lectlib's magnitudes (``log=False, mask_center=0``)
-      equal the floor's |rfft2| in lectlib's frequency order (read from ``frequencies_``) to
-      1e-10 (float64) / 1e-5 (float32) of the largest magnitude, against the floor of the same
-      precision and against the float64 floor; the timed outputs (``log=True``, masked center,
-      uncropped and cropped) equal log(1 + |floor|), to the same tolerances relative to the
-      largest value, except for the bins that ``mask_center=1`` zeroes, which must be zero in
-      every window, include k = 0 and lie within one bin of it along both axes;
+    * accuracy (enforced, exit status 1): lectlib's magnitudes
+      (``log=False, mask_center=0``) equal the floor's |rfft2| in lectlib's frequency
+      order (read from ``frequencies_``) to 1e-10 (float64) / 1e-5 (float32) of the
+      largest magnitude, against the floor of the same precision and against the float64
+      floor; the timed outputs (``log=True``, masked center, uncropped and cropped)
+      equal log(1 + |floor|), to the same tolerances relative to the largest value,
+      except for the bins that ``mask_center=1`` zeroes, which must be zero in every
+      window, include k = 0 and lie within one bin of it along both axes;
     * speed (reported): lectlib / floor ≤ 1.25, like with like, uncropped;
     * memory (reported): lectlib's peak ≤ 2× its output's nbytes.
 """
@@ -92,7 +101,8 @@ PEER = harness.HERE / "sliding_peers.py"
 
 
 def run_peers(args, image, tmp):
-    """Run each peer that is not skipped; name → (info, arrays), arrays None if it did not run."""
+    """Run each peer that is not skipped; name → (info, arrays),
+    arrays None if it did not run."""
     python = {"pycroscopy": args.pycroscopy_python, "atomai": args.atomai_python}
     out = {}
     for name in PEERS:
@@ -200,7 +210,10 @@ def markdown_tables(result):
                 name,
                 f"{a['rel_max_diff_magnitude_same_precision_floor']:.1e}",
                 f"{a['rel_max_diff_magnitude_float64_floor']:.1e}",
-                f"{max(v for k, v in a.items() if k.startswith('rel_max_diff_log')):.1e}",
+                format(
+                    max(v for k, v in a.items() if k.startswith("rel_max_diff_log")),
+                    ".1e",
+                ),
                 f"{a['tolerance']:g}",
                 "yes" if a["accuracy_ok"] else "NO",
             ]
@@ -257,7 +270,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     allocator = harness.fix_malloc()
-    # imported after fix_malloc, so that what they allocate already follows its thresholds
+    # imported after fix_malloc, so that what they allocate
+    # already follows its thresholds
     from threadpoolctl import threadpool_limits
 
     from lectlib.datasets import make_lattice_phases
@@ -306,10 +320,13 @@ def main(argv=None):
 
     result = dict(
         **harness.run_header(
-            "sliding FFT: lectlib.sliding.SlidingFFT vs the batched scipy.fft.rfft2 floor; "
-            "pycroscopy and atomai in their own venvs",
-            threads="1: threadpoolctl.threadpool_limits(1) in every process, OMP/OpenBLAS/"
-            "MKL_NUM_THREADS=1, workers=1 for scipy.fft, dask's synchronous scheduler",
+            "sliding FFT: lectlib.sliding.SlidingFFT vs the batched scipy.fft.rfft2 "
+            "floor; pycroscopy and atomai in their own venvs",
+            threads=(
+                "1: threadpoolctl.threadpool_limits(1) in every process, "
+                "OMP/OpenBLAS/MKL_NUM_THREADS=1, workers=1 for scipy.fft, dask's "
+                "synchronous scheduler"
+            ),
         ),
         allocator=allocator,
         blas_pools_during_timing=pools,
@@ -328,8 +345,10 @@ def main(argv=None):
             taper="hann (symmetric, scipy.signal.windows.hann(64) in both directions)",
         ),
         timing=dict(
-            statistic="best over interleaved rounds, wall time (s), GC off; one untimed "
-            "call first",
+            statistic=(
+                "best over interleaved rounds, wall time (s), GC off; one untimed call "
+                "first"
+            ),
             repeats=args.repeats,
             whole_repeats=args.whole_repeats,
             peer_repeats=args.peer_repeats,
@@ -337,8 +356,10 @@ def main(argv=None):
             note="other processes on the machine are not controlled; the load average "
             "says whether something else was running",
         ),
-        floor_note="the floor computes the complex spectrum only: no magnitude, no log, and no "
-        "output array is kept",
+        floor_note=(
+            "the floor computes the complex spectrum only: no magnitude, no log, and "
+            "no output array is kept"
+        ),
         floors=floors,
         lectlib=rows,
         accuracy=accuracy,
@@ -356,17 +377,18 @@ def main(argv=None):
     for r in rows:
         if r["speed_target_applies"] and not r["speed_target_met"]:
             print(
-                f"note: lectlib {r['label']} takes {r['ratio_to_floor']:.2f}× the floor "
-                f"(target ≤ {sliding_timing.SPEED_TARGET})"
+                f"note: lectlib {r['label']} takes {r['ratio_to_floor']:.2f}× the "
+                f"floor (target ≤ {sliding_timing.SPEED_TARGET})"
             )
         if not r["memory_target_met"]:
             print(
-                f"note: lectlib {r['label']} peaks at {r['peak_over_output']:.2f}× its output "
-                f"(target ≤ {sliding_timing.MEMORY_TARGET})"
+                f"note: lectlib {r['label']} peaks at {r['peak_over_output']:.2f}× its "
+                f"output (target ≤ {sliding_timing.MEMORY_TARGET})"
             )
     return harness.exit_status(
         [
-            f"lectlib's {name} spectra differ from the floor's beyond {sliding_accuracy.TOL[name]:g}"
+            f"lectlib's {name} spectra differ from the floor's beyond "
+            f"{sliding_accuracy.TOL[name]:g}"
             for name, a in accuracy.items()
             if not a["accuracy_ok"]
         ]

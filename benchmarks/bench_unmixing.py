@@ -1,58 +1,67 @@
-"""Benchmark: lectlib's N-FINDR and FCLS vs pysptools, with NMF and FastICA as references.
+"""Benchmark: lectlib's N-FINDR and FCLS vs pysptools,
+with NMF and FastICA as references.
 
 What
     One synthetic spectrum image, ``lectlib.datasets.make_mixture(n_components=6,
-    shape=(128, 128), n_channels=200, n_pure=1, noise="gaussian", snr_db=30, random_state=0)``:
-    16 384 pixels, 6 endmembers, abundances on the simplex, one pure pixel per endmember.
+    shape=(128, 128), n_channels=200, n_pure=1, noise="gaussian", snr_db=30,
+    random_state=0)``: 16 384 pixels, 6 endmembers, abundances on the simplex, one pure
+    pixel per endmember.
 
-    * N-FINDR (endmember extraction): ``lectlib.unmixing.NFINDR(n_endmembers=6,
-      random_state=0).fit(X)`` on the unfolded image ``X`` (16384 × 200), vs pysptools 0.15.0
-      ``pysptools.eea.NFINDR().extract(cube, 6)`` on the cube (128 × 128 × 200; its defaults:
-      built-in PCA to 5 dimensions, random initial pixels, ``maxit = 3 q``). Each set of
-      endmembers is matched to the true ones by ``lectlib.metrics.match_components`` (spectral
-      angles in degrees).
-    * FCLS (abundances with a ≥ 0 and Σ a = 1): ``lectlib.unmixing.fcls(X, E)`` vs pysptools
-      ``pysptools.abundance_maps.FCLS().map(cube, E)`` (one cvxopt quadratic program per
-      pixel), both with the TRUE endmembers E, so that only the solvers are compared.
+    * N-FINDR (endmember extraction):
+      ``lectlib.unmixing.NFINDR(n_endmembers=6, random_state=0).fit(X)`` on the unfolded
+      image ``X`` (16384 × 200), vs pysptools 0.15.0
+      ``pysptools.eea.NFINDR().extract(cube, 6)`` on the cube (128 × 128 × 200; its
+      defaults: built-in PCA to 5 dimensions, random initial pixels, ``maxit = 3 q``).
+      Each set of endmembers is matched to the true ones by
+      ``lectlib.metrics.match_components`` (spectral angles in degrees).
+    * FCLS (abundances with a ≥ 0 and Σ a = 1): ``lectlib.unmixing.fcls(X, E)`` vs
+      pysptools ``pysptools.abundance_maps.FCLS().map(cube, E)`` (one cvxopt quadratic
+      program per pixel), both with the TRUE endmembers E, so that only the solvers are
+      compared.
     * References, in the course's venv, that solve different problems: scikit-learn
-      ``NMF(n_components=6, init="nndsvda", max_iter=500, random_state=0)`` on ``X`` clipped at 0
-      (NMF refuses negative values; Gaussian noise makes a few), its ``components_`` being the
-      spectra, and ``FastICA(n_components=6, random_state=0, whiten="unit-variance")`` on ``X``,
-      its mixing-matrix columns being the spectra (matched with ``sign_invariant=True``).
+      ``NMF(n_components=6, init="nndsvda", max_iter=500, random_state=0)`` on ``X``
+      clipped at 0 (NMF refuses negative values; Gaussian noise makes a few), its
+      ``components_`` being the spectra, and
+      ``FastICA(n_components=6, random_state=0, whiten="unit-variance")`` on ``X``, its
+      mixing-matrix columns being the spectra (matched with ``sign_invariant=True``).
 
 How
     This script runs in the course's venv. It hands the cube and the true endmembers to
-    ``unmixing_peer.py``, run under the pysptools venv's Python (``benchmarks/.venv-pysptools``,
-    built from ``requirements-pysptools.txt`` by ``run.sh``; ``harness.run_peer``: the arrays
-    go as ``.npy`` through a temporary folder and both sides load them with
-    ``allow_pickle=False``). That module imports only numpy, threadpoolctl and pysptools, never
-    lectlib; it runs and times pysptools and hands back its results and timings. ::
+    ``unmixing_peer.py``, run under the pysptools venv's Python
+    (``benchmarks/.venv-pysptools``, built from ``requirements-pysptools.txt`` by
+    ``run.sh``; ``harness.run_peer``: the arrays go as ``.npy`` through a temporary
+    folder and both sides load them with ``allow_pickle=False``). That module imports
+    only numpy, threadpoolctl and pysptools, never lectlib; it runs and times pysptools
+    and hands back its results and timings. ::
 
         .venv/bin/python benchmarks/bench_unmixing.py \\
             --peer-python benchmarks/.venv-pysptools/bin/python \\
             --out benchmarks/results/unmixing.json
 
-    Every method runs once untimed (that run's output is the one compared), then each time is the
-    best of several calls with the garbage collector off: ``--repeats`` for lectlib,
-    ``--peer-repeats`` for pysptools, ``--ref-repeats`` for NMF and FastICA. BLAS/OpenMP are
-    limited to one thread in both processes (``threadpoolctl`` and the environment variables).
+    Every method runs once untimed (that run's output is the one compared), then each
+    time is the best of several calls with the garbage collector off: ``--repeats`` for
+    lectlib, ``--peer-repeats`` for pysptools, ``--ref-repeats`` for NMF and FastICA.
+    BLAS/OpenMP are limited to one thread in both processes (``threadpoolctl`` and the
+    environment variables).
 
     Seeding: pysptools' N-FINDR draws its initial pixels with Python's ``random`` module
-    (``random.random()``), not numpy, so the peer calls ``random.seed(seed)`` (and, for good
-    measure, ``np.random.seed(seed)``) before every call.
+    (``random.random()``), not numpy, so the peer calls ``random.seed(seed)`` (and, for
+    good measure, ``np.random.seed(seed)``) before every call.
 
 Targets
-    * N-FINDR accuracy (enforced): lectlib's max and mean angles to the true endmembers are at
-      most pysptools' (plus 1e-6° for rounding);
-    * FCLS agreement (enforced): max |lectlib − pysptools| over all abundances ≤ 1e-4, against
-      pysptools' FCLS run to convergence. pysptools leaves cvxopt's stopping tolerances at their
-      defaults (abstol=1e-7, reltol=1e-6, feastol=1e-7), and its interior-point solutions then
-      stop short of the bound a = 0 by up to about 1e-3, so the peer runs FCLS a second time,
-      once, with ``cvxopt.solvers.options`` abstol = reltol = feastol = 1e-12; the difference to
-      the default run, and which of the two fits has the smaller residual, are reported too;
-    * speed (reported, not enforced): pysptools / lectlib ≥ 20× for N-FINDR and ≥ 30× for FCLS
-      (pysptools' FCLS timed with its default settings).
-    The script exits with status 1, after writing its JSON, if an enforced target is missed.
+    * N-FINDR accuracy (enforced): lectlib's max and mean angles to the true endmembers
+      are at most pysptools' (plus 1e-6° for rounding);
+    * FCLS agreement (enforced): max |lectlib − pysptools| over all abundances ≤ 1e-4,
+      against pysptools' FCLS run to convergence. pysptools leaves cvxopt's stopping
+      tolerances at their defaults (abstol=1e-7, reltol=1e-6, feastol=1e-7), and its
+      interior-point solutions then stop short of the bound a = 0 by up to about 1e-3,
+      so the peer runs FCLS a second time, once, with ``cvxopt.solvers.options``
+      abstol = reltol = feastol = 1e-12; the difference to the default run, and which of
+      the two fits has the smaller residual, are reported too;
+    * speed (reported, not enforced): pysptools / lectlib ≥ 20× for N-FINDR and ≥ 30×
+      for FCLS (pysptools' FCLS timed with its default settings).
+    The script exits with status 1, after writing its JSON,
+    if an enforced target is missed.
 """
 
 from __future__ import annotations
@@ -87,7 +96,7 @@ NFINDR_SPEED_TARGET = 20.0
 FCLS_SPEED_TARGET = 30.0
 
 
-# ---------------------------------------------------------------------------------- methods
+# ------------------------------------------------------------------------------ methods
 
 
 def angles_summary(found, truth, sign_invariant=False):
@@ -129,8 +138,9 @@ def run_nfindr(X, truth, width, peer, peer_arrays, repeats):
 
     p_idx = peer_arrays["nfindr_indices"]
     p_em = peer_arrays["nfindr_endmembers"]
-    # pysptools returns float32 copies of the chosen pixels; compare the exact float64 pixels
-    # (the same spectra before rounding) so that the angles are not blurred by float32.
+    # pysptools returns float32 copies of the chosen pixels; compare the exact float64
+    # pixels (the same spectra before rounding) so that the angles are not blurred by
+    # float32.
     rows = X[p_idx]
     if not np.allclose(p_em, rows, rtol=1e-6, atol=1e-6):
         raise RuntimeError(
@@ -249,15 +259,16 @@ def run_references(X, truth, repeats):
             nmf,
             lambda m: m.components_,
             False,
-            'NMF(n_components=6, init="nndsvda", max_iter=500, random_state=0).fit(clip(X, 0))',
+            'NMF(n_components=6, init="nndsvda", max_iter=500, '
+            "random_state=0).fit(clip(X, 0))",
         ),
         (
             "fastica",
             ica,
             lambda m: m.mixing_.T,
             True,
-            'FastICA(n_components=6, random_state=0, whiten="unit-variance").fit(X); spectra = '
-            "mixing_.T, matched sign-invariantly",
+            'FastICA(n_components=6, random_state=0, whiten="unit-variance").fit(X); '
+            "spectra = mixing_.T, matched sign-invariantly",
         ),
     ):
         with warnings.catch_warnings(record=True) as caught:
@@ -340,8 +351,9 @@ def markdown_tables(result):
     return "\n".join(
         [
             endmembers,
-            f"\nN-FINDR: pysptools / lectlib = {nf['ratio_pysptools_over_lectlib']:.1f}×, same "
-            f"pixels: {'yes' if nf['same_pixels'] else 'no'}\n",
+            "\nN-FINDR: pysptools / lectlib = "
+            f"{nf['ratio_pysptools_over_lectlib']:.1f}×, same pixels: "
+            f"{'yes' if nf['same_pixels'] else 'no'}\n",
             abundances,
         ]
     )
@@ -469,19 +481,20 @@ def main(argv=None):
         args.out,
         result,
         versions=(
-            f"pysptools {pv['pysptools']} (numpy {pv['numpy']}, scipy {pv['scipy']}, cvxopt "
-            f"{pv['cvxopt']}) vs lectlib {lectlib.__version__} (numpy {np.__version__})"
+            f"pysptools {pv['pysptools']} (numpy {pv['numpy']}, scipy {pv['scipy']}, "
+            f"cvxopt {pv['cvxopt']}) vs lectlib {lectlib.__version__} (numpy "
+            f"{np.__version__})"
         ),
     )
     if not nfindr["speed_target_met"]:
         print(
-            f"note: N-FINDR speed-up {nfindr['ratio_pysptools_over_lectlib']:.1f}x is below "
-            f"the {NFINDR_SPEED_TARGET:g}x target"
+            f"note: N-FINDR speed-up {nfindr['ratio_pysptools_over_lectlib']:.1f}x is "
+            f"below the {NFINDR_SPEED_TARGET:g}x target"
         )
     if not fcls_row["speed_target_met"]:
         print(
-            f"note: FCLS speed-up {fcls_row['ratio_pysptools_over_lectlib']:.1f}x is below "
-            f"the {FCLS_SPEED_TARGET:g}x target"
+            f"note: FCLS speed-up {fcls_row['ratio_pysptools_over_lectlib']:.1f}x is "
+            f"below the {FCLS_SPEED_TARGET:g}x target"
         )
     failed = []
     if not nfindr["accuracy_ok"]:
@@ -495,8 +508,8 @@ def main(argv=None):
         )
     elif fcls_row["max_abs_diff"] > FCLS_TOL:
         print(
-            f"note: FCLS with cvxopt's default tolerances (pysptools' setting) differs by "
-            f"{fcls_row['max_abs_diff']:.1e}; converged ({PEER_TIGHT_TOL:g}): "
+            "note: FCLS with cvxopt's default tolerances (pysptools' setting) differs "
+            f"by {fcls_row['max_abs_diff']:.1e}; converged ({PEER_TIGHT_TOL:g}): "
             f"{fcls_row['max_abs_diff_tight']:.1e}"
         )
     return harness.exit_status(failed)

@@ -1,10 +1,11 @@
-"""The benchmarks' harness: timing, peers in their own venvs, run metadata, tables, options.
+"""The benchmarks' harness: timing, peers in their own venvs, run metadata, tables,
+options.
 
 Every ``bench_*.py`` script measures lectlib against a peer with these pieces, and every
-``*_peer.py`` / ``*_peers.py`` module runs a peer's side of a benchmark in that peer's venv.
-This module imports the standard library only (numpy, threadpoolctl and lectlib inside the
-functions that need them), so that it imports in every peer venv too, from HyperSpy's, which
-has no threadpoolctl, to pysptools', which is held at numpy 1.23.
+``*_peer.py`` / ``*_peers.py`` module runs a peer's side of a benchmark in that peer's
+venv. This module imports the standard library only (numpy, threadpoolctl and lectlib
+inside the functions that need them), so that it imports in every peer venv too, from
+HyperSpy's, which has no threadpoolctl, to pysptools', which is held at numpy 1.23.
 
 How a peer runs (:func:`run_peer` on the course's side, :func:`peer_parser`,
 :func:`load_inputs` and :func:`save_outputs` on the peer's)::
@@ -35,7 +36,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 
-#: One thread for BLAS and OpenMP in every process: the times compare algorithms, not cores.
+#: One thread for BLAS and OpenMP in every process: the times compare algorithms,
+#: not cores.
 THREAD_ENV = {
     "OMP_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
@@ -47,14 +49,15 @@ MMAP_THRESHOLD = 64 << 20
 TRIM_THRESHOLD = 512 << 20
 
 
-# ------------------------------------------------------------------------------------ timing
+# ------------------------------------------------------------------------------- timing
 
 
 def timed(func, *args, gc_off=True):
     """Wall time (s) of one call ``func(*args)``, and what it returned.
 
-    The garbage collector is off during the call unless ``gc_off=False``; a caller that does
-    not need the result should not keep the returned pair, so that the result is freed at once.
+    The garbage collector is off during the call unless ``gc_off=False``; a caller that
+    does not need the result should not keep the returned pair, so that the result is
+    freed at once.
     """
     gc_was_on = gc.isenabled()
     if gc_off:
@@ -72,9 +75,9 @@ def timed(func, *args, gc_off=True):
 def best_time(func, repeats, setup=None):
     """Best wall time (s) of ``repeats`` calls of ``func()``, the garbage collector off.
 
-    With ``setup``, each call is ``func(setup())``, ``setup`` running outside the timed region
-    (e.g. to build a fresh object for a method that changes it). Returns (seconds, outputs), the
-    outputs of every call in order.
+    With ``setup``, each call is ``func(setup())``, ``setup`` running outside the timed
+    region (e.g. to build a fresh object for a method that changes it). Returns
+    (seconds, outputs), the outputs of every call in order.
     """
     best, outputs = math.inf, []
     for _ in range(repeats):
@@ -88,9 +91,9 @@ def best_time(func, repeats, setup=None):
 def rounds(funcs, repeats):
     """Times of each of ``funcs`` (name → callable) over ``repeats`` interleaved rounds.
 
-    Each round calls every function once, in an order that rotates from round to round, so that
-    a slow spell of the machine hits all of them alike; results are dropped as soon as they are
-    made. Returns name → list of the times (s), one per round.
+    Each round calls every function once, in an order that rotates from round to round,
+    so that a slow spell of the machine hits all of them alike; results are dropped as
+    soon as they are made. Returns name → list of the times (s), one per round.
     """
     times = {name: [] for name in funcs}
     for r in range(repeats):
@@ -104,11 +107,12 @@ def rounds(funcs, repeats):
 def fix_malloc():
     """Fix glibc's mmap and trim thresholds for this process; returns what was done.
 
-    glibc returns a freed block of a few MB to the kernel, or keeps it for the next allocation,
-    depending on thresholds it adjusts as the process runs, i.e. on what the process did before:
-    a loop over 4 MB arrays then costs two or three times as much in a fresh process as after a
-    larger block was freed. Called before anything large is allocated (mmap threshold 64 MiB,
-    trim threshold 512 MiB), every method then runs with memory reused.
+    glibc returns a freed block of a few MB to the kernel, or keeps it for the next
+    allocation, depending on thresholds it adjusts as the process runs, i.e. on what the
+    process did before: a loop over 4 MB arrays then costs two or three times as much in
+    a fresh process as after a larger block was freed. Called before anything large is
+    allocated (mmap threshold 64 MiB, trim threshold 512 MiB), every method then runs
+    with memory reused.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -127,7 +131,7 @@ def fix_malloc():
     )
 
 
-# ---------------------------------------------------------------------------- run metadata
+# ------------------------------------------------------------------------- run metadata
 
 
 def cpu_model():
@@ -156,7 +160,8 @@ def machine_info():
 
 
 def thread_pools(filepath=True):
-    """The BLAS/OpenMP pools that threadpoolctl sees: API, version, threads (and library)."""
+    """The BLAS/OpenMP pools that threadpoolctl sees: API, version,
+    threads (and library)."""
     import threadpoolctl
 
     keys = ("internal_api", "version", "num_threads") + (
@@ -186,7 +191,8 @@ def git_commit():
 
 
 def run_header(benchmark, threads):
-    """The first fields of every results file: what, when (UTC), on which machine, threads."""
+    """The first fields of every results file: what, when (UTC), on which machine,
+    threads."""
     return dict(
         benchmark=benchmark,
         date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -217,11 +223,12 @@ def course_versions(threadpoolctl=True):
     return versions
 
 
-# ----------------------------------------------------------------------------------- peers
+# -------------------------------------------------------------------------------- peers
 
 
 class PeerFailed(RuntimeError):
-    """A peer process exited with an error; ``returncode``, ``stdout``, ``stderr`` are kept."""
+    """A peer process exited with an error; ``returncode``, ``stdout``,
+    ``stderr`` are kept."""
 
     def __init__(self, cmd, proc):
         self.returncode, self.stdout, self.stderr = (
@@ -238,8 +245,8 @@ class PeerFailed(RuntimeError):
 def missing_peer(python):
     """Why the peer venv whose interpreter is ``python`` cannot run, or None if it can.
 
-    The reason is ``run.sh``'s record of a failed install (``.venv-NAME.install-error.txt``
-    beside the venv) when there is one.
+    The reason is ``run.sh``'s record of a failed install
+    (``.venv-NAME.install-error.txt`` beside the venv) when there is one.
     """
     python = Path(python)
     if python.exists():
@@ -260,7 +267,8 @@ def require_peer(python, peer):
 
 
 def run_peer(script, python, inputs, directory, args=(), env=None):
-    """Run a peer module under its venv's ``python`` on ``inputs``; returns (info, outputs).
+    """Run a peer module under its venv's ``python`` on ``inputs``;
+    returns (info, outputs).
 
     Parameters
     ----------
@@ -276,8 +284,8 @@ def run_peer(script, python, inputs, directory, args=(), env=None):
         Further command-line arguments of the peer module.
     env : dict, optional
         Environment variables to add. The thread limits of :data:`THREAD_ENV` and a
-        non-interactive matplotlib backend are always set, and ``PYTHONPATH`` is dropped so that
-        nothing of the course's venv leaks into the peer's.
+        non-interactive matplotlib backend are always set, and ``PYTHONPATH`` is dropped
+        so that nothing of the course's venv leaks into the peer's.
 
     Returns
     -------
@@ -313,7 +321,8 @@ def run_peer(script, python, inputs, directory, args=(), env=None):
 
 
 def peer_parser(doc):
-    """Command line of a peer module: the folder :func:`run_peer` made, and ``--repeats``."""
+    """Command line of a peer module: the folder :func:`run_peer` made,
+    and ``--repeats``."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument(
         "directory", type=Path, help="holds input/ and receives output/"
@@ -335,7 +344,8 @@ def load_inputs(directory):
 
 
 def save_outputs(directory, info, outputs):
-    """Hand back a peer's arrays and ``info``, adding its Python version and thread settings.
+    """Hand back a peer's arrays and ``info``,
+    adding its Python version and thread settings.
 
     ``info["versions"]`` gets ``python``; ``info`` gets ``thread_env`` last.
     """
@@ -349,7 +359,7 @@ def save_outputs(directory, info, outputs):
     (out / "peer.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
-# ------------------------------------------------------------------------- tables, options
+# ---------------------------------------------------------------------- tables, options
 
 
 def fmt_ms(seconds):
@@ -369,7 +379,8 @@ def md_table(header, rows):
 
 
 def bench_parser(doc, result, repeats_help):
-    """Command line of a benchmark: ``--repeats`` (default 7) and ``--out`` (results/NAME.json).
+    """Command line of a benchmark: ``--repeats`` (default 7)
+    and ``--out`` (results/NAME.json).
 
     The description is the first paragraph of the script's docstring.
     """
@@ -398,9 +409,11 @@ def add_peer_python(parser, venv, peer, option="--peer-python"):
 
 
 def write_result(path, result, versions=None):
-    """Write a benchmark's results as indented JSON; print its tables and where they went.
+    """Write a benchmark's results as indented JSON;
+    print its tables and where they went.
 
-    ``versions``, if given, is a line naming the versions compared, printed before the path.
+    ``versions``, if given, is a line naming the versions compared,
+    printed before the path.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
@@ -409,7 +422,8 @@ def write_result(path, result, versions=None):
 
 
 def exit_status(failures):
-    """Print each missed enforced target to stderr; the exit status: 1 if any, else 0."""
+    """Print each missed enforced target to stderr; the exit status: 1 if any,
+    else 0."""
     for message in failures:
         print(f"FAILED: {message}", file=sys.stderr)
     return 1 if failures else 0

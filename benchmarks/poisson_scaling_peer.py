@@ -1,9 +1,11 @@
-"""The HyperSpy side of ``bench_poisson_scaling.py``, run in ``benchmarks/.venv-hyperspy``.
+"""The HyperSpy side of ``bench_poisson_scaling.py``,
+run in ``benchmarks/.venv-hyperspy``.
 
 Loads each cube that ``bench_poisson_scaling.py`` hands over, times
-``hs.signals.Signal1D(cube).normalize_poissonian_noise()`` (the method call only, on a signal
-built from a fresh copy of the cube before each call) and hands back the scaled cube, the
-timing and the versions. Imports numpy, HyperSpy and the harness, never lectlib. ::
+``hs.signals.Signal1D(cube).normalize_poissonian_noise()`` (the method call only, on a
+signal built from a fresh copy of the cube before each call) and hands back the scaled
+cube, the timing and the versions. Imports numpy, HyperSpy and the harness, never
+lectlib. ::
 
     .venv-hyperspy/bin/python poisson_scaling_peer.py DIRECTORY --repeats 7
 """

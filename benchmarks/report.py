@@ -1,21 +1,22 @@
 """Render the benchmark results into the book's appendix page.
 
-Reads ``benchmarks/results/*.json`` (written by the ``bench_*.py`` scripts) and replaces the text
-between each pair of marker comments in ``chapters/appendix_benchmarks.md``::
+Reads ``benchmarks/results/*.json`` (written by the ``bench_*.py`` scripts) and replaces
+the text between each pair of marker comments in ``chapters/appendix_benchmarks.md``::
 
     <!-- results:NAME:start -->
     ... generated, do not edit ...
     <!-- results:NAME:end -->
 
-with the markdown that :func:`render_blocks` makes from the JSON, for NAME in ``machine``,
-``regression``, ``poisson_scaling``, ``unmixing`` and ``sliding``. Everything outside the
-markers is left as it is. ``run.sh`` (``make bench``) calls it after the benchmarks; on its own::
+with the markdown that :func:`render_blocks` makes from the JSON, for NAME in
+``machine``, ``regression``, ``poisson_scaling``, ``unmixing`` and ``sliding``.
+Everything outside the markers is left as it is. ``run.sh`` (``make bench``) calls it
+after the benchmarks; on its own::
 
     .venv/bin/python benchmarks/report.py            # rewrite the page's tables
     .venv/bin/python benchmarks/report.py --check    # exit 1 if the page is out of date
 
-Standard library only, so that ``tests/book/test_benchmarks_page.py`` can check, without running any
-benchmark, that the page holds exactly what the committed JSON renders to.
+Standard library only, so that ``tests/book/test_benchmarks_page.py`` can check, without
+running any benchmark, that the page holds exactly what the committed JSON renders to.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ MARKER = re.compile(
 )
 
 
-# ---------------------------------------------------------------------------------- format
+# ------------------------------------------------------------------------------- format
 
 
 def ms(seconds):
@@ -100,7 +101,7 @@ def pct(x):
     return f"{100 * x:.1f} %"
 
 
-# ---------------------------------------------------------------------------------- blocks
+# ------------------------------------------------------------------------------- blocks
 
 
 def render_machine(results):
@@ -193,8 +194,8 @@ def render_regression(r):
     ]
     tm = r["timing"]
     lines = [
-        f"Best of {tm['lectlib_repeats']} (lectlib) and {tm['scipy_repeats']} (scipy) calls. "
-        "Speed-up: scipy time / lectlib time.",
+        f"Best of {tm['lectlib_repeats']} (lectlib) and {tm['scipy_repeats']} (scipy) "
+        "calls. Speed-up: scipy time / lectlib time.",
         "",
         table(header, rows),
         "",
@@ -205,7 +206,8 @@ def render_regression(r):
             for c in r["cases"]
         )
         + ".",
-        f"- Speed target, scipy / lectlib ≥ {t['speedup']:g}× for `fit_known_endmembers`: "
+        f"- Speed target, scipy / lectlib ≥ {t['speedup']:g}× for "
+        "`fit_known_endmembers`: "
         + "; ".join(
             f"{met(c['speed_target_met'])} in `{c['case']}` "
             f"({ratio(c['speedup']['fit_known_endmembers'])})"
@@ -246,8 +248,8 @@ def render_poisson(r):
         "",
         table(header, rows),
         "",
-        f"- Agreement target, relative difference ≤ {tol(r['targets']['max_rel_diff'])} and the "
-        "same zeros: "
+        "- Agreement target, relative difference ≤ "
+        f"{tol(r['targets']['max_rel_diff'])} and the same zeros: "
         + "; ".join(f"{met(c['agreement_ok'])} in `{c['case']}`" for c in r["cases"])
         + ".",
         "- Speed: reported only (no target).",
@@ -330,6 +332,12 @@ def render_unmixing(r):
         "max abs(Σa − 1)",
     ]
     k = data["n_endmembers"]
+    nmf_note = "" if refs["nmf"]["converged"] else " and did not converge"
+    ica_note = (
+        ""
+        if refs["fastica"]["converged"]
+        else ", and it stopped at max_iter unconverged"
+    )
     ours_pure = nf["lectlib"]["found_the_pure_pixels"]
     theirs_pure = nf["pysptools"]["found_the_pure_pixels"]
     if nf["same_pixels"]:
@@ -344,36 +352,38 @@ def render_unmixing(r):
         )
     lines = [
         f"Data: `{data['call']}`, {grouped(data['n_pixels'])} pixels × "
-        f"{data['shape'][2]} channels. Best of {tm['lectlib_repeats']} calls (lectlib), "
-        f"{tm['pysptools_repeats']} (pysptools) and {tm['reference_repeats']} (NMF, FastICA).",
+        f"{data['shape'][2]} channels. Best of {tm['lectlib_repeats']} calls "
+        f"(lectlib), {tm['pysptools_repeats']} (pysptools) and "
+        f"{tm['reference_repeats']} (NMF, FastICA).",
         "",
-        "**Endmembers.** Angles between each found endmember and the true endmember it is "
-        "matched to (`lectlib.metrics.match_components`; FastICA sign-invariantly).",
+        "**Endmembers.** Angles between each found endmember and the true endmember it "
+        "is matched to (`lectlib.metrics.match_components`; FastICA sign-invariantly).",
         "",
         table(nf_header, nf_rows),
         "",
-        f"NMF ran on the data clipped at 0 ({refs['nmf']['n_negative_values_clipped']} negative "
-        f"values, from the noise){'' if refs['nmf']['converged'] else ' and did not converge'}; "
-        f"FastICA's spectra are the columns of its mixing matrix"
-        f"{'' if refs['fastica']['converged'] else ', and it stopped at max_iter unconverged'}.",
+        "NMF ran on the data clipped at 0 "
+        f"({refs['nmf']['n_negative_values_clipped']} negative values, from the "
+        f"noise){nmf_note}; FastICA's spectra are the columns of its mixing "
+        f"matrix{ica_note}.",
         "",
         f"**Abundances.** FCLS with the true endmembers on {grouped(fc['n_pixels'])} "
         f"pixels{subset}.",
         "",
         table(fc_header, fc_rows),
         "",
-        f"- N-FINDR accuracy target, lectlib's max and mean angles no larger than pysptools': "
-        f"{met(nf['accuracy_ok'])}. {chosen}",
+        "- N-FINDR accuracy target, lectlib's max and mean angles no larger than "
+        f"pysptools': {met(nf['accuracy_ok'])}. {chosen}",
         f"- N-FINDR speed target, pysptools / lectlib ≥ {t['nfindr_speedup']:g}×: "
         f"{met(nf['speed_target_met'])} ({ratio(nf['ratio_pysptools_over_lectlib'])}).",
-        f"- FCLS agreement target, max abs diff ≤ {tol(t['fcls_max_abs_diff'])} to pysptools run "
-        f"to convergence: {met(fc['accuracy_ok'])} ({sci(fc['max_abs_diff_tight'])}). As "
-        f"pysptools calls cvxopt (default tolerances), the largest difference is "
-        f"{sci(fc['max_abs_diff'])}, and {100 * fc['fraction_of_pixels_diff_above_tol']:.1f} % of "
-        f"the pixels differ by more than {tol(t['fcls_max_abs_diff'])}. The residual sum of "
-        f"squares of pysptools' abundances exceeds lectlib's by up to "
-        f"{sci(fc['max_rss_excess_pysptools'])}; lectlib's exceeds pysptools' by at most "
-        f"{sci(fc['max_rss_excess_lectlib'])}.",
+        f"- FCLS agreement target, max abs diff ≤ {tol(t['fcls_max_abs_diff'])} to "
+        f"pysptools run to convergence: {met(fc['accuracy_ok'])} "
+        f"({sci(fc['max_abs_diff_tight'])}). As pysptools calls cvxopt (default "
+        f"tolerances), the largest difference is {sci(fc['max_abs_diff'])}, and "
+        f"{100 * fc['fraction_of_pixels_diff_above_tol']:.1f} % of the pixels differ "
+        f"by more than {tol(t['fcls_max_abs_diff'])}. The residual sum of squares of "
+        "pysptools' abundances exceeds lectlib's by up to "
+        f"{sci(fc['max_rss_excess_pysptools'])}; lectlib's exceeds pysptools' by at "
+        f"most {sci(fc['max_rss_excess_lectlib'])}.",
         f"- FCLS speed target, pysptools / lectlib ≥ {t['fcls_speedup']:g}×: "
         f"{met(fc['speed_target_met'])} ({ratio(fc['ratio_pysptools_over_lectlib'])}).",
     ]
@@ -450,24 +460,26 @@ def render_sliding(r):
     ]
     targeted = [x for x in rows if x["speed_target_applies"]]
     lines = [
-        f"Data: `{d['call']}`, {d['window']} × {d['window']} windows every {d['step']} px: "
-        f"{d['grid'][0]} × {d['grid'][1]} = {grouped(d['n_windows'])} windows. Best of "
-        f"{tm['repeats']} rounds (lectlib and the row-by-row floor), {tm['whole_repeats']} "
-        f"(whole-stack floor); each round times every one of them once.",
+        f"Data: `{d['call']}`, {d['window']} × {d['window']} windows every {d['step']} "
+        f"px: {d['grid'][0]} × {d['grid'][1]} = {grouped(d['n_windows'])} windows. "
+        f"Best of {tm['repeats']} rounds (lectlib and the row-by-row floor), "
+        f"{tm['whole_repeats']} (whole-stack floor); each round times every one of "
+        "them once.",
         "",
-        "**The floor**: Hann taper × window stack → `scipy.fft.rfft2(..., workers=1)`, the "
-        "complex spectrum only (no magnitude, no log, no output array kept). The last column "
-        "is the same row-by-row loop doing lectlib's whole job, for reference.",
+        "**The floor**: Hann taper × window stack → `scipy.fft.rfft2(..., workers=1)`, "
+        "the complex spectrum only (no magnitude, no log, no output array kept). The "
+        "last column is the same row-by-row loop doing lectlib's whole job, for "
+        "reference.",
         "",
         table(header_floor, floor_rows),
         "",
-        "**lectlib**: `SlidingFFT(window=64, step=8, dtype=...)` with its defaults otherwise "
-        "(Hann, `log=True`, `mask_center=1`), and with `crop=16`.",
+        "**lectlib**: `SlidingFFT(window=64, step=8, dtype=...)` with its defaults "
+        "otherwise (Hann, `log=True`, `mask_center=1`), and with `crop=16`.",
         "",
         table(header_lect, lect_rows),
         "",
-        f"- Speed target, lectlib / floor ≤ {t['speed_ratio_max']:g}× with the same precision "
-        "(uncropped): "
+        f"- Speed target, lectlib / floor ≤ {t['speed_ratio_max']:g}× with the same "
+        "precision (uncropped): "
         + "; ".join(
             f"{met(x['speed_target_met'])} in {x['dtype']} "
             f"({times(x['ratio_to_floor'])}; the medians of the "
@@ -485,21 +497,23 @@ def render_sliding(r):
             for x in rows
         )
         + ".",
-        "- Accuracy target, lectlib's magnitudes (`log=False, mask_center=0`) against the "
-        "floor's |rfft2| in the order of `frequencies_`, and the timed outputs against "
-        f"log(1 + |rfft2|) except the {len(acc['float32']['masked_bins[float32]'])} bins next "
-        "to k = 0 that `mask_center=1` zeroes, relative to the largest value: "
+        "- Accuracy target, lectlib's magnitudes (`log=False, mask_center=0`) against "
+        "the floor's |rfft2| in the order of `frequencies_`, and the timed outputs "
+        "against log(1 + |rfft2|) except the "
+        f"{len(acc['float32']['masked_bins[float32]'])} bins next to k = 0 that "
+        "`mask_center=1` zeroes, relative to the largest value: "
         + "; ".join(
             f"{met(a['accuracy_ok'])} in {name} (≤ {tol(a['tolerance'])}: "
             + (
-                f"{sci(a['rel_max_diff_magnitude_same_precision_floor'])} against the {name} "
-                "floor, "
+                f"{sci(a['rel_max_diff_magnitude_same_precision_floor'])} against the "
+                f"{name} floor, "
                 if name != "float64"
                 else ""
             )
-            + f"{sci(a['rel_max_diff_magnitude_float64_floor'])} against the float64 floor, "
-            f"{sci(max(v for k, v in a.items() if k.startswith('rel_max_diff_log')))} for the "
-            "log features)"
+            + f"{sci(a['rel_max_diff_magnitude_float64_floor'])} against the float64 "
+            "floor, "
+            f"{sci(max(v for k, v in a.items() if k.startswith('rel_max_diff_log')))} "
+            "for the log features)"
             for name, a in acc.items()
         )
         + ".",
@@ -542,7 +556,10 @@ def render_sliding(r):
         )
         if name == "pycroscopy":
             taper = "none (`'hann'` is ignored)"
-            same = f"{sci(c['rel_max_diff_to_lectlib_taper_none'])} (lectlib, `taper=None`)"
+            same = (
+                f"{sci(c['rel_max_diff_to_lectlib_taper_none'])} (lectlib, "
+                "`taper=None`)"
+            )
         else:
             taper = (
                 "√(Hamming ⊗ Hamming), before the FFT, on the image rescaled to [0, 1]"
@@ -584,8 +601,8 @@ def render_sliding(r):
             ),
             "",
             "Distance: between each window's two spectra, each scaled to unit norm "
-            f"(0: same shape, √2: nothing in common). Off-peak power: {leak['measure']}; "
-            "less is less leakage.",
+            "(0: same shape, √2: nothing in common). Off-peak power: "
+            f"{leak['measure']}; less is less leakage.",
         ]
     notes = []
     for name, p in peers.items():
@@ -597,36 +614,38 @@ def render_sliding(r):
         if name == "pycroscopy":
             z = p["zoom_check"]
             notes.append(
-                f"- **pycroscopy** accepts `filter='hann'` but never builds the Hann matrix "
-                f"(it builds one only for the name `'hanning'`, which its own check of the "
-                f"parameter rejects), so its spectra are those of the "
-                f"untapered windows: {sci(c['rel_max_diff_to_untapered_abs_fft'])} from "
-                f"|FFT| without taper. Its filter is used only with a zoom or interpolation "
-                f"factor other than 1, and then after the FFT, on the real part of the "
-                f"spectrum: with `filter='hamming', zoom_factor=2` (checked on a "
-                f"{z['crop']} × {z['crop']} crop, {z['n_windows']} windows) the `'abs'` output "
-                f"is Re(F) × √(Hamming ⊗ Hamming) to "
-                f"{sci(z['rel_max_diff_to_real_part_times_sqrt_hamming'])} ({z['output_dtype']}; "
-                f"numpy warns `{z['warnings'][0].split(':')[0] if z['warnings'] else 'nothing'}`"
-                f"), with values down to {signed(z['min_value'])}. "
-                f"Its window grid is {c['window_order'].split(':')[0]}; one call builds "
-                "a sidpy/dask slice per window."
+                "- **pycroscopy** accepts `filter='hann'` but never builds the Hann "
+                "matrix (it builds one only for the name `'hanning'`, which its own "
+                "check of the parameter rejects), so its spectra are those of the "
+                f"untapered windows: {sci(c['rel_max_diff_to_untapered_abs_fft'])} "
+                "from |FFT| without taper. Its filter is used only with a zoom or "
+                "interpolation factor other than 1, and then after the FFT, on the "
+                "real part of the spectrum: with `filter='hamming', zoom_factor=2` "
+                f"(checked on a {z['crop']} × {z['crop']} crop, {z['n_windows']} "
+                "windows) the `'abs'` output is Re(F) × √(Hamming ⊗ Hamming) to "
+                f"{sci(z['rel_max_diff_to_real_part_times_sqrt_hamming'])} "
+                f"({z['output_dtype']}; numpy warns "
+                f"`{z['warnings'][0].split(':')[0] if z['warnings'] else 'nothing'}`), "
+                f"with values down to {signed(z['min_value'])}. Its window grid is "
+                f"{c['window_order'].split(':')[0]}; one call builds a sidpy/dask "
+                "slice per window."
             )
         else:
             notes.append(
                 f"- **atomai**'s output is {c['recipe']}: recomputed here, the largest "
-                f"difference is {sci(c['max_abs_diff_to_recipe_log'])}. It takes square "
-                "windows only: with "
-                "64 × 32 it fails with "
-                f"`{p['window_64x32'].strip()}`. Its defaults (`interpolation_factor=2, "
-                "zoom_factor=2`) crop and resample the spectrum; both were set to 1."
+                f"difference is {sci(c['max_abs_diff_to_recipe_log'])}. It takes "
+                "square windows only: with 64 × 32 it fails with "
+                f"`{p['window_64x32'].strip()}`. Its defaults "
+                "(`interpolation_factor=2, zoom_factor=2`) crop and resample the "
+                "spectrum; both were set to 1."
             )
     lines += [""] + notes
     return "\n".join(lines)
 
 
 def render_blocks(results):
-    """Markdown for every block, from the loaded results (a dict: JSON file stem → data)."""
+    """Markdown for every block, from the loaded results
+    (a dict: JSON file stem → data)."""
     missing = [k for k in BLOCKS[1:] if k not in results]
     if missing:
         raise FileNotFoundError(
@@ -641,7 +660,7 @@ def render_blocks(results):
     )
 
 
-# ------------------------------------------------------------------------------------ page
+# --------------------------------------------------------------------------------- page
 
 
 def load_results(directory=RESULTS):
@@ -652,7 +671,8 @@ def load_results(directory=RESULTS):
 
 
 def page_blocks(text):
-    """The generated blocks currently in the page: name → markdown between its markers."""
+    """The generated blocks currently in the page:
+    name → markdown between its markers."""
     return {
         m.group("name"): m.group("body").rstrip("\n") for m in MARKER.finditer(text)
     }

@@ -3,12 +3,12 @@
 The part of ``bench_sliding.py`` that compares numbers, without a stopwatch:
 
 * :func:`check_accuracy`: lectlib's magnitudes and log features against |rfft2| of the
-  Hann-tapered windows (the enforced accuracy target), element by element in the order of
-  ``frequencies_``;
-* :func:`lectlib_spectra`: lectlib's Hann and untapered magnitudes as full 64 × 64 planes, and
-  their leakage (:func:`spectrum_measures`);
-* :func:`compare_peer`: a peer's spectra (from ``sliding_peers.py``) against what it should
-  compute and against lectlib's, by the same measures.
+  Hann-tapered windows (the enforced accuracy target), element by element in the order
+  of ``frequencies_``;
+* :func:`lectlib_spectra`: lectlib's Hann and untapered magnitudes as full 64 × 64
+  planes, and their leakage (:func:`spectrum_measures`);
+* :func:`compare_peer`: a peer's spectra (from ``sliding_peers.py``) against what it
+  should compute and against lectlib's, by the same measures.
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ PEAK_RADIUS = 2  # their neighborhoods: (2 r + 1)² bins
 DC_RADIUS = 2  # bins with |k| ≤ this are left out of the leakage measures
 
 
-# ------------------------------------------------------------------------ frequency bins
+# ----------------------------------------------------------------------- frequency bins
 
 
 def frequency_index(frequencies):
-    """Row and column of each of lectlib's features in a natural-order full FFT plane."""
+    """Row and column of each of lectlib's features in a
+    natural-order full FFT plane."""
     fy, fx = np.asarray(frequencies).T
     iy, ix = np.rint(fy * WINDOW).astype(int), np.rint(fx * WINDOW).astype(int)
     if not (
@@ -58,7 +59,8 @@ def half_to_full(half):
 
 
 def lectlib_to_full(features, model):
-    """lectlib's uncropped magnitudes (n, 2112) → natural-order full planes (n, 64, 64)."""
+    """lectlib's uncropped magnitudes (n, 2112) → natural-order
+    full planes (n, 64, 64)."""
     iy, ix, _ = frequency_index(model.frequencies_)
     half = np.zeros((features.shape[0], WINDOW, WINDOW // 2 + 1), dtype=np.float64)
     half[:, iy, ix] = features
@@ -66,14 +68,15 @@ def lectlib_to_full(features, model):
 
 
 def grid_index(positions, n_cols):
-    """Window (row, col) offsets in pixels → row-major index in lectlib's window order."""
+    """Window (row, col) offsets in pixels → row-major index in
+    lectlib's window order."""
     positions = np.asarray(positions)
     if (positions % STEP).any():
         raise RuntimeError("a peer window does not start on the 8-px grid")
     return positions[:, 0] // STEP * n_cols + positions[:, 1] // STEP
 
 
-# ------------------------------------------------------------------------------ measures
+# ----------------------------------------------------------------------------- measures
 
 
 def rel_max_diff(a, b):
@@ -82,13 +85,15 @@ def rel_max_diff(a, b):
 
 
 def spectrum_measures(full, reference=None, chunk=1024):
-    """Per-window leakage, and the difference in shape to ``reference``, of magnitude planes.
+    """Per-window leakage, and the difference in shape to ``reference``,
+    of magnitude planes.
 
-    ``full`` (n, 64, 64): magnitudes in natural FFT order. Bins with |k| ≤ DC_RADIUS are left
-    out. Off-peak fraction: the share of the power that lies farther than PEAK_RADIUS bins
-    (Chebyshev) from all of the PEAKS strongest local maxima (5 × 5, periodic) of the window's
-    power spectrum. With ``reference``: the L2 distance between the two spectra, each scaled to
-    unit norm (0: same shape; √2: nothing in common).
+    ``full`` (n, 64, 64): magnitudes in natural FFT order. Bins with |k| ≤ DC_RADIUS are
+    left out. Off-peak fraction: the share of the power that lies farther than
+    PEAK_RADIUS bins (Chebyshev) from all of the PEAKS strongest local maxima
+    (5 × 5, periodic) of the window's power spectrum. With ``reference``: the L2
+    distance between the two spectra, each scaled to unit norm (0: same shape; √2:
+    nothing in common).
     """
     k = np.fft.fftfreq(WINDOW) * WINDOW
     dc = (k[:, None] ** 2 + k[None, :] ** 2) <= DC_RADIUS**2
@@ -133,11 +138,12 @@ def spectrum_measures(full, reference=None, chunk=1024):
     return out
 
 
-# ------------------------------------------------------------------- lectlib vs the floor
+# ----------------------------------------------------------------- lectlib vs the floor
 
 
 def floor_magnitudes(image):
-    """|rfft2| of the Hann-tapered windows, in float64 and in float32 (each stored as float64).
+    """|rfft2| of the Hann-tapered windows,
+    in float64 and in float32 (each stored as float64).
 
     The exact references of :func:`check_accuracy`: (n_windows, 64, 33), natural order.
     """
@@ -157,7 +163,8 @@ def floor_magnitudes(image):
 
 
 def check_accuracy(image):
-    """lectlib's magnitudes and log features against the floors' |rfft2|, per precision."""
+    """lectlib's magnitudes and log features against the floors' |rfft2|,
+    per precision."""
     floors_abs = floor_magnitudes(image)
     out = {}
     for name in ("float64", "float32"):
@@ -194,8 +201,9 @@ def check_accuracy(image):
             features = model.transform(image)
             iy, ix, ky = frequency_index(model.frequencies_)
             expected = np.log1p(floors_abs["float64"][:, iy, ix])
-            # mask_center=1 zeroes the bins next to k = 0 (which ones is lectlib's choice: a
-            # disc or a square); those must be zero in every window, near k = 0, and include it
+            # mask_center=1 zeroes the bins next to k = 0 (which ones is lectlib's
+            # choice: a disc or a square); those must be zero in every window, near
+            # k = 0, and include it
             masked = (features == 0).all(axis=0)
             near_zero = np.maximum(np.abs(ky), ix) <= 1
             mask_ok = bool(
@@ -238,10 +246,11 @@ def check_accuracy(image):
 
 
 def lectlib_spectra(image):
-    """lectlib's Hann and untapered magnitudes as full planes, and their leakage measures.
+    """lectlib's Hann and untapered magnitudes as full planes,
+    and their leakage measures.
 
-    Returns (hann_full, untapered_full, leakage): the planes (n_windows, 64, 64) in natural
-    order, float64, and the ``leakage`` entry of the results.
+    Returns (hann_full, untapered_full, leakage): the planes (n_windows, 64, 64) in
+    natural order, float64, and the ``leakage`` entry of the results.
     """
     full = {}
     for taper in ("hann", None):
@@ -256,10 +265,10 @@ def lectlib_spectra(image):
         full[taper] = lectlib_to_full(model.transform(image), model)
     leakage = dict(
         measure=(
-            f"share of each window's power (bins with |k| > {DC_RADIUS}) lying more than "
-            f"{PEAK_RADIUS} bins from all of its {PEAKS} strongest local maxima "
-            f"({2 * PEAK_RADIUS + 1} × {2 * PEAK_RADIUS + 1}, periodic); median over the "
-            "windows"
+            f"share of each window's power (bins with |k| > {DC_RADIUS}) lying more "
+            f"than {PEAK_RADIUS} bins from all of its {PEAKS} strongest local maxima "
+            f"({2 * PEAK_RADIUS + 1} × {2 * PEAK_RADIUS + 1}, periodic); median over "
+            "the windows"
         ),
         **{f"lectlib_hann_{k}": v for k, v in spectrum_measures(full["hann"]).items()},
         **{
@@ -270,7 +279,7 @@ def lectlib_spectra(image):
     return full["hann"], full[None], leakage
 
 
-# ------------------------------------------------------------------- the peers vs lectlib
+# ----------------------------------------------------------------- the peers vs lectlib
 
 
 def compare_pycroscopy(info, arrays, windows, grid, lectlib_untapered, hann_full):
@@ -307,7 +316,8 @@ def compare_pycroscopy(info, arrays, windows, grid, lectlib_untapered, hann_full
 
 
 def compare_pycroscopy_zoom(info, arrays, image):
-    """pycroscopy's filter path: the real part of the centered spectrum, tapered after the FFT."""
+    """pycroscopy's filter path: the real part of the centered spectrum,
+    tapered after the FFT."""
     zoomed = arrays["zoomed"].astype(np.float64)
     flat = zoomed.reshape(-1, WINDOW // 2, WINDOW // 2)
     positions = arrays["zoomed_positions"]
@@ -357,8 +367,8 @@ def compare_atomai(info, arrays, image, grid, hann_full):
     natural = np.fft.ifftshift(np.expm1(spectra), axes=(-2, -1))
     info["comparison"] = dict(
         recipe=(
-            "log(1 + |fftshift(fft2(√(Hamming ⊗ Hamming) × w))|) for each window w of the "
-            "image rescaled to [0, 1] by its minimum and maximum"
+            "log(1 + |fftshift(fft2(√(Hamming ⊗ Hamming) × w))|) for each window w of "
+            "the image rescaled to [0, 1] by its minimum and maximum"
         ),
         max_abs_diff_to_recipe_log=diff_recipe,
         image_range=[float(image.min()), float(image.max())],

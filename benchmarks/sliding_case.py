@@ -1,8 +1,9 @@
-"""The sliding-FFT benchmark's case: the image, its window grid, and the settings compared.
+"""The sliding-FFT benchmark's case: the image, its window grid,
+and the settings compared.
 
 Shared by the course's side (``bench_sliding.py``, ``sliding_timing.py``,
-``sliding_accuracy.py``) and by the peers' side (``sliding_peers.py``), so it imports numpy
-only (scipy inside :func:`hann_taper`, which the peers do not call).
+``sliding_accuracy.py``) and by the peers' side (``sliding_peers.py``), so it imports
+numpy only (scipy inside :func:`hann_taper`, which the peers do not call).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ PEERS = ("pycroscopy", "atomai")
 WARMUP_CROP = 128  # each peer's untimed first call runs on image[:128, :128]
 ZOOM_CHECK_CROP = 192  # pycroscopy's filter-after-FFT path is checked on this crop
 
-#: The lectlib settings closest to each peer's computation, timed for the peers' time ratios:
-#: peer → (label, SlidingFFT keyword arguments besides window and step).
+#: The lectlib settings closest to each peer's computation, timed for the peers' time
+#: ratios: peer → (label, SlidingFFT keyword arguments besides window and step).
 CLOSEST_SETTINGS = {
     "pycroscopy": (
         "untapered float64 |F|",
@@ -39,7 +40,8 @@ def window_stack(image):
 
 
 def hann_taper(dtype):
-    """The floor's taper: the symmetric Hann window in both directions, as lectlib's "hann"."""
+    """The floor's taper: the symmetric Hann window in both directions,
+    as lectlib's "hann"."""
     from scipy.signal import windows
 
     hann = windows.hann(WINDOW, sym=True)
@@ -47,9 +49,11 @@ def hann_taper(dtype):
 
 
 def lectlib_variants():
-    """label → (SlidingFFT keyword arguments, dtype name, whether the speed target applies).
+    """label → (SlidingFFT keyword arguments, dtype name, whether
+    the speed target applies).
 
-    The dtype is always passed, so that the comparison does not depend on lectlib's default.
+    The dtype is always passed, so that the comparison does not
+    depend on lectlib's default.
     """
     return {
         "float32": (dict(dtype=np.float32), "float32", True),

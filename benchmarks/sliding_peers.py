@@ -1,21 +1,24 @@
 """The peers' side of ``bench_sliding.py``: pycroscopy and atomai, each in its own venv.
 
-Loads the image that ``bench_sliding.py`` hands over, runs one peer's sliding FFT with the
-benchmark's window (64) and step (8): one untimed call on a 128 × 128 crop, then ``--repeats``
-timed calls on the whole image (the garbage collector left on), and hands back its spectra, its
-window positions, the timings and the versions. Imports numpy, threadpoolctl, the peer and the
-harness, never lectlib. BLAS/OpenMP run on one thread (``threadpoolctl`` and the environment),
-and glibc's allocator thresholds are fixed first, as in the course's process. ::
+Loads the image that ``bench_sliding.py`` hands over, runs one peer's sliding FFT with
+the benchmark's window (64) and step (8): one untimed call on a 128 × 128 crop, then
+``--repeats`` timed calls on the whole image (the garbage collector left on), and hands
+back its spectra, its window positions, the timings and the versions. Imports numpy,
+threadpoolctl, the peer and the harness, never lectlib. BLAS/OpenMP run on one thread
+(``threadpoolctl`` and the environment), and glibc's allocator thresholds are fixed
+first, as in the course's process. ::
 
     .venv-pycroscopy/bin/python sliding_peers.py DIRECTORY pycroscopy --repeats 1
     .venv-atomai/bin/python sliding_peers.py DIRECTORY atomai --repeats 1
 
-* **pycroscopy 0.63**: ``ImageWindowing(...).MakeWindows(sidpy.Dataset.from_array(image))``
-  in ``mode="fft"``, ``fft_mode="abs"``, ``filter="hann"``, with dask's synchronous scheduler;
-  its filter path (``filter="hamming", zoom_factor=2``) once more on a 192 × 192 crop.
-* **atomai 0.8**: ``SlidingFFTNMF(...)``'s ``make_windows`` + ``process_fft`` (not its NMF),
-  with ``interpolation_factor=1, zoom_factor=1, hamming_filter=True``; and whether it takes a
-  64 × 32 window.
+* **pycroscopy 0.63**:
+  ``ImageWindowing(...).MakeWindows(sidpy.Dataset.from_array(image))`` in
+  ``mode="fft"``, ``fft_mode="abs"``, ``filter="hann"``, with dask's synchronous
+  scheduler; its filter path (``filter="hamming", zoom_factor=2``) once more on a
+  192 × 192 crop.
+* **atomai 0.8**: ``SlidingFFTNMF(...)``'s ``make_windows`` + ``process_fft``
+  (not its NMF), with ``interpolation_factor=1, zoom_factor=1, hamming_filter=True``;
+  and whether it takes a 64 × 32 window.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from sliding_case import PEERS, STEP, WARMUP_CROP, WINDOW, ZOOM_CHECK_CROP
 
 
 def time_calls(run, image, repeats):
-    """Time ``repeats`` calls ``run(image)``: (the timing entries of the info, last result).
+    """Time ``repeats`` calls ``run(image)``:
+    (the timing entries of the info, last result).
 
     An untimed call on a crop comes first; the garbage collector stays on.
     """
@@ -73,8 +77,9 @@ def run_pycroscopy(image, repeats):
     with dask.config.set(scheduler="synchronous"):
         timing, (windowing, result) = time_calls(run, image, repeats)
         spectra = np.asarray(result)
-        # The only path on which the filter is used at all: a zoom factor other than 1 (the
-        # method returns before the filter otherwise), and the filter must not be "hann".
+        # The only path on which the filter is used at all: a zoom factor other than 1
+        # (the method returns before the filter otherwise), and the filter must not be
+        # "hann".
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             zoomed_windowing, zoomed = run(
@@ -95,8 +100,13 @@ def run_pycroscopy(image, repeats):
             "window_step_y=8, mode='fft', fft_mode='abs', filter='hann'))"
             ".MakeWindows(sidpy.Dataset.from_array(image))"
         ),
-        timed="the ImageWindowing construction, the sidpy.Dataset wrapping and MakeWindows",
-        scheduler="dask synchronous (one thread); its default is dask's threaded scheduler",
+        timed=(
+            "the ImageWindowing construction, the sidpy.Dataset wrapping and "
+            "MakeWindows"
+        ),
+        scheduler=(
+            "dask synchronous (one thread); its default is dask's threaded scheduler"
+        ),
         output=dict(
             type=type(result).__name__,
             shape=list(spectra.shape),
@@ -128,7 +138,8 @@ def run_pycroscopy(image, repeats):
 
 
 def run_atomai(image, repeats):
-    """atomai's ``SlidingFFTNMF`` windows and spectra (without the NMF): (info, outputs)."""
+    """atomai's ``SlidingFFTNMF`` windows and spectra (without the NMF):
+    (info, outputs)."""
     import atomai
     import scipy
     import torch
@@ -166,10 +177,13 @@ def run_atomai(image, repeats):
         **timing,
         call=(
             "m = SlidingFFTNMF(window_size_x=64, window_size_y=64, window_step_x=8, "
-            "window_step_y=8, interpolation_factor=1, zoom_factor=1, hamming_filter=True); "
-            "m.process_fft(m.make_windows(image))"
+            "window_step_y=8, interpolation_factor=1, zoom_factor=1, "
+            "hamming_filter=True); m.process_fft(m.make_windows(image))"
         ),
-        timed="make_windows + process_fft (not run_nmf), with its printing sent to a buffer",
+        timed=(
+            "make_windows + process_fft (not run_nmf), with its printing sent to a "
+            "buffer"
+        ),
         output=dict(
             shape=list(np.shape(spectra)), dtype=str(np.asarray(spectra).dtype)
         ),

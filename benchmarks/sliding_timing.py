@@ -1,10 +1,11 @@
 """Times and peak memory of lectlib's ``SlidingFFT`` and of the batched ``rfft2`` floor.
 
-The part of ``bench_sliding.py`` that runs with the stopwatch: every method is called once
-untimed, then timed in interleaved rounds (``harness.rounds``), and its peak memory is measured
-over one more call. The floor computes the complex spectrum of the Hann-tapered windows only,
-two ways (the whole stack in one ``rfft2``, or one grid row per call); lectlib's variants are
-those of :func:`sliding_case.lectlib_variants`, plus the settings closest to each peer.
+The part of ``bench_sliding.py`` that runs with the stopwatch: every method is called
+once untimed, then timed in interleaved rounds (``harness.rounds``), and its peak memory
+is measured over one more call. The floor computes the complex spectrum of the
+Hann-tapered windows only, two ways (the whole stack in one ``rfft2``, or one grid row
+per call); lectlib's variants are those of :func:`sliding_case.lectlib_variants`, plus
+the settings closest to each peer.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def timed_methods(image):
         return run
 
     def complete_rows(dtype, taper):
-        # not the floor: the same loop doing lectlib's whole job (log(1 + |F|) into an output
-        # array kept to the end), for reference
+        # not the floor: the same loop doing lectlib's whole job (log(1 + |F|) into an
+        # output array kept to the end), for reference
         n_rows, n_cols = windows.shape[:2]
 
         def run():
@@ -100,14 +101,19 @@ def timed_methods(image):
 
 
 def measure(image, repeats, whole_repeats):
-    """Floors and lectlib: times, ratios, peak memory (and the load average around the timing).
+    """Floors and lectlib: times, ratios,
+    peak memory (and the load average around the timing).
 
     Returns
     -------
-    floors : dict, per precision: both variants' times and peaks, the floor (the faster).
-    rows : list of dict, one per lectlib variant: time, ratios to the floors, memory.
-    peer_configs : dict, label → time and memory of the lectlib settings closest to a peer.
-    load : [1-minute load average before the timing, after it].
+    floors : dict
+        Per precision: both variants' times and peaks, the floor (the faster).
+    rows : list of dict
+        One per lectlib variant: time, ratios to the floors, memory.
+    peer_configs : dict
+        Label → time and memory of the lectlib settings closest to a peer.
+    load : list
+        [1-minute load average before the timing, after it].
     """
     funcs, models = timed_methods(image)
     for func in funcs.values():  # untimed first call of everything

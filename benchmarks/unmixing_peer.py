@@ -1,21 +1,23 @@
 """The pysptools side of ``bench_unmixing.py``, run in ``benchmarks/.venv-pysptools``.
 
-Loads the cube and the true endmembers that ``bench_unmixing.py`` hands over, then runs and
-times pysptools 0.15's N-FINDR (``pysptools.eea.NFINDR().extract(cube, q)``) and FCLS
-(``pysptools.abundance_maps.FCLS().map(cube, E)``), and hands back the endmembers, their pixel
-indices and the abundances, with the timings and versions. Imports numpy, threadpoolctl,
-pysptools and the harness, never lectlib (pysptools needs numpy < 1.24). ::
+Loads the cube and the true endmembers that ``bench_unmixing.py`` hands over, then runs
+and times pysptools 0.15's N-FINDR (``pysptools.eea.NFINDR().extract(cube, q)``) and
+FCLS (``pysptools.abundance_maps.FCLS().map(cube, E)``), and hands back the endmembers,
+their pixel indices and the abundances, with the timings and versions. Imports numpy,
+threadpoolctl, pysptools and the harness, never lectlib (pysptools needs numpy < 1.24).
+::
 
     .venv-pysptools/bin/python unmixing_peer.py DIRECTORY --repeats 3 --seed 0 \\
         --tight-tol 1e-12 [--fcls-pixels N]
 
-Seeding: pysptools' N-FINDR draws its initial pixels with Python's ``random`` module, not numpy,
-so ``random.seed(seed)`` (and ``np.random.seed(seed)``, which it does not use) is set before
-every call; one more call with ``seed + 1`` shows whether the seed matters.
+Seeding: pysptools' N-FINDR draws its initial pixels with Python's ``random`` module,
+not numpy, so ``random.seed(seed)`` (and ``np.random.seed(seed)``, which it does not
+use) is set before every call; one more call with ``seed + 1`` shows whether the seed
+matters.
 
-FCLS is timed with cvxopt's default stopping tolerances, which pysptools leaves as they are, and
-run once more with abstol = reltol = feastol = ``--tight-tol``: the converged solution of the
-same problem.
+FCLS is timed with cvxopt's default stopping tolerances, which pysptools leaves as they
+are, and run once more with abstol = reltol = feastol = ``--tight-tol``: the converged
+solution of the same problem.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import harness  # beside this script: Python puts the script's folder first on t
 
 
 def run_pysptools(cube, E, repeats, seed, tight_tol, fcls_pixels=None):
-    """N-FINDR and FCLS of pysptools on ``cube`` with the endmembers ``E``: (info, outputs)."""
+    """N-FINDR and FCLS of pysptools on ``cube`` with the endmembers ``E``:
+    (info, outputs)."""
     import random
 
     import cvxopt
@@ -63,13 +66,15 @@ def run_pysptools(cube, E, repeats, seed, tight_tol, fcls_pixels=None):
         return FCLS().map(fcls_cube, E)
 
     with threadpool_limits(limits=1):
-        # untimed runs first (they also import sklearn's PCA inside pysptools); compared later
+        # untimed runs first (they also import sklearn's PCA inside pysptools);
+        # compared later
         nf_endmembers, nf_idx, nf_it = run_nfindr(seeded())
         abundances = run_fcls()
         nf_seconds, nf_runs = harness.best_time(run_nfindr, repeats, setup=seeded)
         fcls_seconds, _ = harness.best_time(run_fcls, repeats)
         # pysptools sets only show_progress and leaves cvxopt's defaults (abstol=1e-7,
-        # reltol=1e-6, feastol=1e-7); tightened, the same FCLS gives the converged solution.
+        # reltol=1e-6, feastol=1e-7); tightened, the same FCLS gives the converged
+        # solution.
         solvers.options.update(abstol=tight_tol, reltol=tight_tol, feastol=tight_tol)
         try:
             tight_seconds, (tight_abundances,) = harness.best_time(run_fcls, 1)
@@ -94,8 +99,10 @@ def run_pysptools(cube, E, repeats, seed, tight_tol, fcls_pixels=None):
             seconds=nf_seconds,
             repeats=repeats,
             n_iter=nf_it,
-            call="pysptools.eea.NFINDR().extract(cube, q)  # transform=None, maxit=None, "
-            "normalize=False, ATGP_init=False, mask=None",
+            call=(
+                "pysptools.eea.NFINDR().extract(cube, q)  # transform=None, "
+                "maxit=None, normalize=False, ATGP_init=False, mask=None"
+            ),
             endmembers_dtype=str(np.asarray(nf_endmembers).dtype),
             indices=nf_idx.tolist(),
             same_indices_every_run=all(np.array_equal(r[1], nf_idx) for r in nf_runs),
@@ -107,7 +114,10 @@ def run_pysptools(cube, E, repeats, seed, tight_tol, fcls_pixels=None):
             seconds=fcls_seconds,
             repeats=repeats,
             n_pixels=int(fcls_cube.shape[0] * fcls_cube.shape[1]),
-            call="pysptools.abundance_maps.FCLS().map(cube, E)  # normalize=False, mask=None",
+            call=(
+                "pysptools.abundance_maps.FCLS().map(cube, E)  # normalize=False, "
+                "mask=None"
+            ),
             abundances_dtype=str(np.asarray(abundances).dtype),
             abundances_shape=list(np.asarray(abundances).shape),
             cvxopt_options="defaults (pysptools sets only show_progress=False)",

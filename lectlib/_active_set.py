@@ -1,14 +1,15 @@
 """Lawson–Hanson active-set least squares for many pixels at once.
 
 Minimises ½ aᵀ G a − hᵀ a subject to a ≥ 0 (non-negative least squares, from the normal
-equations G = Eᵀ E, h = Eᵀ x) and optionally 1ᵀ a = 1 (fully constrained least squares), for
-every row of ``rhs`` together. Each row keeps its own passive set (the variables free to be
-positive); rows that share a passive set and a Gram matrix solve the same small system, so it
-is factorised once for all of them.
+equations G = Eᵀ E, h = Eᵀ x) and optionally 1ᵀ a = 1 (fully constrained least squares),
+for every row of ``rhs`` together. Each row keeps its own passive set (the variables
+free to be positive); rows that share a passive set and a Gram matrix solve the same
+small system, so it is factorised once for all of them.
 
-KKT conditions at the optimum: G a − h + μ 1 − ν = 0 with ν ≥ 0 and ν_i a_i = 0 (μ = 0 without
-the sum-to-one constraint). The "gradient" w = h − G a − μ 1 = −ν is zero on the passive set,
-and the algorithm frees the variable with the largest positive w until none is left.
+KKT conditions at the optimum: G a − h + μ 1 − ν = 0 with ν ≥ 0 and ν_i a_i = 0 (μ = 0
+without the sum-to-one constraint). The "gradient" w = h − G a − μ 1 = −ν is zero on the
+passive set, and the algorithm frees the variable with the largest positive w until none
+is left.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ MAX_ITERATIONS = 1_000_000
 
 
 class _PatternSolver:
-    """Solve the passive-set subproblem with one shared Gram matrix, grouped by passive set.
+    """Solve the passive-set subproblem with one shared Gram matrix,
+    grouped by passive set.
 
-    Without the sum-to-one constraint the subproblem is G_PP a_P = h_P; with it, the bordered
-    system [[G_PP, 1], [1ᵀ, 0]] [a_P; μ] = [h_P; 1]. Each distinct passive set is factorised once
-    (and remembered) and applied to all its rows in one matrix product.
+    Without the sum-to-one constraint the subproblem is G_PP a_P = h_P; with it, the
+    bordered system [[G_PP, 1], [1ᵀ, 0]] [a_P; μ] = [h_P; 1]. Each distinct passive set
+    is factorised once (and remembered) and applied to all its rows in one matrix
+    product.
     """
 
     def __init__(self, gram, sum_to_one):
@@ -80,7 +83,8 @@ class _PatternSolver:
 
 
 def _solve_each_row(gram, rhs, passive):
-    """Passive-set solves with one Gram matrix per row, in one batched call (no sum-to-one)."""
+    """Passive-set solves with one Gram matrix per row,
+    in one batched call (no sum-to-one)."""
     k = rhs.shape[1]
     outer = passive[:, :, None] & passive[:, None, :]
     system = np.where(outer, gram, 0.0) + np.eye(k) * (~passive)[:, :, None]
@@ -91,7 +95,8 @@ def _solve_each_row(gram, rhs, passive):
 def active_set(gram, rhs, *, sum_to_one=False, max_iter=None, caller="active_set"):
     """Solve all rows' constrained least-squares problems; return ``(a, n_iter)``.
 
-    ``gram`` is (k, k) shared by all rows or (n, k, k), one per row (not with ``sum_to_one``).
+    ``gram`` is (k, k) shared by all rows or (n, k, k),
+    one per row (not with ``sum_to_one``).
     """
     n, k = rhs.shape
     shared = gram.ndim == 2
@@ -162,7 +167,8 @@ def active_set(gram, rhs, *, sum_to_one=False, max_iter=None, caller="active_set
                 break
             inner, s, bad = inner[stuck], s[stuck], bad[stuck]
             x_in = xt[inner]
-            # Step from x towards s only as far as the first free variable that reaches zero.
+            # Step from x towards s only as far as the first free
+            # variable that reaches zero.
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.where(bad, x_in / (x_in - s), np.inf)
             alpha = np.clip(ratio.min(axis=1), 0.0, 1.0)

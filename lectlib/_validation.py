@@ -1,16 +1,16 @@
 """Input checks shared by lectlib's public functions.
 
 Every public function validates its arguments here, so that a wrong shape, a NaN or an
-impossible parameter raises one clear ``ValueError``/``TypeError`` that says what was expected
-and what came, instead of a silent NaN several calls later.
+impossible parameter raises one clear ``ValueError``/``TypeError`` that says what was
+expected and what came, instead of a silent NaN several calls later.
 
 Two limits keep every computation finite and every call short:
 
-* numbers are at most :data:`MAX_MAGNITUDE` (1e100) in size, so that their squares and the sums
-  of many squares stay far inside float64 (the largest float is 1.8e308); physical data are
-  many orders below it, and data that are not can be rescaled;
-* an array a call would make holds at most :data:`MAX_ELEMENTS` (2³¹) elements (16 GiB in
-  float64): a larger one is a mistaken parameter, not a computation to start.
+* numbers are at most :data:`MAX_MAGNITUDE` (1e100) in size, so that their squares and
+  the sums of many squares stay far inside float64 (the largest float is 1.8e308);
+  physical data are many orders below it, and data that are not can be rescaled;
+* an array a call would make holds at most :data:`MAX_ELEMENTS` (2³¹) elements
+  (16 GiB in float64): a larger one is a mistaken parameter, not a computation to start.
 """
 
 from __future__ import annotations
@@ -26,14 +26,14 @@ MAX_ELEMENTS = 2**31
 
 
 def check_magnitude(arr, name):
-    """Raise unless every value of a float array is finite and at most MAX_MAGNITUDE in size;
-    return a scale of the data: a positive number no smaller than the largest magnitude (to
-    rounding; 0 for an all-zero array).
+    """Raise unless every value of a float array is finite and at most MAX_MAGNITUDE in
+    size; return a scale of the data: a positive number no smaller than the largest
+    magnitude (to rounding; 0 for an all-zero array).
 
-    One pass in the usual case: the sum of squares (a BLAS dot product, no temporary array) is
-    NaN or inf for non-finite data, and when it lies in [tiny, MAX_MAGNITUDE²] its square root
-    bounds every value. Otherwise (all zeros, underflow, or huge values) the minimum and the
-    maximum decide, and the message counts the bad values.
+    One pass in the usual case: the sum of squares (a BLAS dot product, no temporary
+    array) is NaN or inf for non-finite data, and when it lies in [tiny, MAX_MAGNITUDE²]
+    its square root bounds every value. Otherwise (all zeros, underflow, or huge values)
+    the minimum and the maximum decide, and the message counts the bad values.
     """
     if not arr.size:
         return 0.0
@@ -55,7 +55,8 @@ def check_magnitude(arr, name):
 
 
 def check_size(n_elements, what):
-    """Raise unless an array of ``n_elements`` (``what`` says which) is within MAX_ELEMENTS."""
+    """Raise unless an array of ``n_elements`` (``what`` says which)
+    is within MAX_ELEMENTS."""
     if n_elements > MAX_ELEMENTS:
         raise ValueError(
             f"{what} would hold {n_elements:.3g} values, more than lectlib's "
@@ -65,7 +66,8 @@ def check_size(n_elements, what):
 
 
 def _object_to_float(arr, name):
-    """An object array of real numbers as float64; strings and other objects are refused."""
+    """An object array of real numbers as float64;
+    strings and other objects are refused."""
     for value in arr.flat:
         if isinstance(value, (str, bytes)) or not isinstance(
             value, (numbers.Real, np.bool_)
@@ -80,10 +82,11 @@ def _object_to_float(arr, name):
 
 
 def reject_strings(X, name="X"):
-    """Refuse string input (numeric strings included) before scikit-learn would convert it.
+    """Refuse string input (numeric strings included) before
+    scikit-learn would convert it.
 
-    lectlib's functions and estimators accept the same inputs: real numbers in any numeric
-    dtype, booleans, or an object array holding numbers; never strings.
+    lectlib's functions and estimators accept the same inputs: real numbers in any
+    numeric dtype, booleans, or an object array holding numbers; never strings.
     """
     arr = X if isinstance(X, np.ndarray) else None
     if arr is None and isinstance(X, (list, tuple)):
@@ -102,9 +105,9 @@ def reject_strings(X, name="X"):
 
 
 def validate_estimator_input(estimator, X, *, reset, return_scale=False, **kwargs):
-    """scikit-learn's ``validate_data`` as float64, with lectlib's two additions: strings are
-    refused and magnitudes are bounded (see the module docstring). With ``return_scale``, also
-    the data's scale from :func:`check_magnitude`."""
+    """scikit-learn's ``validate_data`` as float64, with lectlib's two additions:
+    strings are refused and magnitudes are bounded (see the module docstring). With
+    ``return_scale``, also the data's scale from :func:`check_magnitude`."""
     from sklearn.utils.validation import validate_data
 
     reject_strings(X)
@@ -142,7 +145,8 @@ def as_float_array(
         if arr.ndim not in allowed:
             expected = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(
-                f"{name} must be {expected}, got a {arr.ndim}-D array of shape {arr.shape}"
+                f"{name} must be {expected}, got a {arr.ndim}-D array of shape "
+                f"{arr.shape}"
             )
     if min_ndim is not None and arr.ndim < min_ndim:
         raise ValueError(
@@ -196,8 +200,9 @@ SNR_DB_RANGE = (-300.0, 300.0)
 
 
 def check_snr_db(snr_db):
-    """``snr_db`` as a float within :data:`SNR_DB_RANGE`: beyond it no instrument measures,
-    and the noise level ``10^(-SNR/20)`` of a large signal would leave float range."""
+    """``snr_db`` as a float within :data:`SNR_DB_RANGE`: beyond it no instrument
+    measures, and the noise level ``10^(-SNR/20)`` of a large signal would leave float
+    range."""
     return check_scalar(snr_db, "snr_db", low=SNR_DB_RANGE[0], high=SNR_DB_RANGE[1])
 
 
@@ -206,7 +211,8 @@ def _quote(option):
 
 
 def check_option(value, name, options):
-    """Return ``value`` if it is one of ``options`` (strings or None), else raise naming them.
+    """Return ``value`` if it is one of ``options`` (strings or None),
+    else raise naming them.
 
     >>> check_option("hann", "taper", ("hann", "blackman", None))
     'hann'
@@ -235,16 +241,16 @@ def check_pair(
 ):
     """Return a pair of numbers as a tuple, each checked like :func:`check_scalar`.
 
-    Something that is not a sequence (a string, None, a lone number without ``broadcast``) is
-    a ``TypeError``; a sequence of another length a ``ValueError``.
+    Something that is not a sequence (a string, None, a lone number without
+    ``broadcast``) is a ``TypeError``; a sequence of another length a ``ValueError``.
 
     Parameters
     ----------
     integer, low, low_inclusive
         As in :func:`check_scalar`, for both numbers.
     broadcast : bool
-        A single number ``v`` stands for ``(v, v)`` (a square window, the same step along both
-        axes).
+        A single number ``v`` stands for ``(v, v)`` (a square window, the same step
+        along both axes).
     increasing : bool
         The pair is a range: the second number must exceed the first.
     labels : str, optional
@@ -284,11 +290,11 @@ def check_shape2(shape, name="shape"):
 def check_endmembers(endmembers, n_channels=None, *, affine=False):
     """Endmembers ``(k, n_channels)`` (one spectrum per row) as a float array.
 
-    With ``affine=False`` they must be linearly independent, the condition of a regression on
-    them; with ``affine=True`` only affinely independent, the vertices of a simplex (the
-    condition of a sum-to-one fit): at most ``n_channels + 1`` of them, and a zero spectrum may
-    be one. For a regression a 1-D array is one endmember; the vertices of a simplex must be
-    listed as rows.
+    With ``affine=False`` they must be linearly independent, the condition of a
+    regression on them; with ``affine=True`` only affinely independent, the vertices of
+    a simplex (the condition of a sum-to-one fit): at most ``n_channels + 1`` of them,
+    and a zero spectrum may be one. For a regression a 1-D array is one endmember; the
+    vertices of a simplex must be listed as rows.
     """
     E = as_float_array(endmembers, "endmembers", ndim=2 if affine else (1, 2))
     if E.ndim == 1:
@@ -316,7 +322,8 @@ def check_endmembers(endmembers, n_channels=None, *, affine=False):
 
 
 def check_labels(x, name, *, ndim):
-    """Class labels (non-negative integers, in any numeric dtype) as an ``intp`` array."""
+    """Class labels (non-negative integers, in any numeric dtype)
+    as an ``intp`` array."""
     values = as_float_array(x, name, ndim=ndim)
     if np.any(values < 0) or np.any(values != np.round(values)):
         raise ValueError(f"{name} must hold non-negative integer labels")
@@ -324,17 +331,19 @@ def check_labels(x, name, *, ndim):
 
 
 def check_non_negative(X, what, need="it needs counts"):
-    """Raise unless every value of ``X`` is >= 0; ``what`` names the caller, ``need`` says why.
+    """Raise unless every value of ``X`` is >= 0; ``what`` names the caller,
+    ``need`` says why.
 
-    The message starts as scikit-learn's own check does, so estimators that need counts pass
-    its ``check_estimator`` tests for non-negative input.
+    The message starts as scikit-learn's own check does, so estimators that need counts
+    pass its ``check_estimator`` tests for non-negative input.
     """
     if np.any(X < 0):
         raise ValueError(f"Negative values in data passed to {what}: {need}")
 
 
 def check_random_state(random_state):
-    """Return a ``numpy.random.Generator`` from None, an int, a SeedSequence or a Generator."""
+    """Return a ``numpy.random.Generator`` from None, an int,
+    a SeedSequence or a Generator."""
     if random_state is None or isinstance(
         random_state, (numbers.Integral, np.random.SeedSequence)
     ):

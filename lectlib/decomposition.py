@@ -1,18 +1,21 @@
-"""PCA of spectrum images, Poisson weighting, correspondence analysis and image statistics.
+"""PCA of spectrum images, Poisson weighting,
+correspondence analysis and image statistics.
 
 The tools of the history chapter: principal component analysis by the singular value
-decomposition (eigenvalues in descending order, a noise edge for the scree plot); the two-way
-scaling of counts by Keenan & Kotula (2004) that Bosman et al. (2006) call weighted PCA;
-Trebbia & Bonnet's (1990) factorial analysis of correspondence; and the image statistics they
-start from — contrast, variance, entropy and the information of an image relative to a
-signal-free one.
+decomposition (eigenvalues in descending order, a noise edge for the scree plot); the
+two-way scaling of counts by Keenan & Kotula (2004) that Bosman et al. (2006) call
+weighted PCA; Trebbia & Bonnet's (1990) factorial analysis of correspondence; and the
+image statistics they start from — contrast, variance, entropy and the information of an
+image relative to a signal-free one.
 
 References
 ----------
 P. Trebbia and N. Bonnet, Ultramicroscopy 34, 165 (1990).
 M. R. Keenan and P. G. Kotula, Surf. Interface Anal. 36, 203 (2004).
-M. Bosman, M. Watanabe, D. T. L. Alexander and V. J. Keast, Ultramicroscopy 106, 1024 (2006).
-M. J. Greenacre, *Theory and Applications of Correspondence Analysis*, Academic Press (1984).
+M. Bosman, M. Watanabe, D. T. L. Alexander and V. J. Keast, Ultramicroscopy 106,
+1024 (2006).
+M. J. Greenacre, *Theory and Applications of Correspondence Analysis*, Academic Press
+(1984).
 """
 
 from __future__ import annotations
@@ -60,18 +63,18 @@ def _check_n_components(n_components, limit):
 def pca(X, n_components=None, *, center=True):
     """Principal component analysis by the singular value decomposition.
 
-    ``X = U S Vᵀ`` (after subtracting the mean spectrum when ``center``): the rows of ``Vᵀ``
-    are the eigenspectra (eigenvectors of the covariance), ``U S`` the scores (loading maps when
-    folded back onto the image), and ``S² / (n - 1)`` the eigenvalues (``S² / n`` uncentered),
-    in descending order.
+    ``X = U S Vᵀ`` (after subtracting the mean spectrum when ``center``): the rows of
+    ``Vᵀ`` are the eigenspectra (eigenvectors of the covariance), ``U S`` the scores
+    (loading maps when folded back onto the image), and ``S² / (n - 1)`` the eigenvalues
+    (``S² / n`` uncentered), in descending order.
 
     Parameters
     ----------
     X : array_like, shape (n_samples, n_features)
         One spectrum per row.
     n_components : int, optional
-        Components to keep (all ``min(n_samples, n_features)`` by default). Eigenvalues are
-        always returned in full, for the scree plot.
+        Components to keep (all ``min(n_samples, n_features)`` by default). Eigenvalues
+        are always returned in full, for the scree plot.
     center : bool, default=True
         Subtract the mean spectrum first.
 
@@ -84,17 +87,21 @@ def pca(X, n_components=None, *, center=True):
 
     See Also
     --------
-    WeightedPCA : scales counts by their row and column sums first, so Poisson noise is white.
-    CorrespondenceAnalysis : removes the independence model first, not only the mean spectrum.
+    WeightedPCA : scales counts by their row and column sums first, so Poisson noise is
+        white.
+    CorrespondenceAnalysis : removes the independence model first, not only the mean
+        spectrum.
     n_above_noise : how many of these eigenvalues stand above the noise edge.
-    lectlib.unmixing.simplex_projection : the same axes for a picture, without eigenvalues.
+    lectlib.unmixing.simplex_projection : the same axes for a picture, without
+        eigenvalues.
 
     Notes
     -----
-    One thin SVD (``numpy.linalg.svd`` with ``full_matrices=False``) of the centered data. An
-    eigenspectrum's sign is arbitrary; it is fixed here so that the entry of largest magnitude
-    is positive, which makes the result reproducible. Without centering the eigenvalues are
-    those of the second-moment matrix ``XᵀX / n`` instead of the covariance.
+    One thin SVD (``numpy.linalg.svd`` with ``full_matrices=False``) of the centered
+    data. An eigenspectrum's sign is arbitrary; it is fixed here so that the entry of
+    largest magnitude is positive, which makes the result reproducible. Without
+    centering the eigenvalues are those of the second-moment matrix ``XᵀX / n`` instead
+    of the covariance.
 
     Examples
     --------
@@ -134,8 +141,8 @@ def noise_edge(n_samples, n_features, noise_variance=1.0, *, center=True):
     """Largest covariance eigenvalue expected from pure white noise (Marchenko–Pastur).
 
     For an ``n_samples × n_features`` matrix of independent noise of variance σ², the
-    eigenvalues of its sample covariance fill [σ²(1 − √γ)², σ²(1 + √γ)²], γ = p/n, in the
-    limit of large matrices; eigenvalues above the upper edge carry signal.
+    eigenvalues of its sample covariance fill [σ²(1 − √γ)², σ²(1 + √γ)²], γ = p/n, in
+    the limit of large matrices; eigenvalues above the upper edge carry signal.
 
     Parameters
     ----------
@@ -146,8 +153,9 @@ def noise_edge(n_samples, n_features, noise_variance=1.0, *, center=True):
     noise_variance : float, default=1.0
         σ², the variance of every element of the noise.
     center : bool, default=True
-        Whether the eigenvalues come from centered data (as :func:`pca` with ``center=True``):
-        the covariance then has ``n_samples − 1`` degrees of freedom instead of ``n_samples``.
+        Whether the eigenvalues come from centered data (as :func:`pca` with
+        ``center=True``): the covariance then has ``n_samples − 1`` degrees of freedom
+        instead of ``n_samples``.
 
     Returns
     -------
@@ -156,15 +164,16 @@ def noise_edge(n_samples, n_features, noise_variance=1.0, *, center=True):
 
     See Also
     --------
-    n_above_noise : counts the eigenvalues above this edge, with a margin for finite size.
+    n_above_noise : counts the eigenvalues above this edge, with a margin for finite
+        size.
     pca : the eigenvalues to compare with it.
 
     Notes
     -----
-    The Marchenko–Pastur law (Marchenko & Pastur 1967) with γ = ``n_features / dof``, where
-    ``dof`` is ``n_samples − 1`` for centered data and ``n_samples`` otherwise. It holds for
-    white noise only: for counts, weight them first (:func:`poisson_normalize`, after which
-    σ² ≈ 1 / Σ counts).
+    The Marchenko–Pastur law (Marchenko & Pastur 1967) with γ = ``n_features / dof``,
+    where ``dof`` is ``n_samples − 1`` for centered data and ``n_samples`` otherwise. It
+    holds for white noise only: for counts, weight them first
+    (:func:`poisson_normalize`, after which σ² ≈ 1 / Σ counts).
 
     References
     ----------
@@ -186,21 +195,24 @@ def noise_edge(n_samples, n_features, noise_variance=1.0, *, center=True):
 def n_above_noise(
     eigenvalues, n_samples, n_features, noise_variance=1.0, *, center=True, margin=1.1
 ):
-    """How many eigenvalues exceed the Marchenko–Pastur noise edge by the factor ``margin``.
+    """How many eigenvalues exceed the Marchenko–Pastur noise edge
+    by the factor ``margin``.
 
-    On a finite matrix the largest noise eigenvalue fluctuates around the asymptotic edge by a
-    few percent (Tracy–Widom), hence the default margin of 10 %.
+    On a finite matrix the largest noise eigenvalue fluctuates around the asymptotic
+    edge by a few percent (Tracy–Widom), hence the default margin of 10 %.
 
     Parameters
     ----------
     eigenvalues : array_like, shape (n,)
-        Covariance eigenvalues, e.g. ``pca(X).eigenvalues`` or ``WeightedPCA.eigenvalues_``.
+        Covariance eigenvalues, e.g. ``pca(X).eigenvalues`` or
+        ``WeightedPCA.eigenvalues_``.
     n_samples, n_features : int
         Shape of the matrix they came from.
     noise_variance : float, default=1.0
         σ² of the noise, in the units of the eigenvalues.
     center : bool, default=True
-        Whether the data were centered before the decomposition (see :func:`noise_edge`).
+        Whether the data were centered before the
+        decomposition (see :func:`noise_edge`).
     margin : float, default=1.1
         Factor (> 0) on the edge that an eigenvalue must exceed.
 
@@ -220,8 +232,8 @@ def n_above_noise(
     -----
     It only compares: ``sum(eigenvalues > margin * noise_edge(n_samples, n_features,
     noise_variance, center=center))``. The noise variance must be known. After Poisson
-    weighting it is ``WeightedPCA.noise_level_``, and the default ``WeightedPCA`` does not
-    center, so pass ``center=False`` with it.
+    weighting it is ``WeightedPCA.noise_level_``, and the default ``WeightedPCA`` does
+    not center, so pass ``center=False`` with it.
 
     Examples
     --------
@@ -236,12 +248,14 @@ def n_above_noise(
 
 
 def poisson_normalize(X):
-    """Two-way scaling of counts for PCA (Keenan & Kotula 2004; Bosman et al.'s weighted PCA).
+    """Two-way scaling of counts for PCA
+    (Keenan & Kotula 2004; Bosman et al.'s weighted PCA).
 
-    ``D / √(r cᵀ)`` with ``r`` the row sums (total counts per pixel) and ``c`` the column sums
-    (total counts per channel). If the counts are Poisson and their expectation is close to
-    rank one, every scaled element has about the same variance, 1/Σ D: the noise becomes
-    white, which is what PCA assumes. Rows or columns without counts scale to zero.
+    ``D / √(r cᵀ)`` with ``r`` the row sums (total counts per pixel) and ``c`` the
+    column sums (total counts per channel). If the counts are Poisson and their
+    expectation is close to rank one, every scaled element has about the same variance,
+    1/Σ D: the noise becomes white, which is what PCA assumes. Rows or columns without
+    counts scale to zero.
 
     Parameters
     ----------
@@ -259,15 +273,16 @@ def poisson_normalize(X):
     See Also
     --------
     WeightedPCA : PCA of these scaled counts, as an estimator that maps back to counts.
-    CorrespondenceAnalysis : also subtracts the independence model before the same division.
+    CorrespondenceAnalysis : also subtracts the independence model before the same
+        division.
     pca : no weighting; right for white noise, not for counts.
 
     Notes
     -----
-    Poisson counts have variance equal to their expectation. If that expectation is rank one,
-    ``E[D] = r cᵀ / T`` with ``T = Σ D``, then ``Var(D_ij / √(r_i c_j)) = 1 / T`` for every
-    element. The observed sums stand in for the expected ones. The scaling is Keenan &
-    Kotula's (2004); Bosman et al. (2006) call PCA after it weighted PCA.
+    Poisson counts have variance equal to their expectation. If that expectation is rank
+    one, ``E[D] = r cᵀ / T`` with ``T = Σ D``, then ``Var(D_ij / √(r_i c_j)) = 1 / T``
+    for every element. The observed sums stand in for the expected ones. The scaling is
+    Keenan & Kotula's (2004); Bosman et al. (2006) call PCA after it weighted PCA.
 
     Examples
     --------
@@ -290,23 +305,25 @@ def poisson_normalize(X):
 class WeightedPCA(TransformerMixin, BaseEstimator):
     """PCA of counts after Poisson two-way scaling, with reconstruction back to counts.
 
-    With ``weighting="poisson"`` the data are scaled by :func:`poisson_normalize` before the
-    SVD, so that the Poisson noise is (nearly) white and the noise eigenvalues form a flat
-    floor at about 1/Σ X; the signal components then stand above a known level. With
-    ``weighting=None`` it is plain PCA (uncentered by default, as in Keenan & Kotula).
+    With ``weighting="poisson"`` the data are scaled by :func:`poisson_normalize` before
+    the SVD, so that the Poisson noise is (nearly) white and the noise eigenvalues form
+    a flat floor at about 1/Σ X; the signal components then stand above a known level.
+    With ``weighting=None`` it is plain PCA (uncentered by default, as in Keenan &
+    Kotula).
 
     Parameters
     ----------
     n_components : int, optional
         Components kept (all by default).
     weighting : {"poisson", None}, default="poisson"
-        ``"poisson"`` scales by the square roots of the row and column sums (the data must be
-        non-negative counts); None leaves the data as they are.
+        ``"poisson"`` scales by the square roots of the row and column sums (the data
+        must be non-negative counts); None leaves the data as they are.
     center : bool, default=False
         Subtract the mean of the scaled spectra before the SVD. Off by default, unlike
-        :func:`pca`, because the weighted PCA of Keenan & Kotula decomposes the scaled counts
-        themselves: the first component is the mean-like one, and the noise floor of the
-        eigenvalues sits at the known level 1/Σ X (:func:`noise_edge` with ``center=False``).
+        :func:`pca`, because the weighted PCA of Keenan & Kotula decomposes the scaled
+        counts themselves: the first component is the mean-like one, and the noise floor
+        of the eigenvalues sits at the known level 1/Σ X (:func:`noise_edge` with
+        ``center=False``).
 
     Attributes
     ----------
@@ -332,17 +349,21 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
     See Also
     --------
     poisson_normalize : the scaling alone, as a function of one array.
-    pca : the decomposition without weighting, as a function that also returns the scores.
-    CorrespondenceAnalysis : removes the independence model ``r cᵀ`` too, not just the scale.
-    n_above_noise : counts ``eigenvalues_`` above ``noise_level_`` (pass ``center=False``).
+    pca : the decomposition without weighting, as a function that also returns the
+        scores.
+    CorrespondenceAnalysis : removes the independence model ``r cᵀ`` too, not just the
+        scale.
+    n_above_noise : counts ``eigenvalues_`` above ``noise_level_``
+        (pass ``center=False``).
 
     Notes
     -----
-    With Poisson weighting, ``fit`` takes the column weights √c from the training counts and
-    runs :func:`pca` on ``X / (√r √cᵀ)``. ``transform`` scales each new spectrum by its own √(row sum) and the
-    training √c, and projects it on ``components_``; ``inverse_transform`` multiplies back.
-    Keeping only the components above the noise floor and mapping back to counts denoises
-    the data (Keenan & Kotula 2004; Bosman et al. 2006).
+    With Poisson weighting, ``fit`` takes the column weights √c from the training counts
+    and runs :func:`pca` on ``X / (√r √cᵀ)``. ``transform`` scales each new spectrum by
+    its own √(row sum) and the training √c, and projects it on ``components_``;
+    ``inverse_transform`` multiplies back. Keeping only the components above the noise
+    floor and mapping back to counts denoises the data (Keenan & Kotula 2004; Bosman et
+    al. 2006).
 
     Examples
     --------
@@ -353,8 +374,9 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
     >>> counts = rng.poisson(expected).astype(float)
     >>> model = WeightedPCA(n_components=2).fit(counts)
     >>> denoised = model.inverse_transform(model.transform(counts))
-    >>> error, noise = np.abs(denoised - expected).mean(), np.abs(counts - expected).mean()
-    >>> denoised.shape, bool(error < noise / 3)    # over three times closer to the truth
+    >>> error = np.abs(denoised - expected).mean()
+    >>> noise = np.abs(counts - expected).mean()
+    >>> denoised.shape, bool(error < noise / 3)  # over three times closer to the truth
     ((300, 40), True)
     """
 
@@ -409,8 +431,8 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
     def inverse_transform(self, X, row_weights=None):
         """Back to counts: ``(scores Vᵀ + mean) · √r √cᵀ``.
 
-        ``row_weights`` are the √(row sums) of the spectra the scores came from; by default
-        those of the training data (so ``X`` must then have as many rows).
+        ``row_weights`` are the √(row sums) of the spectra the scores came from; by
+        default those of the training data (so ``X`` must then have as many rows).
         """
         check_is_fitted(self)
         X = as_float_array(X, "X", ndim=2)
@@ -423,8 +445,9 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
                 row_weights = np.ones(X.shape[0])
             elif X.shape[0] != self.row_weights_.size:
                 raise ValueError(
-                    f"X has {X.shape[0]} rows but the model was fitted on {self.row_weights_.size}: "
-                    "pass row_weights = sqrt of the row sums of the spectra that were transformed"
+                    f"X has {X.shape[0]} rows but the model was fitted on "
+                    f"{self.row_weights_.size}: pass row_weights = sqrt of the row "
+                    "sums of the spectra that were transformed"
                 )
             else:
                 row_weights = self.row_weights_
@@ -443,20 +466,23 @@ class WeightedPCA(TransformerMixin, BaseEstimator):
 
 
 class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
-    """Correspondence analysis of a table of counts (Trebbia & Bonnet's factorial analysis).
+    """Correspondence analysis of a table of counts
+    (Trebbia & Bonnet's factorial analysis).
 
-    The counts ``N`` become proportions ``P = N / n``, with row masses ``r`` and column masses
-    ``c``. The standardized residuals from independence, ``S = (P − r cᵀ) / √(r cᵀ)``, are
-    decomposed as ``U Σ Vᵀ``: the principal inertias are Σ², their sum is χ²/n, the χ²
-    statistic of independence; rows (pixels) get principal coordinates ``U Σ / √r`` and columns
-    (channels) ``V Σ / √c``. Compared with :func:`poisson_normalize`, which divides by the
-    same ``√(r cᵀ)``, correspondence analysis first removes the independence model ``r cᵀ``,
-    so no component spends itself on the mean spectrum.
+    The counts ``N`` become proportions ``P = N / n``, with row masses ``r`` and column
+    masses ``c``. The standardized residuals from independence,
+    ``S = (P − r cᵀ) / √(r cᵀ)``, are decomposed as ``U Σ Vᵀ``: the principal inertias
+    are Σ², their sum is χ²/n, the χ² statistic of independence; rows (pixels) get
+    principal coordinates ``U Σ / √r`` and columns (channels) ``V Σ / √c``. Compared
+    with :func:`poisson_normalize`, which divides by the same ``√(r cᵀ)``,
+    correspondence analysis first removes the independence model ``r cᵀ``, so no
+    component spends itself on the mean spectrum.
 
     Parameters
     ----------
     n_components : int, optional
-        Axes kept (by default all with non-zero inertia; at most min(n_samples, n_features) − 1).
+        Axes kept (by default all with non-zero inertia;
+        at most min(n_samples, n_features) − 1).
 
     Attributes
     ----------
@@ -478,24 +504,28 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    pca : decomposes the centered data; the mean spectrum is removed but not the row totals.
+    pca : decomposes the centered data; the mean spectrum is removed but not the row
+        totals.
     poisson_normalize : the same division by ``√(r cᵀ)``, without subtracting ``r cᵀ``.
     WeightedPCA : PCA after that division, with reconstruction back to counts.
 
     Notes
     -----
     One SVD of ``S``. Axes with a singular value below √eps times the largest carry no
-    inertia and have arbitrary vectors (among them the trivial direction √c), so they are
-    dropped; signs are fixed as in :func:`pca`. ``transform`` projects row profiles
-    ``x / Σ x`` by ``D_c^(−1/2) V``, which gives ``U Σ / √r`` for the training rows (the
-    transition formula) and places new rows as supplementary points. Channels without counts
-    get zero coordinates. The method follows Greenacre (1984) and Trebbia & Bonnet (1990).
+    inertia and have arbitrary vectors (among them the trivial direction √c), so they
+    are dropped; signs are fixed as in :func:`pca`. ``transform`` projects row profiles
+    ``x / Σ x`` by ``D_c^(−1/2) V``, which gives ``U Σ / √r`` for the training rows
+    (the transition formula) and places new rows as supplementary points. Channels
+    without counts get zero coordinates. The method follows Greenacre (1984) and Trebbia
+    & Bonnet (1990).
 
     Examples
     --------
     >>> import numpy as np
     >>> from lectlib.decomposition import CorrespondenceAnalysis
-    >>> N = np.array([[10.0, 0.0, 5.0], [0.0, 10.0, 5.0], [5.0, 5.0, 0.0], [8.0, 2.0, 5.0]])
+    >>> N = np.array(
+    ...     [[10.0, 0.0, 5.0], [0.0, 10.0, 5.0], [5.0, 5.0, 0.0], [8.0, 2.0, 5.0]]
+    ... )
     >>> ca = CorrespondenceAnalysis(2).fit(N)
     >>> ca.row_coordinates_.shape, np.allclose(ca.transform(N), ca.row_coordinates_)
     ((4, 2), True)
@@ -509,7 +539,8 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         check_non_negative(X, "CorrespondenceAnalysis")
         if X.shape[0] < 2:
             raise ValueError(
-                f"correspondence analysis needs at least 2 samples, got n_samples = {X.shape[0]}"
+                "correspondence analysis needs at least 2 samples, got n_samples = "
+                f"{X.shape[0]}"
             )
         total = X.sum()
         if total <= 0:
@@ -524,11 +555,11 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         S = np.zeros_like(P)
         S[:, keep] = (P[:, keep] - expected[:, keep]) / np.sqrt(expected[:, keep])
         U, s, Vt = np.linalg.svd(S, full_matrices=False)
-        # Axes with (numerically) zero inertia carry no information, and their singular vectors
-        # are arbitrary (they may include the trivial direction √c): keep only the others.
-        # Building S leaves rounding errors of order eps relative to its largest entries; a
-        # cut-off at sqrt(eps) of the largest singular value keeps them out (an inertia ratio of
-        # 2e-16 carries no information anyway).
+        # Axes with (numerically) zero inertia carry no information, and their singular
+        # vectors are arbitrary (they may include the trivial direction √c): keep only
+        # the others. Building S leaves rounding errors of order eps relative to its
+        # largest entries; a cut-off at sqrt(eps) of the largest singular value keeps
+        # them out (an inertia ratio of 2e-16 carries no information anyway).
         rank = int(np.sum(s > s[0] * np.sqrt(np.finfo(float).eps))) if s[0] > 0 else 0
         if rank < 1:
             raise ValueError(
@@ -555,7 +586,8 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Principal coordinates of rows (supplementary rows are projected the same way)."""
+        """Principal coordinates of rows
+        (supplementary rows are projected the same way)."""
         check_is_fitted(self)
         X = validate_estimator_input(self, X, reset=False)
         check_non_negative(X, "CorrespondenceAnalysis")
@@ -571,13 +603,15 @@ class CorrespondenceAnalysis(TransformerMixin, BaseEstimator):
 
 
 def image_statistics(image, *, base=2.0):
-    """Contrast, variance, entropy and information of a counts image (Trebbia & Bonnet 1990).
+    """Contrast, variance, entropy and information of a counts image
+    (Trebbia & Bonnet 1990).
 
-    The image is read as a distribution of its counts over the pixels, ``p_i = I_i / Σ I``.
-    Its Shannon entropy ``H = −Σ p_i log p_i`` is largest, ``log N``, for a perfectly flat
-    image; the **information** ``log N − H`` is the relative entropy (Kullback–Leibler
-    divergence) of the image with respect to a flat, signal-free one; compared with what noise
-    alone gives, it tells whether an image holds signal.
+    The image is read as a distribution of its counts over the pixels,
+    ``p_i = I_i / Σ I``. Its Shannon entropy ``H = −Σ p_i log p_i`` is largest,
+    ``log N``, for a perfectly flat image; the **information** ``log N − H`` is the
+    relative entropy (Kullback–Leibler divergence) of the image with respect to a flat,
+    signal-free one; compared with what noise alone gives, it tells whether an image
+    holds signal.
 
     Parameters
     ----------
@@ -589,27 +623,29 @@ def image_statistics(image, *, base=2.0):
     Returns
     -------
     stats : sklearn.utils.Bunch
-        ``mean``, ``variance``, ``contrast`` (standard deviation over mean), ``entropy``,
-        ``max_entropy`` (log N), ``information`` (log N − H), ``noise_information`` (its
-        expectation for a flat Poisson image of the same total), ``relative_information``
-        (information / noise_information), ``p_value`` (of the information under pure noise).
+        ``mean``, ``variance``, ``contrast`` (standard deviation over mean),
+        ``entropy``, ``max_entropy`` (log N), ``information`` (log N − H),
+        ``noise_information`` (its expectation for a flat Poisson image of the same
+        total), ``relative_information`` (information / noise_information), ``p_value``
+        (of the information under pure noise).
 
     See Also
     --------
-    CorrespondenceAnalysis : the χ² of independence of a table of spectra, split into axes.
+    CorrespondenceAnalysis : the χ² of independence of a table of spectra, split into
+        axes.
     noise_edge : the noise level of covariance eigenvalues, not of one image.
 
     Notes
     -----
-    A flat image with pure Poisson noise is not exactly flat, so its information is not zero:
-    ``2 T · ln(base) · information`` (T the total counts) is the likelihood-ratio statistic of
-    uniformity, χ² with N − 1 degrees of freedom for pure noise, and ``p_value`` is its χ²
-    survival function. The information expected from noise alone is therefore
-    (N − 1) / (2 T ln base); an image whose information is well above it holds signal.
-    (That expectation is the large-count limit: at about one count per pixel a pure-noise image
-    averages some 15 % more.) ``variance`` is the population variance (``numpy.var``).
-    Contrast, variance, entropy and information are the statistics Trebbia & Bonnet (1990)
-    start from.
+    A flat image with pure Poisson noise is not exactly flat, so its information is not
+    zero: ``2 T · ln(base) · information`` (T the total counts) is the likelihood-ratio
+    statistic of uniformity, χ² with N − 1 degrees of freedom for pure noise, and
+    ``p_value`` is its χ² survival function. The information expected from noise alone
+    is therefore (N − 1) / (2 T ln base); an image whose information is well above it
+    holds signal. (That expectation is the large-count limit: at about one count per
+    pixel a pure-noise image averages some 15 % more.) ``variance`` is the population
+    variance (``numpy.var``). Contrast, variance, entropy and information are the
+    statistics Trebbia & Bonnet (1990) start from.
 
     Examples
     --------

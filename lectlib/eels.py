@@ -1,19 +1,21 @@
 """Electron energy-loss spectra built from physics, for the EELS chapters.
 
-A valence-loss spectrum is the energy-loss function Im(-1/ε(E)) of a Drude–Lorentz dielectric
-function: a free-electron plasmon at the energy set by the valence-electron density, plus
-interband transitions (Egerton 2011, chapter 3). The core-loss region adds the shallow edges of
-the elements at their tabulated onsets on the power-law tail of the valence loss. The onsets in
-:data:`EDGE_ONSETS` are those of the Gatan EELS Atlas (Ahn & Krivanek 1983; eels.info), the table
-HyperSpy's EELS tools also use. Edge *shapes* here are smooth, illustrative "delayed maximum"
-profiles, not calculated cross-sections: the course needs spectra whose features sit where the
-physics puts them and that differ between materials the way real ones do, not quantification.
+A valence-loss spectrum is the energy-loss function Im(-1/ε(E)) of a Drude–Lorentz
+dielectric function: a free-electron plasmon at the energy set by the valence-electron
+density, plus interband transitions (Egerton 2011, chapter 3). The core-loss region adds
+the shallow edges of the elements at their tabulated onsets on the power-law tail of the
+valence loss. The onsets in :data:`EDGE_ONSETS` are those of the Gatan EELS Atlas (Ahn &
+Krivanek 1983; eels.info), the table HyperSpy's EELS tools also use. Edge *shapes* here
+are smooth, illustrative "delayed maximum" profiles, not calculated cross-sections: the
+course needs spectra whose features sit where the physics puts them and that differ
+between materials the way real ones do, not quantification.
 
 References
 ----------
 R. F. Egerton, *Electron Energy-Loss Spectroscopy in the Electron Microscope*, 3rd ed.,
-Springer (2011): free-electron plasmon energy, Eq. (3.41); Drude dielectric function, Sec. 3.3.
-C. C. Ahn and O. L. Krivanek, *EELS Atlas*, Gatan and Arizona State University (1983).
+Springer (2011): free-electron plasmon energy, Eq. (3.41); Drude dielectric function,
+Sec. 3.3. C. C. Ahn and O. L. Krivanek, *EELS Atlas*, Gatan and Arizona State University
+(1983).
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ __all__ = [
     "reference_spectrum",
 ]
 
-#: Onset energies (eV) of the shallow core edges between 35 and 125 eV of the elements in the
-#: SrTiO₃ / La₀.₇Sr₀.₃MnO₃ / BiFeO₃ stack, from the Gatan EELS Atlas. Sr's first edge in range,
-#: M₄,₅, starts at 134 eV, and Bi and O have none in 35–125 eV.
+#: Onset energies (eV) of the shallow core edges between 35 and 125 eV of the elements
+#: in the SrTiO₃ / La₀.₇Sr₀.₃MnO₃ / BiFeO₃ stack, from the Gatan EELS Atlas. Sr's first
+#: edge in range, M₄,₅, starts at 134 eV, and Bi and O have none in 35–125 eV.
 EDGE_ONSETS = {
     "Ti M2,3": 35.0,
     "Mn M2,3": 51.0,
@@ -42,11 +44,11 @@ EDGE_ONSETS = {
     "La N4,5": 99.0,
 }
 
-#: Per-formula-unit data of the three layers: molar mass (g/mol), density (g/cm³), valence
-#: electrons counted for the plasmon (outer s, p, d electrons of the cations; 2s² 2p⁴ of O),
-#: the edges present with their atoms per formula unit, and the interband transitions
-#: (energy, oscillator fraction, width in eV) that shape the low-loss region; BiFeO₃'s at
-#: 24.5 eV stands for the Bi 5d (O₄,₅) excitations.
+#: Per-formula-unit data of the three layers: molar mass (g/mol), density (g/cm³),
+#: valence electrons counted for the plasmon (outer s, p, d electrons of the cations;
+#: 2s² 2p⁴ of O), the edges present with their atoms per formula unit, and the interband
+#: transitions (energy, oscillator fraction, width in eV) that shape the low-loss
+#: region; BiFeO₃'s at 24.5 eV stands for the Bi 5d (O₄,₅) excitations.
 MATERIALS = {
     "SrTiO3": dict(
         molar_mass=183.49,
@@ -75,8 +77,8 @@ MATERIALS = {
 }
 
 # Edge shapes: delay to the maximum and width of the rise above the onset (eV), and the
-# relative strength per atom. 3d-metal M2,3 edges are broad, delayed maxima; La N4,5 is the
-# 4d -> 4f "giant resonance", a strong peak some 15-20 eV above its onset.
+# relative strength per atom. 3d-metal M2,3 edges are broad, delayed maxima; La N4,5 is
+# the 4d -> 4f "giant resonance", a strong peak some 15-20 eV above its onset.
 _EDGE_SHAPES = {
     "Ti M2,3": dict(delay=9.0, width=4.0, strength=2.5),
     "Mn M2,3": dict(delay=9.0, width=4.0, strength=1.0),
@@ -86,8 +88,9 @@ _EDGE_SHAPES = {
 
 
 def _finite(compute, what):
-    """Evaluate ``compute()`` with numpy's floating-point warnings off and raise a clear error
-    if the result left float range (inputs that are finite but extreme for the formula)."""
+    """Evaluate ``compute()`` with numpy's floating-point warnings off and raise a clear
+    error if the result left float range (inputs that are finite but extreme for the
+    formula)."""
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         result = compute()
     if not np.all(np.isfinite(result)):
@@ -117,16 +120,18 @@ def plasmon_energy(valence_electrons, density, molar_mass):
 
     See Also
     --------
-    energy_loss_function : the whole valence-loss spectrum, whose plasmon peak sits at E_p.
-    reference_spectrum : takes E_p of each layer in :data:`MATERIALS` from this function.
+    energy_loss_function : the whole valence-loss spectrum, whose plasmon peak sits at
+        E_p.
+    reference_spectrum : takes E_p of each layer in :data:`MATERIALS` from this
+        function.
 
     Notes
     -----
-    The valence-electron density is ``n = z ρ N_A / A`` (with ρ converted to g/m³), and the
-    free-electron plasma frequency gives ``E_p = ħ √(n e² / (ε₀ m_e))`` with the CODATA 2018
-    constants: 28.816 √(z ρ / A) eV (Egerton 2011, Eq. 3.41). It ignores band structure
-    (effective mass, interband screening), which the measured plasmon of a semiconductor or an
-    oxide also reflects.
+    The valence-electron density is ``n = z ρ N_A / A`` (with ρ converted to g/m³), and
+    the free-electron plasma frequency gives ``E_p = ħ √(n e² / (ε₀ m_e))`` with the
+    CODATA 2018 constants: 28.816 √(z ρ / A) eV (Egerton 2011, Eq. 3.41). It ignores
+    band structure (effective mass, interband screening), which the measured plasmon of
+    a semiconductor or an oxide also reflects.
 
     Examples
     --------
@@ -156,10 +161,10 @@ def energy_loss_function(
 ):
     """Im(-1/ε) of a Drude–Lorentz dielectric function.
 
-    ε(E) = ε_b − (1 − Σf_j) E_p² / (E² + iEΓ) + Σ_j f_j E_p² / (E_j² − E² − iEγ_j): the valence
-    electrons' oscillator strength shared (f-sum rule) between a free-electron (Drude) term with
-    plasmon energy ``plasmon`` and damping ``damping`` and Lorentz oscillators for interband
-    transitions at E_j with fraction f_j and width γ_j.
+    ε(E) = ε_b − (1 − Σf_j) E_p² / (E² + iEΓ) + Σ_j f_j E_p² / (E_j² − E² − iEγ_j): the
+    valence electrons' oscillator strength shared (f-sum rule) between a free-electron
+    (Drude) term with plasmon energy ``plasmon`` and damping ``damping`` and Lorentz
+    oscillators for interband transitions at E_j with fraction f_j and width γ_j.
 
     Parameters
     ----------
@@ -180,16 +185,18 @@ def energy_loss_function(
     See Also
     --------
     plasmon_energy : E_p of the free-electron term, from the composition and density.
-    reference_spectrum : this function for a layer of :data:`MATERIALS`, with core edges added.
+    reference_spectrum : this function for a layer of :data:`MATERIALS`, with core edges
+        added.
     power_law : a bare E⁻ʳ tail, no plasmon and no interband structure.
 
     Notes
     -----
-    ``Im(-1/ε) = Im ε / |ε|²`` is large where ``Re ε`` crosses zero while ``Im ε`` is small:
-    a free-electron gas peaks at ``E_p / √ε_b`` (``E_p`` for the default ``ε_b = 1``), and
-    interband transitions shift and broaden the plasmon and add their own features below it.
-    Well above ``E_p`` the Drude term makes the loss function fall as ``E⁻³``, the start of the
-    tail on which core edges sit. The model follows Egerton (2011), Sec. 3.3.
+    ``Im(-1/ε) = Im ε / |ε|²`` is large where ``Re ε`` crosses zero while ``Im ε`` is
+    small: a free-electron gas peaks at ``E_p / √ε_b`` (``E_p`` for the default
+    ``ε_b = 1``), and interband transitions shift and broaden the plasmon and add their
+    own features below it. Well above ``E_p`` the Drude term makes the loss function
+    fall as ``E⁻³``, the start of the tail on which core edges sit. The model follows
+    Egerton (2011), Sec. 3.3.
 
     Examples
     --------
@@ -237,10 +244,11 @@ def energy_loss_function(
 
 
 def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
-    """A smooth "delayed maximum" core-edge shape, zero below ``onset`` and 1 at its maximum.
+    """A smooth "delayed maximum" core-edge shape,
+    zero below ``onset`` and 1 at its maximum.
 
-    A rise of width ``width`` that peaks ``delay`` eV above the onset, then falls as a power
-    law (E/E_max)^−decay, the tail of a core-loss cross-section.
+    A rise of width ``width`` that peaks ``delay`` eV above the onset, then falls as a
+    power law (E/E_max)^−decay, the tail of a core-loss cross-section.
 
     Parameters
     ----------
@@ -268,11 +276,12 @@ def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
 
     Notes
     -----
-    With ``u = (E - onset) / delay`` the rise is ``u^k exp(k (1 - u))``, 0 at the onset and 1 at
-    ``u = 1``, with ``k = max((delay / width)², 1)``. Since ``log u + 1 - u ≈ -(u - 1)² / 2``
-    near ``u = 1``, the top of the rise is close to a Gaussian of standard deviation ``width`` eV
-    (when ``width <= delay``; a wider ``width`` leaves ``k = 1``). Above ``E_max`` the profile is
-    ``(E / E_max)^-decay``. The shape is illustrative, not a calculated cross-section.
+    With ``u = (E - onset) / delay`` the rise is ``u^k exp(k (1 - u))``, 0 at the onset
+    and 1 at ``u = 1``, with ``k = max((delay / width)², 1)``. Since
+    ``log u + 1 - u ≈ -(u - 1)² / 2`` near ``u = 1``, the top of the rise is close to a
+    Gaussian of standard deviation ``width`` eV (when ``width <= delay``; a wider
+    ``width`` leaves ``k = 1``). Above ``E_max`` the profile is ``(E / E_max)^-decay``.
+    The shape is illustrative, not a calculated cross-section.
 
     Examples
     --------
@@ -290,8 +299,8 @@ def edge_profile(energy, onset, *, delay=9.0, width=4.0, decay=2.5):
     decay = check_scalar(decay, "decay", low=0.0)
     x = np.clip(energy - onset, 0.0, None)
     peak = onset + delay
-    # Rising part: (x/delay)^k exp(k (1 - x/delay)) peaks at x = delay with value 1; k sets the
-    # sharpness, chosen so that the rise takes about ``width`` eV.
+    # Rising part: (x/delay)^k exp(k (1 - x/delay)) peaks at x = delay with value 1; k
+    # sets the sharpness, chosen so that the rise takes about ``width`` eV.
     # (capped: beyond 1e300 every rise is a step, and the square must not overflow)
     k = max(min(delay / width, 1e150) ** 2, 1.0)
     # In log form, so that a sharp rise (large k) neither underflows nor overflows.
@@ -327,15 +336,17 @@ def power_law(energy, amplitude, exponent, reference=35.0):
 
     See Also
     --------
-    energy_loss_function : the physical valence loss, whose tail falls as E⁻³ well above E_p.
-    edge_profile : an edge that sits on such a background, with a power-law tail of its own.
+    energy_loss_function : the physical valence loss, whose tail falls as E⁻³ well above
+        E_p.
+    edge_profile : an edge that sits on such a background, with a power-law tail of its
+        own.
 
     Notes
     -----
-    The usual model of the background under an EELS core edge (Egerton 2011): A and r are
-    fitted in a window just below the onset and the curve is extrapolated under the edge. Here
-    it is only evaluated: ``amplitude * (energy / reference) ** -exponent``; doubling the energy
-    divides the background by ``2**r``.
+    The usual model of the background under an EELS core edge (Egerton 2011): A and r
+    are fitted in a window just below the onset and the curve is extrapolated under the
+    edge. Here it is only evaluated: ``amplitude * (energy / reference) ** -exponent``;
+    doubling the energy divides the background by ``2**r``.
 
     Examples
     --------
@@ -356,11 +367,12 @@ def power_law(energy, amplitude, exponent, reference=35.0):
 
 
 def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
-    """The single-scattering spectrum of one layer, normalized to unit area on ``energy``.
+    """The single-scattering spectrum of one layer,
+    normalized to unit area on ``energy``.
 
-    The energy-loss function of the material's Drude–Lorentz dielectric function (plasmon at the
-    free-electron energy of :data:`MATERIALS`) plus its shallow core edges at the onsets of
-    :data:`EDGE_ONSETS`, scaled by the atoms per formula unit.
+    The energy-loss function of the material's Drude–Lorentz dielectric function
+    (plasmon at the free-electron energy of :data:`MATERIALS`) plus its shallow core
+    edges at the onsets of :data:`EDGE_ONSETS`, scaled by the atoms per formula unit.
 
     Parameters
     ----------
@@ -369,10 +381,10 @@ def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
     energy : array_like, shape (n_channels,)
         Energy-loss axis in eV (positive).
     edge_strength : float, default=0.3
-        Height of a one-atom edge maximum relative to the valence-loss intensity at 35 eV,
-        before each edge's own relative strength per atom (1 for Mn and Fe M₂,₃, 2.5 for
-        Ti M₂,₃, 1.6 for La N₄,₅): at the default, SrTiO₃'s Ti edge rises 0.75 times the
-        loss function at 35 eV above it.
+        Height of a one-atom edge maximum relative to the valence-loss intensity at 35
+        eV, before each edge's own relative strength per atom (1 for Mn and Fe M₂,₃, 2.5
+        for Ti M₂,₃, 1.6 for La N₄,₅): at the default, SrTiO₃'s Ti edge rises 0.75 times
+        the loss function at 35 eV above it.
     edge_shift : float, default=0.0
         Chemical shift (eV) added to every edge onset, e.g. for a reduced cation.
 
@@ -383,19 +395,23 @@ def reference_spectrum(material, energy, *, edge_strength=0.3, edge_shift=0.0):
 
     See Also
     --------
-    energy_loss_function : the valence-loss part alone, for any plasmon and interband terms.
+    energy_loss_function : the valence-loss part alone, for any plasmon and interband
+        terms.
     edge_profile : the shape of each core edge added here.
-    lectlib.datasets.make_eels_interface : these spectra broadened, mixed and with Poisson noise.
+    lectlib.datasets.make_eels_interface : these spectra broadened, mixed and with
+        Poisson noise.
 
     Notes
     -----
-    ``E_p`` comes from :func:`plasmon_energy` with the layer's entries in :data:`MATERIALS`, and
-    :func:`energy_loss_function` with its damping and interband terms gives the valence loss.
-    Each edge adds ``edge_strength × ELF(35 eV) × atoms × strength × edge_profile`` with its
-    onset (plus ``edge_shift``), delay and width. The sum is divided by its area, computed with
-    channel widths ``numpy.gradient(energy)``. Neither plural scattering nor the instrument
-    resolution nor noise is included; :func:`lectlib.datasets.make_eels_interface` adds the
-    resolution and the Poisson noise.
+    ``E_p`` comes from :func:`plasmon_energy` with the layer's entries in
+    :data:`MATERIALS`, and :func:`energy_loss_function` with its damping and interband
+    terms gives the valence loss. Each edge adds
+    ``edge_strength × ELF(35 eV) × atoms × strength × edge_profile`` with its onset
+    (plus ``edge_shift``), delay and width. The sum is divided by its area, computed
+    with channel widths ``numpy.gradient(energy)``. Neither plural scattering nor the
+    instrument resolution nor noise is included;
+    :func:`lectlib.datasets.make_eels_interface` adds the resolution and the Poisson
+    noise.
 
     Examples
     --------

@@ -1,16 +1,19 @@
-"""Lattice geometry in an image: lattice vectors, reciprocal vectors, Bragg spots, lattice points.
+"""Lattice geometry in an image: lattice vectors, reciprocal vectors, Bragg spots,
+lattice points.
 
-A two-dimensional lattice is the set of points ``n a₁ + m a₂ + origin`` for integers ``n, m``.
-Its reciprocal lattice is spanned by ``b₁, b₂`` with ``bᵢ · aⱼ = δᵢⱼ``; a periodic image of the
-lattice has its Fourier spots (Bragg spots) at the reciprocal-lattice vectors
-``G = h b₁ + k b₂``. The datasets draw atoms on the points, the sliding-FFT chapter predicts where
-its spots must be, and local crystallography measures atoms against the same vectors.
+A two-dimensional lattice is the set of points ``n a₁ + m a₂ + origin`` for integers
+``n, m``. Its reciprocal lattice is spanned by ``b₁, b₂`` with ``bᵢ · aⱼ = δᵢⱼ``; a
+periodic image of the lattice has its Fourier spots (Bragg spots) at the
+reciprocal-lattice vectors ``G = h b₁ + k b₂``. The datasets draw atoms on the points,
+the sliding-FFT chapter predicts where its spots must be, and local crystallography
+measures atoms against the same vectors.
 
-Conventions, as everywhere in lectlib: vectors are ``(row, col)`` pairs, real-space lengths in
-pixels, reciprocal ones in cycles per pixel (the units of :func:`numpy.fft.fftfreq`); a lattice
-is described by the array ``vectors`` of shape ``(2, 2)`` whose rows are ``a₁`` and ``a₂``. An
-orientation ``angle`` is in degrees, from the +col (x) axis towards +row: since rows run down
-the screen, a positive angle turns clockwise on an image shown with ``origin="upper"``.
+Conventions, as everywhere in lectlib: vectors are ``(row, col)`` pairs, real-space
+lengths in pixels, reciprocal ones in cycles per pixel (the units of
+:func:`numpy.fft.fftfreq`); a lattice is described by the array ``vectors`` of shape
+``(2, 2)`` whose rows are ``a₁`` and ``a₂``. An orientation ``angle`` is in degrees,
+from the +col (x) axis towards +row: since rows run down the screen, a positive angle
+turns clockwise on an image shown with ``origin="upper"``.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ __all__ = [
     "lattice_points",
 ]
 
-#: Lattice symmetries :func:`lattice_vectors` knows: the angle between a₁ and a₂ is 90° or 60°.
+#: Lattice symmetries :func:`lattice_vectors` knows:
+#: the angle between a₁ and a₂ is 90° or 60°.
 SYMMETRIES = ("square", "hexagonal")
 
 _SECOND_VECTOR_TURN = {"square": np.pi / 2, "hexagonal": np.pi / 3}
@@ -61,8 +65,8 @@ def lattice_vectors(symmetry, spacing, angle=0.0):
     Parameters
     ----------
     symmetry : {"square", "hexagonal"}
-        The angle between ``a₁`` and ``a₂`` is 90° (square) or 60° (hexagonal, one of the two
-        equivalent choices of a triangular lattice's primitive cell).
+        The angle between ``a₁`` and ``a₂`` is 90° (square) or 60° (hexagonal, one of
+        the two equivalent choices of a triangular lattice's primitive cell).
     spacing : float
         ``|a₁| = |a₂|``, the nearest-neighbor distance, in pixels (> 0).
     angle : float, default=0.0
@@ -81,9 +85,10 @@ def lattice_vectors(symmetry, spacing, angle=0.0):
 
     Notes
     -----
-    ``a₁ = spacing (sin θ, cos θ)`` in ``(row, col)`` for the orientation ``θ = angle``, and
-    ``a₂`` is the same vector turned 90° (square) or 60° (hexagonal) further, towards +row.
-    Any other primitive cell of the same lattice (e.g. ``a₂`` at 120°) gives the same points.
+    ``a₁ = spacing (sin θ, cos θ)`` in ``(row, col)`` for the orientation ``θ = angle``,
+    and ``a₂`` is the same vector turned 90° (square) or 60° (hexagonal) further,
+    towards +row. Any other primitive cell of the same lattice (e.g. ``a₂`` at 120°)
+    gives the same points.
 
     Examples
     --------
@@ -103,7 +108,8 @@ def lattice_vectors(symmetry, spacing, angle=0.0):
 
 
 def reciprocal_vectors(vectors):
-    """The reciprocal basis ``b₁, b₂`` of a lattice: ``bᵢ · aⱼ = δᵢⱼ``, in cycles per pixel.
+    """The reciprocal basis ``b₁, b₂`` of a lattice: ``bᵢ · aⱼ = δᵢⱼ``,
+    in cycles per pixel.
 
     Parameters
     ----------
@@ -122,9 +128,10 @@ def reciprocal_vectors(vectors):
 
     Notes
     -----
-    With ``A`` the matrix whose rows are ``a₁, a₂``, the conditions ``bᵢ · aⱼ = δᵢⱼ`` read
-    ``B Aᵀ = I``, so ``B = (A⁻¹)ᵀ``. The factor 2π of the solid-state convention is left out:
-    frequencies in cycles per pixel are what a discrete Fourier transform's bins measure.
+    With ``A`` the matrix whose rows are ``a₁, a₂``, the conditions ``bᵢ · aⱼ = δᵢⱼ``
+    read ``B Aᵀ = I``, so ``B = (A⁻¹)ᵀ``. The factor 2π of the solid-state convention is
+    left out: frequencies in cycles per pixel are what a discrete Fourier transform's
+    bins measure.
 
     Examples
     --------
@@ -142,15 +149,16 @@ def reciprocal_vectors(vectors):
 
 
 def bragg_spots(vectors, *, shells=1, k_max=None, return_indices=False):
-    """Reciprocal-lattice vectors ``G = h b₁ + k b₂ ≠ 0``: where a lattice's Fourier spots are.
+    """Reciprocal-lattice vectors ``G = h b₁ + k b₂ ≠ 0``:
+    where a lattice's Fourier spots are.
 
     Parameters
     ----------
     vectors : array_like of shape (2, 2)
         Real-space lattice vectors (rows ``a₁``, ``a₂``), in pixels.
     shells : int, default=1
-        How many distinct lengths ``|G|`` to return, shortest first: 1 gives the first-order
-        spots (4 for a square lattice, 6 for a hexagonal one).
+        How many distinct lengths ``|G|`` to return, shortest first: 1 gives the
+        first-order spots (4 for a square lattice, 6 for a hexagonal one).
     k_max : float, optional
         Instead of ``shells``: every spot with ``|G| <= k_max`` (cycles per pixel).
     return_indices : bool, default=False
@@ -159,8 +167,8 @@ def bragg_spots(vectors, *, shells=1, k_max=None, return_indices=False):
     Returns
     -------
     spots : ndarray of shape (n_spots, 2)
-        ``(k_row, k_col)`` in cycles per pixel, sorted by length and then by angle from the
-        +k_col axis; every spot comes with its opposite ``-G`` (Friedel pairs).
+        ``(k_row, k_col)`` in cycles per pixel, sorted by length and then by angle from
+        the +k_col axis; every spot comes with its opposite ``-G`` (Friedel pairs).
     indices : ndarray of int, shape (n_spots, 2)
         Only with ``return_indices``.
 
@@ -172,11 +180,11 @@ def bragg_spots(vectors, *, shells=1, k_max=None, return_indices=False):
     Notes
     -----
     All ``(h, k)`` with ``max(|h|, |k|) ≤ N`` are generated and sorted by length. A spot
-    outside that box is at least ``N + 1`` times the reciprocal cell's smaller height long, so
-    ``N`` is chosen from ``k_max``, or doubled until that bound exceeds the last shell asked
-    for: no spot is missed, however oblique the lattice. Lengths that agree to a relative 1e-9
-    count as one shell, so the six first-order spots of a hexagonal lattice come out together
-    despite round-off.
+    outside that box is at least ``N + 1`` times the reciprocal cell's smaller height
+    long, so ``N`` is chosen from ``k_max``, or doubled until that bound exceeds the
+    last shell asked for: no spot is missed, however oblique the lattice. Lengths that
+    agree to a relative 1e-9 count as one shell, so the six first-order spots of a
+    hexagonal lattice come out together despite round-off.
 
     Examples
     --------
@@ -189,8 +197,8 @@ def bragg_spots(vectors, *, shells=1, k_max=None, return_indices=False):
     8
     """
     b = reciprocal_vectors(vectors)
-    # A spot with max(|h|, |k|) = N lies N cell heights away from one of the basis lines, so
-    # its length is at least N times the cell's smallest height.
+    # A spot with max(|h|, |k|) = N lies N cell heights away from one of the basis
+    # lines, so its length is at least N times the cell's smallest height.
     height = abs(np.linalg.det(b)) / np.max(np.hypot(*b.T))
     if k_max is not None:
         k_max = check_scalar(k_max, "k_max", low=0.0, low_inclusive=False)
@@ -241,20 +249,22 @@ def lattice_points(shape, vectors, origin=(0.0, 0.0), *, margin=0.5):
     Parameters
     ----------
     shape : (int, int)
-        The image's ``(height, width)`` in pixels; pixel ``(r, c)`` is centered on ``(r, c)``.
+        The image's ``(height, width)`` in pixels;
+        pixel ``(r, c)`` is centered on ``(r, c)``.
     vectors : array_like of shape (2, 2)
         Rows ``a₁`` and ``a₂``, ``(row, col)`` in pixels.
     origin : (float, float), default=(0.0, 0.0)
         The lattice point with ``n = m = 0``, ``(row, col)``.
     margin : float, default=0.5
-        Keep points with ``-margin < row < height - 1 + margin`` (and the same along columns):
-        0.5 keeps the points that lie on the image's pixels; a few pixels more keeps the atoms
-        just outside whose tails still shine into the image.
+        Keep points with ``-margin < row < height - 1 + margin`` (and the same along
+        columns): 0.5 keeps the points that lie on the image's pixels; a few pixels more
+        keeps the atoms just outside whose tails still shine into the image.
 
     Returns
     -------
     points : ndarray of shape (n_points, 2)
-        ``(row, col)`` positions, in the order of their indices ``(n, m)`` (``n`` slowest).
+        ``(row, col)`` positions, in the order of their indices
+        ``(n, m)`` (``n`` slowest).
     indices : ndarray of shape (n_points, 2)
         The integers ``(n, m)`` of each point (as floats, exact).
 
@@ -266,10 +276,10 @@ def lattice_points(shape, vectors, origin=(0.0, 0.0), *, margin=0.5):
 
     Notes
     -----
-    The image's corners, pushed out by ``margin``, are written in the basis ``a₁, a₂`` (a 2 × 2
-    linear solve); every ``(n, m)`` in the box these coordinates span, two more on each side, is
-    generated, and the points outside the image are dropped. The box contains the whole image
-    however oblique the lattice, so no point is missed.
+    The image's corners, pushed out by ``margin``, are written in the basis ``a₁, a₂``
+    (a 2 × 2 linear solve); every ``(n, m)`` in the box these coordinates span, two more
+    on each side, is generated, and the points outside the image are dropped. The box
+    contains the whole image however oblique the lattice, so no point is missed.
 
     Examples
     --------
@@ -292,7 +302,8 @@ def lattice_points(shape, vectors, origin=(0.0, 0.0), *, margin=0.5):
     hi = np.ceil(nm.max(axis=0)) + 2
     check_size(
         (hi[0] - lo[0] + 1) * (hi[1] - lo[1] + 1),
-        "the lattice points around the image (spacing far below a pixel, or a huge margin)",
+        "the lattice points around the image (spacing far below a pixel, or a huge "
+        "margin)",
     )
     n, m = np.meshgrid(
         np.arange(lo[0], hi[0] + 1), np.arange(lo[1], hi[1] + 1), indexing="ij"

@@ -1,10 +1,11 @@
-"""Scores against ground truth: spectral angles, component and label matching, abundance error,
-chi-square, and the statistics of residuals and noise.
+"""Scores against ground truth: spectral angles, component and label matching, abundance
+error, chi-square, and the statistics of residuals and noise.
 
 Unmixing methods return components in an arbitrary order and scale (and ICA or PCA in an
-arbitrary sign), so comparing them with the truth starts by matching each true endmember with
-one estimated component. :func:`match_components` does that by the optimal assignment of
-spectral angles (the Hungarian algorithm), and the angle of each matched pair is the score.
+arbitrary sign), so comparing them with the truth starts by matching each true endmember
+with one estimated component. :func:`match_components` does that by the optimal
+assignment of spectral angles (the Hungarian algorithm), and the angle of each matched
+pair is the score.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ __all__ = [
 
 
 def _unit_rows(a, name):
-    # Scaled by the largest magnitude first, so that the norm neither overflows nor underflows
-    # (a spectrum of values near 1e-170 has a norm of 1e-170, whose square is 0 in float64).
+    # Scaled by the largest magnitude first, so that the norm neither overflows nor
+    # underflows (a spectrum of values near 1e-170 has a norm of 1e-170, whose square is
+    # 0 in float64).
     scale = np.max(np.abs(a), axis=-1, keepdims=True)
     if np.any(scale == 0):
         raise ValueError(
@@ -43,9 +45,10 @@ def _unit_rows(a, name):
 def spectral_angle(a, b):
     """Angle in degrees between spectra, along the last axis.
 
-    The spectral angle ``arccos(a.b / |a||b|)`` ignores the scale of each spectrum, so it
-    compares shapes: 0 for proportional spectra, 90 for orthogonal ones. Leading axes
-    broadcast, so ``spectral_angle(X, w)`` scores every row of ``X`` against one spectrum.
+    The spectral angle ``arccos(a.b / |a||b|)`` ignores the scale of each spectrum, so
+    it compares shapes: 0 for proportional spectra, 90 for orthogonal ones. Leading axes
+    broadcast, so ``spectral_angle(X, w)`` scores every row of ``X`` against one
+    spectrum.
 
     Parameters
     ----------
@@ -60,15 +63,16 @@ def spectral_angle(a, b):
     See Also
     --------
     pairwise_spectral_angles : every row of one matrix against every row of another.
-    match_components : pairs components with references by these angles, then scores them.
+    match_components : pairs components with references by these angles, then scores
+        them.
     abundance_rmse : scores the abundance maps instead of the spectra.
 
     Notes
     -----
-    Both spectra are scaled to unit length, ``â`` and ``b̂``, and the angle is computed as
-    ``2 atan2(|â - b̂|, |â + b̂|)``. This equals ``arccos(â·b̂)`` but stays accurate near 0° and
-    180°, where ``arccos`` of the dot product loses half the digits: for ``[1, 1e-9]`` against
-    ``[1, 0]`` it gives 5.73e-8°, where ``arccos`` gives 0.
+    Both spectra are scaled to unit length, ``â`` and ``b̂``, and the angle is computed
+    as ``2 atan2(|â - b̂|, |â + b̂|)``. This equals ``arccos(â·b̂)`` but stays accurate
+    near 0° and 180°, where ``arccos`` of the dot product loses half the digits: for
+    ``[1, 1e-9]`` against ``[1, 0]`` it gives 5.73e-8°, where ``arccos`` gives 0.
 
     Examples
     --------
@@ -111,14 +115,15 @@ def pairwise_spectral_angles(A, B):
 
     See Also
     --------
-    spectral_angle : the angles of corresponding (broadcast) rows only, not of every pair.
+    spectral_angle : the angles of corresponding (broadcast) rows only, not of every
+        pair.
     match_components : uses this matrix to pair each reference with one component.
 
     Notes
     -----
-    The formula of :func:`spectral_angle`, broadcast over both row axes; the intermediate
-    arrays have shape ``(n_a, n_b, n_channels)``, so for many spectra against a few references
-    memory grows with all three.
+    The formula of :func:`spectral_angle`, broadcast over both row axes; the
+    intermediate arrays have shape ``(n_a, n_b, n_channels)``, so for many spectra
+    against a few references memory grows with all three.
 
     Examples
     --------
@@ -138,40 +143,46 @@ def pairwise_spectral_angles(A, B):
 
 
 def match_components(estimated, reference, *, sign_invariant=False):
-    """Pair estimated components with reference endmembers, indifferent to order and scale.
+    """Pair estimated components with reference endmembers,
+    indifferent to order and scale.
 
     Parameters
     ----------
     estimated : array of shape (n_estimated, n_channels)
-        Components found by a method, in any order and scale; ``n_estimated >= n_reference``.
+        Components found by a method, in any order and scale;
+        ``n_estimated >= n_reference``.
     reference : array of shape (n_reference, n_channels)
         The true endmembers.
     sign_invariant : bool, default=False
-        Treat ``-w`` like ``w`` (for PCA and ICA, whose components have no defined sign).
+        Treat ``-w`` like ``w``
+        (for PCA and ICA, whose components have no defined sign).
 
     Returns
     -------
     result : sklearn.utils.Bunch
-        ``order`` (n_reference,): index of the estimated component matched to each reference
-        row. ``angles`` (n_reference,): spectral angle of each pair in degrees. ``matched``
-        (n_reference, n_channels): the matched components rescaled (and, if
-        ``sign_invariant``, sign-flipped) to fit their reference in the least-squares sense, so
-        they can be plotted on top of it.
+        ``order`` (n_reference,): index of the estimated component matched to each
+        reference row. ``angles`` (n_reference,): spectral angle of each pair in
+        degrees. ``matched`` (n_reference, n_channels): the matched components rescaled
+        (and, if ``sign_invariant``, sign-flipped) to fit their reference in the
+        least-squares sense, so they can be plotted on top of it.
 
     See Also
     --------
     pairwise_spectral_angles : all the angles, before any pairing.
-    match_labels : the same matching for class labels, by the number of agreeing samples.
-    abundance_rmse : scores the abundances once their components are in the reference order.
+    match_labels : the same matching for class labels, by the number of agreeing
+        samples.
+    abundance_rmse : scores the abundances once their components are in the reference
+        order.
 
     Notes
     -----
     The assignment minimizes the sum of angles over all pairs (Hungarian algorithm,
     :func:`scipy.optimize.linear_sum_assignment` on the matrix of
-    :func:`pairwise_spectral_angles`), so one estimated component is never credited to two
-    references. With ``sign_invariant`` an angle ``θ`` counts as ``min(θ, 180° - θ)``. Each
-    matched component is then multiplied by ``<w, r> / <w, w>``, the least-squares scale onto its
-    reference ``r``; without ``sign_invariant`` the absolute value of that scale is used.
+    :func:`pairwise_spectral_angles`), so one estimated component is never credited to
+    two references. With ``sign_invariant`` an angle ``θ`` counts as
+    ``min(θ, 180° - θ)``. Each matched component is then multiplied by
+    ``<w, r> / <w, w>``, the least-squares scale onto its reference ``r``; without
+    ``sign_invariant`` the absolute value of that scale is used.
 
     Examples
     --------
@@ -189,11 +200,13 @@ def match_components(estimated, reference, *, sign_invariant=False):
     ref = as_float_array(reference, "reference", ndim=2)
     if est.shape[1] != ref.shape[1]:
         raise ValueError(
-            f"estimated has {est.shape[1]} channels and reference has {ref.shape[1]}; they must match"
+            f"estimated has {est.shape[1]} channels and reference has {ref.shape[1]}; "
+            "they must match"
         )
     if est.shape[0] < ref.shape[0]:
         raise ValueError(
-            f"need at least as many estimated components as references, got {est.shape[0]} < {ref.shape[0]}"
+            "need at least as many estimated components as references, got "
+            f"{est.shape[0]} < {ref.shape[0]}"
         )
     angles = pairwise_spectral_angles(ref, est)
     if sign_invariant:
@@ -201,9 +214,9 @@ def match_components(estimated, reference, *, sign_invariant=False):
     rows, cols = linear_sum_assignment(angles)
     order = cols[np.argsort(rows)]
     picked = est[order]
-    # w <w, r> / <w, w> is unchanged when w is scaled: use w scaled to a largest magnitude of
-    # 1, so that the square of a tiny w does not underflow to zero. (No row is all zero: the
-    # angles checked that.)
+    # w <w, r> / <w, w> is unchanged when w is scaled: use w scaled to a largest
+    # magnitude of 1, so that the square of a tiny w does not underflow to zero. (No row
+    # is all zero: the angles checked that.)
     unit = picked / np.abs(picked).max(axis=1, keepdims=True)
     scale = np.sum(unit * ref, axis=1) / np.sum(unit * unit, axis=1)
     if not sign_invariant:
@@ -221,8 +234,9 @@ def abundance_rmse(estimated, true, *, per_component=False):
     Parameters
     ----------
     estimated, true : arrays of the same shape (..., n_components)
-        E.g. ``(ny, nx, n_components)`` or ``(n_pixels, n_components)``, components in the same
-        order (use :func:`match_components` first to order estimated components).
+        E.g. ``(ny, nx, n_components)`` or ``(n_pixels, n_components)``, components in
+        the same order (use :func:`match_components` first to order estimated
+        components).
     per_component : bool, default=False
         Return one RMSE per component instead of one over everything.
 
@@ -238,8 +252,8 @@ def abundance_rmse(estimated, true, *, per_component=False):
 
     Notes
     -----
-    ``sqrt(mean((estimated - true)**2))`` over every element, or, with ``per_component``, over
-    all pixels for each component (the last axis) separately.
+    ``sqrt(mean((estimated - true)**2))`` over every element, or, with
+    ``per_component``, over all pixels for each component (the last axis) separately.
 
     Examples
     --------
@@ -275,22 +289,26 @@ def snr_db(clean, noisy):
     Returns
     -------
     snr : float
-        In dB; ``inf`` when ``noisy`` equals ``clean`` (no noise). An all-zero ``clean``, a
-        signal of no power, raises a ``ValueError``.
+        In dB; ``inf`` when ``noisy`` equals ``clean`` (no noise). An all-zero
+        ``clean``, a signal of no power, raises a ``ValueError``.
 
     See Also
     --------
-    lectlib.mixing.gaussian_noise_std : the reverse, the noise level for a requested SNR.
-    variance_by_intensity : the noise power as a curve over intensity instead of one number.
-    reduced_chi_square : the residual power relative to a stated noise variance, per spectrum.
+    lectlib.mixing.gaussian_noise_std : the reverse, the noise level for a requested
+        SNR.
+    variance_by_intensity : the noise power as a curve over intensity instead of one
+        number.
+    reduced_chi_square : the residual power relative to a stated noise variance, per
+        spectrum.
 
     Notes
     -----
-    The definition used by :mod:`lectlib.mixing`: signal power is the mean square of ``clean``
-    (not its variance), noise power the mean square of the difference, both over all elements.
-    For noise added by :func:`lectlib.mixing.add_gaussian_noise` at ``snr_db`` it returns about
-    that value, within the scatter of a finite sample. Both powers are computed in log form
-    from values scaled by their largest magnitude, so neither overflows nor underflows.
+    The definition used by :mod:`lectlib.mixing`: signal power is the mean square of
+    ``clean`` (not its variance), noise power the mean square of the difference, both
+    over all elements. For noise added by :func:`lectlib.mixing.add_gaussian_noise` at
+    ``snr_db`` it returns about that value, within the scatter of a finite sample. Both
+    powers are computed in log form from values scaled by their largest magnitude, so
+    neither overflows nor underflows.
 
     Examples
     --------
@@ -317,7 +335,8 @@ def snr_db(clean, noisy):
 
 
 def _log10_mean_square(x):
-    """log10(mean(x²)), from x scaled by its largest magnitude: no overflow, no underflow."""
+    """log10(mean(x²)), from x scaled by its largest magnitude: no overflow,
+    no underflow."""
     scale = float(np.max(np.abs(x)))
     if scale == 0:
         return -np.inf
@@ -327,18 +346,19 @@ def _log10_mean_square(x):
 def reduced_chi_square(residuals, variance, n_parameters):
     """Reduced chi-square of each spectrum's fit, along the last axis.
 
-    ``chi2_red = sum(residuals**2 / variance) / (n_channels - n_parameters)``. For a model that
-    is right and noise of the stated variance, it scatters around 1; a value well above 1
-    means the residual holds more than noise (a wrong or incomplete model: epistemic error),
-    a value well below 1 that the variance was overestimated or the data overfitted.
+    ``chi2_red = sum(residuals**2 / variance) / (n_channels - n_parameters)``. For a
+    model that is right and noise of the stated variance, it scatters around 1; a value
+    well above 1 means the residual holds more than noise (a wrong or incomplete model:
+    epistemic error), a value well below 1 that the variance was overestimated or the
+    data overfitted.
 
     Parameters
     ----------
     residuals : array of shape (..., n_channels)
         Data minus model.
     variance : float or array broadcastable to ``residuals``
-        Noise variance of each element (``sigma**2`` for Gaussian noise, the expected counts for
-        Poisson noise). Must be positive.
+        Noise variance of each element (``sigma**2`` for Gaussian noise, the expected
+        counts for Poisson noise). Must be positive.
     n_parameters : int
         Parameters fitted per spectrum (e.g. the number of endmembers in a linear fit).
 
@@ -349,17 +369,19 @@ def reduced_chi_square(residuals, variance, n_parameters):
 
     See Also
     --------
-    lag_autocorrelation : tells a structured residual from noise without knowing the variance.
+    lag_autocorrelation : tells a structured residual from noise without knowing the
+        variance.
     snr_db : one signal-to-noise ratio for everything, with no noise model and no fit.
-    lectlib.regression.fit_known_endmembers : returns this map (``reduced_chi2``) for its fits.
+    lectlib.regression.fit_known_endmembers : returns this map (``reduced_chi2``) for
+        its fits.
 
     Notes
     -----
-    For Gaussian noise of the stated variance and a correct model linear in ``n_parameters``
-    fitted parameters, Pearson's statistic ``chi2_red * dof`` follows a χ² distribution with
-    ``dof = n_channels - n_parameters`` degrees of freedom, so ``chi2_red`` has mean 1 and
-    standard deviation ``sqrt(2 / dof)`` (0.14 for 100 channels): a map of it is flat noise
-    around 1 where the model holds.
+    For Gaussian noise of the stated variance and a correct model linear in
+    ``n_parameters`` fitted parameters, Pearson's statistic ``chi2_red * dof`` follows a
+    χ² distribution with ``dof = n_channels - n_parameters`` degrees of freedom, so
+    ``chi2_red`` has mean 1 and standard deviation ``sqrt(2 / dof)``
+    (0.14 for 100 channels): a map of it is flat noise around 1 where the model holds.
 
     Examples
     --------
@@ -392,12 +414,12 @@ def reduced_chi_square(residuals, variance, n_parameters):
 def lag_autocorrelation(residuals, lag=1):
     """Autocorrelation of residual spectra at a channel lag, pooled over all spectra.
 
-    White noise gives about 0 (within a few ``1/sqrt(n)`` for ``n`` values, less a bias of
-    ``1/n_channels`` from removing each spectrum's mean); a residual that holds structure the
-    model missed (a peak, an edge, a shift) is smooth along the energy axis and gives a value
-    near 1.
-    Together with :func:`reduced_chi_square` it tells an aleatoric residual (noise) from an
-    epistemic one (a wrong model).
+    White noise gives about 0 (within a few ``1/sqrt(n)`` for ``n`` values, less a bias
+    of ``1/n_channels`` from removing each spectrum's mean); a residual that holds
+    structure the model missed (a peak, an edge, a shift) is smooth along the energy
+    axis and gives a value near 1.
+    Together with :func:`reduced_chi_square` it tells an aleatoric residual (noise) from
+    an epistemic one (a wrong model).
 
     Parameters
     ----------
@@ -413,14 +435,15 @@ def lag_autocorrelation(residuals, lag=1):
 
     See Also
     --------
-    reduced_chi_square : the size of the residual relative to the noise, one value per spectrum.
+    reduced_chi_square : the size of the residual relative to the noise, one value per
+        spectrum.
 
     Notes
     -----
-    Each spectrum's mean is subtracted, then ``rho = Σ r[c + lag] r[c] / Σ r[c]²``, both sums
-    over all channels and all spectra pooled, so a weak structure shared by many spectra still
-    shows. It needs no noise variance, which is what makes it a check on ``reduced_chi_square``
-    when the variance itself is in doubt.
+    Each spectrum's mean is subtracted, then ``rho = Σ r[c + lag] r[c] / Σ r[c]²``, both
+    sums over all channels and all spectra pooled, so a weak structure shared by many
+    spectra still shows. It needs no noise variance, which is what makes it a check on
+    ``reduced_chi_square`` when the variance itself is in doubt.
 
     Examples
     --------
@@ -450,9 +473,9 @@ def lag_autocorrelation(residuals, lag=1):
 def match_labels(found, truth):
     """Relabel a segmentation to agree best with the truth, and score it.
 
-    Clustering and unmixing number their classes arbitrarily. The best relabeling maps each
-    found label to one true label, no two to the same, so that as many samples as possible
-    agree: an assignment problem on the confusion matrix.
+    Clustering and unmixing number their classes arbitrarily. The best relabeling maps
+    each found label to one true label, no two to the same, so that as many samples as
+    possible agree: an assignment problem on the confusion matrix.
 
     Parameters
     ----------
@@ -465,20 +488,22 @@ def match_labels(found, truth):
     -------
     result : sklearn.utils.Bunch
         ``accuracy``: the share of samples whose relabeled label is the true one.
-        ``mapping`` (n_found,): the true label given to each found label (-1 for a found label
-        left over when there are more found labels than true ones). ``labels`` (n_samples,):
-        ``mapping[found]``. ``confusion`` (n_found, n_true): samples with each pair of labels.
+        ``mapping`` (n_found,): the true label given to each found label (-1 for a found
+        label left over when there are more found labels than true ones). ``labels``
+        (n_samples,): ``mapping[found]``. ``confusion`` (n_found, n_true): samples with
+        each pair of labels.
 
     See Also
     --------
     match_components : the same matching for spectra, by spectral angle.
-    sklearn.metrics.adjusted_rand_score : agreement without a relabeling, chance-corrected.
+    sklearn.metrics.adjusted_rand_score : agreement without a relabeling,
+        chance-corrected.
 
     Notes
     -----
-    The assignment maximizes the trace of the permuted confusion matrix with the Hungarian
-    algorithm (:func:`scipy.optimize.linear_sum_assignment`) in O(n³) for n labels, instead of
-    trying all n! relabelings.
+    The assignment maximizes the trace of the permuted confusion matrix with the
+    Hungarian algorithm (:func:`scipy.optimize.linear_sum_assignment`) in O(n³) for n
+    labels, instead of trying all n! relabelings.
 
     Examples
     --------
@@ -509,10 +534,11 @@ def match_labels(found, truth):
 
 
 def variance_by_intensity(expected, noisy, n_bins=12):
-    """Noise variance as a function of intensity, in quantile bins of the expected intensity.
+    """Noise variance as a function of intensity,
+    in quantile bins of the expected intensity.
 
-    The noise model in one picture: Gaussian read-out noise has the same variance at every
-    intensity; Poisson counting noise has a variance equal to the expected counts.
+    The noise model in one picture: Gaussian read-out noise has the same variance at
+    every intensity; Poisson counting noise has a variance equal to the expected counts.
 
     Parameters
     ----------
@@ -533,15 +559,17 @@ def variance_by_intensity(expected, noisy, n_bins=12):
     See Also
     --------
     snr_db : one number for the whole signal instead of a curve.
-    lectlib.mixing.add_poisson_noise : makes noise whose curve is the diagonal, variance = level.
+    lectlib.mixing.add_poisson_noise : makes noise whose curve is the diagonal,
+        variance = level.
     lectlib.mixing.add_gaussian_noise : makes noise whose curve is flat.
 
     Notes
     -----
-    The bin edges are the quantiles of ``expected`` at ``0, 1/n_bins, …, 1``, so each bin holds
-    about the same number of values. In each bin, ``level`` is the mean of ``expected`` and
-    ``variance`` the mean of ``(noisy - expected)²`` about the known expected value, not about
-    the bin's own mean; a bias of the noise therefore adds to the variance.
+    The bin edges are the quantiles of ``expected`` at ``0, 1/n_bins, …, 1``, so each
+    bin holds about the same number of values. In each bin, ``level`` is the mean of
+    ``expected`` and ``variance`` the mean of ``(noisy - expected)²`` about the known
+    expected value, not about the bin's own mean; a bias of the noise therefore adds to
+    the variance.
 
     Examples
     --------
@@ -549,7 +577,8 @@ def variance_by_intensity(expected, noisy, n_bins=12):
     >>> from lectlib.metrics import variance_by_intensity
     >>> rng = np.random.default_rng(0)
     >>> expected = rng.uniform(10, 100, 200_000)
-    >>> level, variance = variance_by_intensity(expected, rng.poisson(expected), n_bins=4)
+    >>> counts = rng.poisson(expected)
+    >>> level, variance = variance_by_intensity(expected, counts, n_bins=4)
     >>> bool(np.allclose(variance / level, 1, atol=0.03))     # Poisson: variance = mean
     True
     """

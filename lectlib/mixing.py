@@ -1,18 +1,20 @@
 """The linear mixing model of spectroscopic imaging and its noise.
 
-A spectrum image holds a spectrum at every pixel ``(row, col)``. The lecture writes it as
+A spectrum image holds a spectrum at every pixel
+``(row, col)``. The lecture writes it as
 
     S(x, R) = sum_i a_i(x) w_i(R) + N,
 
-loading maps ``a_i`` (here ``abundances``, shape ``(ny, nx, n_components)``) times endmember
-spectra ``w_i`` (``endmembers``, shape ``(n_components, n_channels)``) plus noise ``N``. Unfolded
-to a matrix ``X`` of shape ``(ny * nx, n_channels)`` the model is one matrix product,
-``X = A @ W + N``, which is what every unmixing method in the course works with.
+loading maps ``a_i`` (here ``abundances``, shape ``(ny, nx, n_components)``) times
+endmember spectra ``w_i`` (``endmembers``, shape ``(n_components, n_channels)``) plus
+noise ``N``. Unfolded to a matrix ``X`` of shape ``(ny * nx, n_channels)`` the model is
+one matrix product, ``X = A @ W + N``, which is what every unmixing method in the course
+works with.
 
-The instrument's finite energy resolution is a matrix too: a measured channel is a weighted
-average of neighboring true channels, ``X_measured = X_true @ R.T`` (see
-:func:`resolution_matrix`). Since ``A @ (W @ R.T)`` is again a mixture of the same loading
-maps, convolution with the resolution function is itself linear mixing.
+The instrument's finite energy resolution is a matrix too: a measured channel is a
+weighted average of neighboring true channels, ``X_measured = X_true @ R.T`` (see
+:func:`resolution_matrix`). Since ``A @ (W @ R.T)`` is again a mixture of the same
+loading maps, convolution with the resolution function is itself linear mixing.
 """
 
 from __future__ import annotations
@@ -64,10 +66,10 @@ def mix(abundances, endmembers):
 
     Notes
     -----
-    One ``numpy.einsum`` over the component axis, so any number of leading axes (an image or a
-    list of pixels) is mixed at once. ``einsum`` is used rather than a BLAS matrix product because
-    its result is bit-for-bit the same whatever the thread count, so data sets built with it
-    regenerate identically on every machine.
+    One ``numpy.einsum`` over the component axis, so any number of leading axes (an
+    image or a list of pixels) is mixed at once. ``einsum`` is used rather than a BLAS
+    matrix product because its result is bit-for-bit the same whatever the thread count,
+    so data sets built with it regenerate identically on every machine.
 
     Examples
     --------
@@ -80,8 +82,8 @@ def mix(abundances, endmembers):
     w = as_float_array(endmembers, "endmembers", ndim=2)
     if a.shape[-1] != w.shape[0]:
         raise ValueError(
-            f"abundances have {a.shape[-1]} components in their last axis but endmembers has "
-            f"{w.shape[0]} rows; they must match"
+            f"abundances have {a.shape[-1]} components in their last axis but "
+            f"endmembers has {w.shape[0]} rows; they must match"
         )
     # einsum, not BLAS: the result is bit-for-bit the same whatever the thread count, so
     # datasets regenerate identically.
@@ -89,10 +91,12 @@ def mix(abundances, endmembers):
 
 
 def unfold(cube):
-    """Reshape a spectrum image ``(ny, nx, n_channels)`` to a matrix ``(ny * nx, n_channels)``.
+    """Reshape a spectrum image ``(ny, nx, n_channels)`` to
+    a matrix ``(ny * nx, n_channels)``.
 
-    Pixels are taken in row-major order: row 0 left to right, then row 1, and so on, so pixel
-    ``(row, col)`` becomes row ``row * nx + col`` of the matrix. :func:`fold` undoes it.
+    Pixels are taken in row-major order: row 0 left to right, then row 1, and so on, so
+    pixel ``(row, col)`` becomes row ``row * nx + col`` of the matrix. :func:`fold`
+    undoes it.
 
     Parameters
     ----------
@@ -102,18 +106,20 @@ def unfold(cube):
     Returns
     -------
     X : ndarray of shape (ny * nx, n_channels)
-        One spectrum per row, the layout of ``X`` in scikit-learn and in every unmixing method.
+        One spectrum per row, the layout of ``X`` in scikit-learn and
+        in every unmixing method.
 
     See Also
     --------
     fold : the inverse, from a matrix (or one value per pixel) back to an image.
-    lectlib.sliding.sliding_windows : cuts an image into windows instead of single pixels.
+    lectlib.sliding.sliding_windows : cuts an image into windows instead of single
+        pixels.
 
     Notes
     -----
-    A reshape in C (row-major) order, nothing more: for a C-contiguous float64 cube the result is
-    a view that shares its memory, so no data are copied (other dtypes are converted to float64
-    first, which copies).
+    A reshape in C (row-major) order, nothing more: for a C-contiguous float64 cube the
+    result is a view that shares its memory, so no data are copied (other dtypes are
+    converted to float64 first, which copies).
 
     Examples
     --------
@@ -128,7 +134,8 @@ def unfold(cube):
 
 
 def fold(X, shape):
-    """Reshape a matrix ``(ny * nx, n_features)`` back to an image ``(ny, nx, n_features)``.
+    """Reshape a matrix ``(ny * nx, n_features)`` back to
+    an image ``(ny, nx, n_features)``.
 
     Parameters
     ----------
@@ -150,8 +157,9 @@ def fold(X, shape):
 
     Notes
     -----
-    A reshape in C (row-major) order, as in :func:`unfold`, so ``fold(unfold(cube), (ny, nx))``
-    gives back ``cube`` exactly; a matrix of abundances or scores folds into one map per column.
+    A reshape in C (row-major) order, as in :func:`unfold`, so
+    ``fold(unfold(cube), (ny, nx))`` gives back ``cube`` exactly; a matrix of abundances
+    or scores folds into one map per column.
 
     Examples
     --------
@@ -165,13 +173,15 @@ def fold(X, shape):
     ny, nx = check_shape2(shape)
     if X.shape[0] != ny * nx:
         raise ValueError(
-            f"X has {X.shape[0]} rows but shape {(ny, nx)} needs ny * nx = {ny * nx} pixels"
+            f"X has {X.shape[0]} rows but shape {(ny, nx)} needs ny * nx = {ny * nx} "
+            "pixels"
         )
     return X.reshape((ny, nx) + X.shape[1:])
 
 
 def gaussian_noise_std(clean, snr_db):
-    """Noise standard deviation that gives ``clean`` a signal-to-noise ratio of ``snr_db``.
+    """Noise standard deviation that gives ``clean`` a
+    signal-to-noise ratio of ``snr_db``.
 
     The SNR is the ratio of mean signal power to noise power, in decibels:
     ``SNR = 10 log10(mean(clean**2) / sigma**2)``.
@@ -181,8 +191,8 @@ def gaussian_noise_std(clean, snr_db):
     clean : array_like
         The noise-free signal (any shape), not all zeros.
     snr_db : float
-        The signal-to-noise ratio wanted, in dB, within ±300 (0 dB is noise as strong as the
-        signal).
+        The signal-to-noise ratio wanted, in dB, within ±300 (0 dB is noise as strong as
+        the signal).
 
     Returns
     -------
@@ -192,13 +202,15 @@ def gaussian_noise_std(clean, snr_db):
     See Also
     --------
     add_gaussian_noise : draws the noise at this standard deviation and adds it.
-    lectlib.metrics.snr_db : the reverse direction, the SNR measured from clean and noisy data.
+    lectlib.metrics.snr_db : the reverse direction, the SNR measured from clean and
+        noisy data.
 
     Notes
     -----
-    Solving the definition for ``sigma`` gives ``sigma = sqrt(mean(clean**2) / 10**(SNR/10))``:
-    every 20 dB divides ``sigma`` by 10. The signal power is the mean square, not the variance,
-    so a constant offset counts as signal.
+    Solving the definition for ``sigma`` gives
+    ``sigma = sqrt(mean(clean**2) / 10**(SNR/10))``: every 20 dB divides ``sigma``
+    by 10. The signal power is the mean square, not the variance, so a constant offset
+    counts as signal.
 
     Examples
     --------
@@ -218,8 +230,8 @@ def gaussian_noise_std(clean, snr_db):
 def add_gaussian_noise(clean, snr_db, *, random_state=None):
     """Add white Gaussian noise of constant variance at a given SNR (dB).
 
-    Gaussian noise of the same variance everywhere is the model of read-out and thermal noise,
-    and the model that ordinary least squares and plain PCA assume.
+    Gaussian noise of the same variance everywhere is the model of read-out and thermal
+    noise, and the model that ordinary least squares and plain PCA assume.
 
     Parameters
     ----------
@@ -240,20 +252,22 @@ def add_gaussian_noise(clean, snr_db, *, random_state=None):
     add_poisson_noise : counting noise, whose variance grows with the signal.
     gaussian_noise_std : only the noise level, without drawing noise.
     lectlib.metrics.snr_db : the SNR that a noisy realization actually has.
-    lectlib.datasets.add_image_noise : noise for images, at a level relative to the image.
+    lectlib.datasets.add_image_noise : noise for images, at a level relative to the
+        image.
 
     Notes
     -----
-    ``sigma`` comes from :func:`gaussian_noise_std`, then ``sigma`` times standard normal draws
-    from the generator of ``random_state`` are added. The requested SNR is that of the noise
-    *distribution*; a finite draw scatters around it (20 dB requested on a 200 × 200 array of
-    ones, ``random_state=0``, measures 19.98 dB).
+    ``sigma`` comes from :func:`gaussian_noise_std`, then ``sigma`` times standard
+    normal draws from the generator of ``random_state`` are added. The requested SNR is
+    that of the noise *distribution*; a finite draw scatters around it (20 dB requested
+    on a 200 × 200 array of ones, ``random_state=0``, measures 19.98 dB).
 
     Examples
     --------
     >>> import numpy as np
     >>> from lectlib.mixing import add_gaussian_noise
-    >>> noisy, variance = add_gaussian_noise(np.ones((100, 50)), snr_db=20, random_state=0)
+    >>> clean = np.ones((100, 50))
+    >>> noisy, variance = add_gaussian_noise(clean, snr_db=20, random_state=0)
     >>> noisy.shape, round(variance, 6)
     ((100, 50), 0.01)
     """
@@ -267,8 +281,8 @@ def add_poisson_noise(expected, *, snr_db=None, random_state=None):
     """Draw counts from a Poisson distribution with the given expected values.
 
     Counting detectors (EELS, EDS, SIMS, photon counting) follow Poisson statistics: the
-    variance of each element equals its expected value, so bright channels are noisier in
-    absolute terms but cleaner in relative terms (relative error ``1/sqrt(counts)``).
+    variance of each element equals its expected value, so bright channels are noisier
+    in absolute terms but cleaner in relative terms (relative error ``1/sqrt(counts)``).
 
     Parameters
     ----------
@@ -276,7 +290,8 @@ def add_poisson_noise(expected, *, snr_db=None, random_state=None):
         Expected counts, non-negative.
     snr_db : float, optional
         Scale ``expected`` first (choose the dose) so that the counts have this
-        signal-to-noise ratio in dB, as :func:`add_gaussian_noise` does for Gaussian noise.
+        signal-to-noise ratio in dB, as :func:`add_gaussian_noise` does for Gaussian
+        noise.
     random_state : None, int or numpy.random.Generator
 
     Returns
@@ -288,8 +303,10 @@ def add_poisson_noise(expected, *, snr_db=None, random_state=None):
     See Also
     --------
     add_gaussian_noise : constant-variance noise at a given SNR.
-    lectlib.metrics.variance_by_intensity : checks the noise model: variance against intensity.
-    lectlib.datasets.add_image_noise : Poisson noise for images, at a dose, in image units.
+    lectlib.metrics.variance_by_intensity : checks the noise model: variance against
+        intensity.
+    lectlib.datasets.add_image_noise : Poisson noise for images, at a dose, in image
+        units.
 
     Notes
     -----
@@ -304,7 +321,8 @@ def add_poisson_noise(expected, *, snr_db=None, random_state=None):
     >>> counts, variance = add_poisson_noise(np.full(100000, 50.0), random_state=0)
     >>> round(float(counts.mean())), round(float(counts.var()))
     (50, 50)
-    >>> counts, expected = add_poisson_noise(np.full(10, 0.5), snr_db=20.0, random_state=0)
+    >>> clean = np.full(10, 0.5)
+    >>> counts, expected = add_poisson_noise(clean, snr_db=20.0, random_state=0)
     >>> float(expected[0])            # 20 dB: 100 counts expected in every element
     100.0
     """
@@ -324,18 +342,19 @@ def add_poisson_noise(expected, *, snr_db=None, random_state=None):
 def resolution_matrix(energy, fwhm):
     """The instrument resolution as a matrix acting on spectra.
 
-    Row ``i`` holds the weights with which true channels contribute to measured channel ``i``:
-    a Gaussian of full width at half maximum ``fwhm`` centered on ``energy[i]``, normalized so
-    each row sums to one (a flat spectrum stays flat, also at the ends of the axis). A spectrum
-    ``s`` is broadened as ``R @ s``; a matrix of spectra ``X`` (one per row) as ``X @ R.T``.
+    Row ``i`` holds the weights with which true channels contribute to measured channel
+    ``i``: a Gaussian of full width at half maximum ``fwhm`` centered on ``energy[i]``,
+    normalized so each row sums to one (a flat spectrum stays flat, also at the ends of
+    the axis). A spectrum ``s`` is broadened as ``R @ s``; a matrix of spectra ``X``
+    (one per row) as ``X @ R.T``.
 
     Parameters
     ----------
     energy : array of shape (n_channels,)
         Channel energies in eV, strictly increasing (need not be evenly spaced).
     fwhm : float
-        Resolution in eV, ``>= 0``. Zero (or a width far below the channel spacing) gives the
-        identity.
+        Resolution in eV, ``>= 0``. Zero (or a width far below the channel spacing)
+        gives the identity.
 
     Returns
     -------
@@ -345,22 +364,24 @@ def resolution_matrix(energy, fwhm):
     --------
     mix : the forward model; ``mix(A, W @ R.T)`` mixes the broadened endmembers.
     broaden : the same operator applied to spectra, banded, for long energy axes.
-    lectlib.datasets.make_eels_interface : a data set whose references are broadened this way.
+    lectlib.datasets.make_eels_interface : a data set whose references are broadened
+        this way.
 
     Notes
     -----
     ``R[i, j] ∝ exp(-(E_i - E_j)**2 / (2 sigma**2)) * dE_j``, with
     ``sigma = fwhm / (2 sqrt(2 ln 2))`` and ``dE_j`` the width of channel ``j``
-    (``numpy.gradient(energy)``, so uneven axes broaden correctly), each row then divided by its
-    sum. When ``sigma`` is below 1/40 of the smallest channel spacing, every off-diagonal
-    exponential is below ``exp(-800)``, which underflows to 0.0 in float64, and the identity is
-    returned.
+    (``numpy.gradient(energy)``, so uneven axes broaden correctly), each row then
+    divided by its sum. When ``sigma`` is below 1/40 of the smallest channel spacing,
+    every off-diagonal exponential is below ``exp(-800)``, which underflows to 0.0 in
+    float64, and the identity is returned.
 
-    On an evenly spaced axis, away from the ends, ``R @ s`` equals ``numpy.convolve`` of ``s``
-    with the normalized Gaussian kernel: convolution *is* this matrix product. Writing it as a
-    matrix makes the lecture's point visible: every measured channel is a linear mixture of
-    neighboring true channels, and blurred data ``A @ (W @ R.T)`` are still a linear mixture of
-    the same loading maps ``A``, with broadened endmembers ``W @ R.T``.
+    On an evenly spaced axis, away from the ends, ``R @ s`` equals ``numpy.convolve`` of
+    ``s`` with the normalized Gaussian kernel: convolution *is* this matrix product.
+    Writing it as a matrix makes the lecture's point visible: every measured channel is
+    a linear mixture of neighboring true channels, and blurred data ``A @ (W @ R.T)``
+    are still a linear mixture of the same loading maps ``A``, with broadened endmembers
+    ``W @ R.T``.
 
     Examples
     --------
@@ -376,7 +397,7 @@ def resolution_matrix(energy, fwhm):
     n = energy.size
     check_size(n * n, "the resolution matrix (n_channels²; use broaden for long axes)")
     if sigma < np.diff(energy).min() / 40:
-        # Neighboring weights exp(-0.5 (spacing / sigma)**2) < exp(-800) are exactly 0.0.
+        # Neighbor weights exp(-0.5 (spacing / sigma)**2) < exp(-800) are exactly 0.0.
         return np.eye(n)
     # Channel widths weight the quadrature, so uneven axes broaden correctly too.
     widths = np.gradient(energy)
@@ -400,10 +421,11 @@ def _check_resolution(energy, fwhm):
 def broaden(spectra, energy, fwhm):
     """Spectra broadened by the instrument resolution, without forming the dense matrix.
 
-    Equals ``spectra @ resolution_matrix(energy, fwhm).T`` to rounding, but only the band of
-    channels within 10 standard deviations of each channel is used (the weights beyond are
-    below 2e-22 of the central one): time and memory grow with ``n_channels × band`` instead of
-    ``n_channels²``, so axes of 10⁵ channels are as easy as short ones.
+    Equals ``spectra @ resolution_matrix(energy, fwhm).T`` to rounding, but only the
+    band of channels within 10 standard deviations of each channel is used (the weights
+    beyond are below 2e-22 of the central one): time and memory grow with
+    ``n_channels × band`` instead of ``n_channels²``, so axes of 10⁵ channels are as
+    easy as short ones.
 
     Parameters
     ----------
@@ -424,11 +446,11 @@ def broaden(spectra, energy, fwhm):
 
     Notes
     -----
-    Row ``i`` of the operator holds ``exp(-(E_i - E_j)² / 2σ²) ΔE_j`` normalized to sum to
-    one, as in :func:`resolution_matrix`. On an evenly spaced axis this is a Gaussian filter
-    divided by the same filter applied to ones (:func:`scipy.ndimage.gaussian_filter1d`,
-    zero outside the axis), which renormalizes the rows cut by the ends; on an uneven axis
-    the band is a sparse matrix.
+    Row ``i`` of the operator holds ``exp(-(E_i - E_j)² / 2σ²) ΔE_j`` normalized to sum
+    to one, as in :func:`resolution_matrix`. On an evenly spaced axis this is a Gaussian
+    filter divided by the same filter applied to ones
+    (:func:`scipy.ndimage.gaussian_filter1d`, zero outside the axis), which renormalizes
+    the rows cut by the ends; on an uneven axis the band is a sparse matrix.
 
     Examples
     --------
@@ -439,7 +461,8 @@ def broaden(spectra, energy, fwhm):
     >>> wide = broaden(spectrum, energy, fwhm=3.0)
     >>> bool(np.allclose(wide, resolution_matrix(energy, 3.0) @ spectrum))
     True
-    >>> broaden(np.ones((2, 100_000)), np.arange(100_000.0), fwhm=2.0).shape   # no 80 GB matrix
+    >>> grid = np.arange(100_000.0)
+    >>> broaden(np.ones((2, 100_000)), grid, fwhm=2.0).shape   # no 80 GB matrix
     (2, 100000)
     """
     from scipy import ndimage, sparse

@@ -1,9 +1,9 @@
-"""Figure helpers shared by the chapters: the course's style, spectra on an energy axis, maps
-with color bars, singular values, the simplex, and reciprocal space.
+"""Figure helpers shared by the chapters: the course's style, spectra on an energy axis,
+maps with color bars, singular values, the simplex, and reciprocal space.
 
-They only style plots; each returns the Matplotlib objects it drew on, so a chapter can add to
-them. Images are drawn with ``origin="upper"``: pixel ``(row, col)`` sits at row ``row`` from
-the top, as in the arrays.
+They only style plots; each returns the Matplotlib objects it drew on, so a chapter can
+add to them. Images are drawn with ``origin="upper"``: pixel ``(row, col)`` sits at row
+``row`` from the top, as in the arrays.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ __all__ = [
     "mark_spots",
 ]
 
-#: Categorical colors that stay distinct for the common forms of color blindness (Okabe & Ito,
-#: "Color Universal Design", 2008): blue, orange, bluish green, vermillion, sky blue, reddish
-#: purple, yellow, black.
+#: Categorical colors that stay distinct for the common forms of color blindness (Okabe
+#: & Ito, "Color Universal Design", 2008): blue, orange, bluish green, vermillion, sky
+#: blue, reddish purple, yellow, black.
 CATEGORICAL = (
     "#0072B2",
     "#E69F00",
@@ -39,10 +39,10 @@ CATEGORICAL = (
     "#000000",
 )
 
-#: The course's Matplotlib settings, applied by :func:`use_style`. Figures are drawn at 100 dpi
-#: and at most 8 inches wide, so that on a 1400 px page, where the text column shows an image
-#: at most 784 px wide, an 11 pt font stays about 15 px and the smallest (``"x-small"``) text
-#: above 10 px.
+#: The course's Matplotlib settings, applied by :func:`use_style`. Figures are drawn at
+#: 100 dpi and at most 8 inches wide, so that on a 1400 px page, where the text column
+#: shows an image at most 784 px wide, an 11 pt font stays about 15 px and the smallest
+#: (``"x-small"``) text above 10 px.
 STYLE = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
@@ -85,7 +85,8 @@ def colorbar(mappable, ax, *, label=None, size=0.05, pad=0.03):
     label : str, optional
         The colorbar's label.
     size, pad : float, default=0.05, 0.03
-        Width of the colorbar and its gap from the axes, as fractions of the axes' width.
+        Width of the colorbar and its gap from the axes,
+        as fractions of the axes' width.
 
     Returns
     -------
@@ -97,10 +98,10 @@ def colorbar(mappable, ax, *, label=None, size=0.05, pad=0.03):
 
     Notes
     -----
-    ``fig.colorbar(im, ax=ax)`` takes its height from the space the layout gave the axes, so
-    beside an image of fixed aspect it comes out taller than the image. Here the colorbar is an
-    inset of the axes, ``ax.inset_axes([1 + pad, 0, size, 1])``: its height is the axes' own,
-    and constrained layout still makes room for it.
+    ``fig.colorbar(im, ax=ax)`` takes its height from the space the layout gave the
+    axes, so beside an image of fixed aspect it comes out taller than the image. Here
+    the colorbar is an inset of the axes, ``ax.inset_axes([1 + pad, 0, size, 1])``: its
+    height is the axes' own, and constrained layout still makes room for it.
 
     Examples
     --------
@@ -128,7 +129,7 @@ def _colorbar_beside(mappable, ax, label=None, size=0.05, pad=0.03):
 
 
 def categorical_cmap(n):
-    """A colormap of ``n`` color-blind-safe categorical colors, for label and phase maps.
+    """A colormap of ``n`` color-blind-safe categorical colors for label and phase maps.
 
     Parameters
     ----------
@@ -145,8 +146,8 @@ def categorical_cmap(n):
 
     Notes
     -----
-    The first ``n`` of Okabe & Ito's eight colors (:data:`CATEGORICAL`); show label ``k`` with
-    ``imshow(labels, cmap=categorical_cmap(n), vmin=-0.5, vmax=n - 0.5)``.
+    The first ``n`` of Okabe & Ito's eight colors (:data:`CATEGORICAL`); show label
+    ``k`` with ``imshow(labels, cmap=categorical_cmap(n), vmin=-0.5, vmax=n - 0.5)``.
 
     Examples
     --------
@@ -163,10 +164,10 @@ def categorical_cmap(n):
 def use_style():
     """Apply the course's figure style; in a notebook, also show figures inline.
 
-    Every chapter calls it once, after its imports, so that all figures look the same. In a
-    Jupyter kernel it selects the inline backend too: figures then appear in the notebook and
-    on the built site whatever ``MPLBACKEND`` says (the test and build environments set it to
-    ``Agg``, which would otherwise show nothing).
+    Every chapter calls it once, after its imports, so that all figures look the same.
+    In a Jupyter kernel it selects the inline backend too: figures then appear in the
+    notebook and on the built site whatever ``MPLBACKEND`` says (the test and build
+    environments set it to ``Agg``, which would otherwise show nothing).
 
     See Also
     --------
@@ -175,10 +176,10 @@ def use_style():
 
     Notes
     -----
-    ``plt.rcParams.update(STYLE)``: figures at 80 dpi, without the top and right spines. The
-    inline backend is selected (``%matplotlib inline``) only when IPython runs inside a
-    kernel, i.e. in a notebook; in plain Python or an IPython terminal the backend is left
-    alone.
+    ``plt.rcParams.update(STYLE)``: figures at 100 dpi, without top and right spines.
+    The inline backend is selected (``%matplotlib inline``) only when IPython runs
+    inside a kernel, i.e. in a notebook; in plain Python or an IPython terminal the
+    backend is left alone.
 
     Examples
     --------
@@ -234,14 +235,15 @@ def plot_spectra(
     See Also
     --------
     plot_maps : the images of a spectrum image, where this draws its spectra.
-    plot_singular_values : values against their index on a log scale, not against energy.
+    plot_singular_values : values against their index on a log scale,
+        not against energy.
     lectlib.widgets.cube_browser : the spectrum of any pixel, chosen with sliders.
 
     Notes
     -----
-    One ``Axes.plot`` line per spectrum, in Matplotlib's color cycle; the x axis spans the
-    energy range exactly (first to last channel), and a legend is added only with ``labels``.
-    A new figure is 6 × 3.2 inches in constrained layout.
+    One ``Axes.plot`` line per spectrum, in Matplotlib's color cycle; the x axis spans
+    the energy range exactly (first to last channel), and a legend is added only with
+    ``labels``. A new figure is 6 × 3.2 inches in constrained layout.
 
     Examples
     --------
@@ -309,7 +311,8 @@ def plot_maps(
     vmin, vmax : float, optional
         Color limits for every map.
     share_scale : bool, default=False
-        One color range for all maps (their common min and max), so they compare directly.
+        One color range for all maps (their common min and max),
+        so they compare directly.
     colorbar : bool, default=True
         A color bar beside every map.
     axes : sequence of Axes, optional
@@ -333,17 +336,19 @@ def plot_maps(
 
     Notes
     -----
-    ``imshow`` with ``origin="upper"`` and ``interpolation="nearest"``, so every pixel is a
-    square at its ``(row, col)`` place; ticks are removed. Without ``share_scale`` or limits
-    each map is scaled to its own min and max. A new figure has ``min(n_maps, 4)`` columns
-    unless ``ncols`` says otherwise; unused panels of the last row are hidden.
+    ``imshow`` with ``origin="upper"`` and ``interpolation="nearest"``, so every pixel
+    is a square at its ``(row, col)`` place; ticks are removed. Without ``share_scale``
+    or limits each map is scaled to its own min and max. A new figure has
+    ``min(n_maps, 4)`` columns unless ``ncols`` says otherwise; unused panels of the
+    last row are hidden.
 
     Examples
     --------
     >>> import numpy as np
     >>> from lectlib.plotting import plot_maps
-    >>> fig = plot_maps(np.random.default_rng(0).random((8, 8, 3)), titles=["a", "b", "c"])
-    >>> len(fig.axes), [len(ax.child_axes) for ax in fig.axes]   # each map with its colorbar
+    >>> maps = np.random.default_rng(0).random((8, 8, 3))
+    >>> fig = plot_maps(maps, titles=["a", "b", "c"])
+    >>> len(fig.axes), [len(ax.child_axes) for ax in fig.axes]  # a colorbar per map
     (3, [1, 1, 1])
     """
     maps = as_float_array(maps, "maps", ndim=(2, 3))
@@ -407,20 +412,20 @@ def plot_maps(
 
 
 def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_kw):
-    """Singular values (or eigenvalues) against their index, on a log scale: the scree plot.
+    """Singular values (or eigenvalues) against their index, log scale: a scree plot.
 
     Parameters
     ----------
     values : array of shape (n,)
-        Plotted in the order given (descending, as :func:`lectlib.decomposition.pca` returns
-        them).
+        Plotted in the order given (descending, as :func:`lectlib.decomposition.pca`
+        returns them).
     ax : matplotlib Axes, optional
         Drawn on a new figure when omitted.
     label : str, optional
         Legend entry; adds a legend.
     n_marked : int, optional
-        Draw a vertical line after the first ``n_marked`` values (e.g. the true number of
-        components).
+        Draw a vertical line after the first ``n_marked`` values (e.g. the true number
+        of components).
     **plot_kw
         Passed to ``Axes.semilogy`` (e.g. ``color``).
 
@@ -430,16 +435,18 @@ def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_k
 
     See Also
     --------
-    lectlib.decomposition.n_above_noise : counts the values above the noise edge, not by eye.
+    lectlib.decomposition.n_above_noise : counts the values above the noise edge,
+        not by eye.
     lectlib.decomposition.pca : the ``singular_values`` and ``eigenvalues`` to plot.
     plot_spectra : curves against energy on a linear scale.
 
     Notes
     -----
-    Value i is drawn at x = i (from 1) with ``Axes.semilogy``; zeros and negative values are
-    raised to the smallest positive float (about 2.2e-308), so an exact rank shows as a
-    drop, not a gap. The mark is a dotted line at ``n_marked + 0.5``. The y axis is labeled
-    "singular value" whatever is plotted; set it with ``ax.set_ylabel`` for eigenvalues.
+    Value i is drawn at x = i (from 1) with ``Axes.semilogy``; zeros and negative values
+    are raised to the smallest positive float (about 2.2e-308), so an exact rank shows
+    as a drop, not a gap. The mark is a dotted line at ``n_marked + 0.5``. The y axis is
+    labeled "singular value" whatever is plotted; set it with ``ax.set_ylabel`` for
+    eigenvalues.
 
     Examples
     --------
@@ -473,16 +480,17 @@ def plot_singular_values(values, *, ax=None, label=None, n_marked=None, **plot_k
 
 
 def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
-    """The data cloud and simplex vertices in the plane of the data's first two principal axes.
+    """The data cloud and simplex vertices in the plane of its first two principal axes.
 
     Parameters
     ----------
     X : array of shape (n_samples, n_channels)
-        Spectra, one per row (at most ``max_points`` of them, drawn at random, are shown).
+        Spectra, one per row (at most ``max_points`` of them,
+        drawn at random, are shown).
     vertices : dict of str to array of shape (k, n_channels), optional
-        Sets of endmembers to mark, e.g. ``{"truth": W, "N-FINDR": model.endmembers_}``; the
-        first set is joined in order as a closed polygon (for three endmembers, the edges of
-        the simplex in this projection).
+        Sets of endmembers to mark, e.g. ``{"truth": W, "N-FINDR": model.endmembers_}``;
+        the first set is joined in order as a closed polygon (for three endmembers, the
+        edges of the simplex in this projection).
     ax : matplotlib Axes, optional
         Drawn on a new figure when omitted.
     max_points : int, default=4000
@@ -498,14 +506,16 @@ def plot_simplex(X, vertices=None, *, ax=None, max_points=4000, random_state=0):
     --------
     lectlib.unmixing.simplex_projection : the coordinates, without the figure.
     lectlib.unmixing.NFINDR : finds the vertices this marks.
-    plot_singular_values : how many dimensions the cloud has, where this shows two of them.
+    plot_singular_values : how many dimensions the cloud has,
+        where this shows two of them.
 
     Notes
     -----
-    The axes and center come from :func:`lectlib.unmixing.simplex_projection` of all of ``X``
-    (before any subsampling), and every set of vertices is projected on the same axes, so
-    they sit where they belong in the cloud. Pixels are small gray dots; the sets of vertices
-    are drawn as hollow circles, then x, +, squares, ..., each in its own color.
+    The axes and center come from :func:`lectlib.unmixing.simplex_projection` of all of
+    ``X`` (before any subsampling), and every set of vertices is projected on the same
+    axes, so they sit where they belong in the cloud. Pixels are small gray dots; the
+    sets of vertices are drawn as hollow circles, then x, +, squares, ..., each in its
+    own color.
 
     Examples
     --------
@@ -595,11 +605,11 @@ def plot_reciprocal(
     cmap : str, default="magma"
         Colormap.
     symmetric : bool, default=False
-        A diverging scale centered on zero (for eigenvectors and ICA components, which have
-        both signs); otherwise the scale starts at zero (magnitudes).
+        A diverging scale centered on zero (for eigenvectors and ICA components, which
+        have both signs); otherwise the scale starts at zero (magnitudes).
     spots : array_like of shape (n_spots, 2), optional
-        ``(k_row, k_col)`` positions to circle, e.g. predicted Bragg spots; each is circled
-        with its opposite ``-k`` (the magnitude of a real image's transform is
+        ``(k_row, k_col)`` positions to circle, e.g. predicted Bragg spots; each is
+        circled with its opposite ``-k`` (the magnitude of a real image's transform is
         centrosymmetric).
     spot_color : color, default="w"
         Color of the circles.
@@ -617,11 +627,12 @@ def plot_reciprocal(
 
     Notes
     -----
-    ``model.to_reciprocal`` mirrors the half plane the model keeps through k = 0 into the full,
-    centrosymmetric picture, k_col to the right and k_row downward. Each pixel is one FFT bin,
-    ``1 / wy`` by ``1 / wx`` cycles per pixel for a window ``(wy, wx)``, drawn centered on its
-    frequency (the picture reaches half a bin beyond the outermost frequency), so the circles
-    of :func:`mark_spots` sit on the bins of the frequencies they mark. Ticks are removed.
+    ``model.to_reciprocal`` mirrors the half plane the model keeps through k = 0 into
+    the full, centrosymmetric picture, k_col to the right and k_row downward. Each pixel
+    is one FFT bin, ``1 / wy`` by ``1 / wx`` cycles per pixel for a window ``(wy, wx)``,
+    drawn centered on its frequency (the picture reaches half a bin beyond the outermost
+    frequency), so the circles of :func:`mark_spots` sit on the bins of the frequencies
+    they mark. Ticks are removed.
 
     Examples
     --------
@@ -632,9 +643,9 @@ def plot_reciprocal(
     >>> image = np.cos(2 * np.pi * x / 8)[None, :] * np.ones((64, 1))
     >>> fft = SlidingFFT(32, 16, log=False, crop=8).fit(image)
     >>> ax = plot_reciprocal(fft, fft.transform(image)[0], spots=[[0.0, 0.125]])
-    >>> len(ax.images), len(ax.collections[0].get_offsets())     # the spot and its opposite
+    >>> len(ax.images), len(ax.collections[0].get_offsets())  # a spot and its opposite
     (1, 2)
-    >>> ax.images[0].get_extent()          # 17 bins of 1/32 on each axis, centered on k = 0
+    >>> ax.images[0].get_extent()  # 17 bins of 1/32 on each axis, centered on k = 0
     [-0.265625, 0.265625, 0.265625, -0.265625]
     """
     from sklearn.utils.validation import check_is_fitted
@@ -643,8 +654,8 @@ def plot_reciprocal(
     features = as_float_array(features, "features", ndim=1)
     picture = model.to_reciprocal(features)
     ax = _axes(ax, (3, 3))
-    # The picture is symmetric about k = 0 with one bin of 1/w per pixel: its edges lie half
-    # a bin beyond the outermost frequencies.
+    # The picture is symmetric about k = 0 with one bin of 1/w per pixel: its edges lie
+    # half a bin beyond the outermost frequencies.
     wy, wx = check_pair(model.window, "window", integer=True, low=1, broadcast=True)
     half_y, half_x = picture.shape[0] / (2 * wy), picture.shape[1] / (2 * wx)
     limits = dict(vmin=0)
@@ -661,7 +672,7 @@ def plot_reciprocal(
 
 
 def mark_spots(ax, spots, *, color="w", size=110, lw=0.8):
-    """Circle reciprocal-space positions and their opposites on axes in (k_col, k_row) units.
+    """Circle reciprocal-space positions and their opposites on (k_col, k_row) axes.
 
     Parameters
     ----------
@@ -689,10 +700,10 @@ def mark_spots(ax, spots, *, color="w", size=110, lw=0.8):
 
     Notes
     -----
-    The magnitude of a real image's Fourier transform is centrosymmetric, so a spot at k has a
-    twin at −k. The positions and their opposites are rounded to 12 decimals and duplicates
-    dropped, so k = 0, or a list that already holds both ±k, gives one circle per place. The
-    circles are one ``Axes.scatter`` with ``(k_col, k_row)`` as (x, y).
+    The magnitude of a real image's Fourier transform is centrosymmetric, so a spot at k
+    has a twin at −k. The positions and their opposites are rounded to 12 decimals and
+    duplicates dropped, so k = 0, or a list that already holds both ±k, gives one circle
+    per place. The circles are one ``Axes.scatter`` with ``(k_col, k_row)`` as (x, y).
 
     Examples
     --------

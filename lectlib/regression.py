@@ -1,11 +1,13 @@
-"""Multiple linear regression with known endmembers (references), for every pixel at once.
+"""Multiple linear regression with known endmembers (references),
+for every pixel at once.
 
 The linear mixing model S(x, E) = Σ_i a_i(x) w_i(E) + N with the w_i known is a linear
 least-squares problem per pixel, all with the same design matrix. Ordinary least squares
-solves them together in one LAPACK call with many right-hand sides; the non-negative fit is
-Lawson & Hanson's active-set algorithm (1974, chapter 23) run on all pixels in lock-step, each
-pixel with its own active set; the Poisson fit is the maximum-likelihood estimate for counts,
-found by iteratively reweighted non-negative least squares. Goodness of fit is Pearson's χ².
+solves them together in one LAPACK call with many right-hand sides; the non-negative fit
+is Lawson & Hanson's active-set algorithm (1974, chapter 23) run on all pixels in
+lock-step, each pixel with its own active set; the Poisson fit is the maximum-likelihood
+estimate for counts, found by iteratively reweighted non-negative least squares.
+Goodness of fit is Pearson's χ².
 
 References
 ----------
@@ -35,24 +37,26 @@ from ._validation import (
 __all__ = ["fit_known_endmembers", "nnls_batch", "KnownEndmemberRegression"]
 
 _METHODS = ("ols", "nnls", "poisson")
-#: Smallest variance used for the Poisson χ² (counts): keeps a model that predicts no counts
-#: from dividing by zero, and flags it (a huge χ²) if counts were seen there.
+#: Smallest variance used for the Poisson χ² (counts): keeps a model that predicts no
+#: counts from dividing by zero, and flags it (a huge χ²) if counts were seen there.
 POISSON_VARIANCE_FLOOR = 1e-3
 # Below this condition number of the endmembers the normal equations lose at most
-# cond² · eps ≈ 1e-10 (relative) against a QR solution, so the non-negative fit skips the QR
-# polish (submatrices of columns are never worse conditioned than the whole).
+# cond² · eps ≈ 1e-10 (relative) against a QR solution, so the non-negative fit skips
+# the QR polish (submatrices of columns are never worse conditioned than the whole).
 _POLISH_CONDITION = 1e3
 
 
 def nnls_batch(gram, rhs, *, max_iter=None):
-    """Non-negative least squares for many right-hand sides at once, from normal equations.
+    """Non-negative least squares for many right-hand sides at once,
+    from normal equations.
 
-    Minimizes ‖A_n x_n − b_n‖² subject to x_n ≥ 0 for every row n, given the Gram matrices
-    ``G_n = A_nᵀ A_n`` and ``h_n = A_nᵀ b_n``. Lawson & Hanson's active-set algorithm runs on all
-    rows together: each outer step frees, in every row that is not yet optimal, the variable
-    with the largest positive gradient; the inner loop steps back to the feasible region where a
-    free variable would turn negative. With one Gram matrix for all rows, rows that share a
-    passive set are solved together; with one per row, all systems go to one batched solve.
+    Minimizes ‖A_n x_n − b_n‖² subject to x_n ≥ 0 for every row n, given the Gram
+    matrices ``G_n = A_nᵀ A_n`` and ``h_n = A_nᵀ b_n``. Lawson & Hanson's active-set
+    algorithm runs on all rows together: each outer step frees, in every row that is not
+    yet optimal, the variable with the largest positive gradient; the inner loop steps
+    back to the feasible region where a free variable would turn negative. With one Gram
+    matrix for all rows, rows that share a passive set are solved together; with one per
+    row, all systems go to one batched solve.
 
     Parameters
     ----------
@@ -72,18 +76,22 @@ def nnls_batch(gram, rhs, *, max_iter=None):
 
     See Also
     --------
-    fit_known_endmembers : builds the normal equations from spectra and endmembers, then solves.
-    lectlib.unmixing.fcls : the same active-set method with abundances that also sum to one.
-    scipy.optimize.nnls : one problem at a time, from ``A`` and ``b`` rather than ``AᵀA``.
+    fit_known_endmembers : builds the normal equations from spectra and endmembers, then
+        solves.
+    lectlib.unmixing.fcls : the same active-set method with abundances that also sum to
+        one.
+    scipy.optimize.nnls : one problem at a time, from ``A`` and ``b`` rather than
+        ``AᵀA``.
 
     Notes
     -----
-    A variable is freed while its gradient ``h_n - G_n x_n`` exceeds ``10 k`` machine epsilons
-    relative to the sizes of ``G``, ``h`` and ``x``; a row is done when none is left (the
-    Karush–Kuhn–Tucker conditions hold). If rows are still not optimal after ``max_iter`` outer
-    iterations, a :class:`~sklearn.exceptions.ConvergenceWarning` is issued. Working from
-    ``AᵀA`` squares the condition number of ``A``; :func:`fit_known_endmembers` therefore
-    re-solves by QR when its endmembers are ill-conditioned.
+    A variable is freed while its gradient ``h_n - G_n x_n`` exceeds ``10 k`` machine
+    epsilons relative to the sizes of ``G``, ``h`` and ``x``; a row is done when none is
+    left (the Karush–Kuhn–Tucker conditions hold). If rows are still not optimal after
+    ``max_iter`` outer iterations, a :class:`~sklearn.exceptions.ConvergenceWarning` is
+    issued. Working from ``AᵀA`` squares the condition number of ``A``;
+    :func:`fit_known_endmembers` therefore re-solves by QR when its endmembers are
+    ill-conditioned.
 
     Examples
     --------
@@ -92,7 +100,8 @@ def nnls_batch(gram, rhs, *, max_iter=None):
     >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
     >>> b = np.array([[2.0, -1.0, 1.0], [1.0, 1.0, 2.0]])
     >>> x, _ = nnls_batch(A.T @ A, b @ A)
-    >>> x.round(6).tolist()   # the first right-hand side would need x₂ = -1 without the bound
+    >>> # without the bound, the first right-hand side would need x₂ = -1
+    >>> x.round(6).tolist()
     [[1.5, 0.0], [1.0, 1.0]]
     """
     rhs = as_float_array(rhs, "rhs", ndim=2)
@@ -160,8 +169,8 @@ def _variance(variance, model, grid, mask):
         break
     else:
         raise ValueError(
-            f"variance of shape {var.shape} broadcasts neither to the data's {full} nor to the "
-            f"fitted window's {windowed}"
+            f"variance of shape {var.shape} broadcasts neither to the data's {full} "
+            f"nor to the fitted window's {windowed}"
         )
     if np.any(out <= 0):
         raise ValueError("variance must be positive")
@@ -178,8 +187,9 @@ def _solve(X, E, method, max_iter):
         coef, n_iter = nnls_batch(E @ E.T, X @ E.T)
         if np.linalg.cond(E) < _POLISH_CONDITION:
             return coef, n_iter
-        # Polish: the normal equations square the condition number of the endmembers, so for
-        # ill-conditioned ones re-solve each distinct active set by QR, as accurate as lstsq.
+        # Polish: the normal equations square the condition number of the endmembers, so
+        # for ill-conditioned ones re-solve each distinct active set by QR, as accurate
+        # as lstsq.
         support = coef > 0
         codes = support.astype(np.int64) @ (1 << np.arange(k, dtype=np.int64))
         for code in np.unique(codes):
@@ -239,47 +249,50 @@ def fit_known_endmembers(
         Fit only the channels with ``low <= energy <= high`` (eV).
     method : {"ols", "nnls", "poisson"}, default="nnls"
         Ordinary least squares, non-negative least squares, or the non-negative Poisson
-        maximum-likelihood fit for counts (iteratively reweighted by the model). The default
-        is the same in :class:`KnownEndmemberRegression`; see Notes for why.
+        maximum-likelihood fit for counts (iteratively reweighted by the model). The
+        default is the same in :class:`KnownEndmemberRegression`; see Notes for why.
     variance : "poisson", float or array_like, default="poisson"
         Noise variance for χ²: ``"poisson"`` uses the fitted model (counts; floored at
-        :data:`POISSON_VARIANCE_FLOOR`), otherwise a value broadcastable to ``data``'s shape
-        or to its windowed shape (e.g. σ² for Gaussian noise, or a per-pixel array).
+        :data:`POISSON_VARIANCE_FLOOR`), otherwise a value broadcastable to ``data``'s
+        shape or to its windowed shape (e.g. σ² for Gaussian noise, or a per-pixel
+        array).
     max_iter : int, default=100
         Iterations of the Poisson fit.
 
     Returns
     -------
     result : sklearn.utils.Bunch
-        ``coefficients`` (grid + (k,)), ``model`` and ``residuals`` (grid + (n_window,)),
-        ``chi2`` and ``reduced_chi2`` (grid) — Pearson's Σ r²/var and that over the degrees of
-        freedom ``dof = n_window - k`` (NaN when ``dof`` is 0) —, ``dof``, ``channels``
-        (boolean mask of the fitted channels), ``energy`` (their energies, or None),
-        ``method``, ``n_iter`` (1 for ``"ols"``; outer active-set iterations for ``"nnls"``;
-        reweighting iterations for ``"poisson"``).
+        ``coefficients`` (grid + (k,)), ``model`` and ``residuals``
+        (grid + (n_window,)), ``chi2`` and ``reduced_chi2`` (grid) — Pearson's Σ r²/var
+        and that over the degrees of freedom ``dof = n_window - k`` (NaN when ``dof``
+        is 0) —, ``dof``, ``channels`` (boolean mask of the fitted channels), ``energy``
+        (their energies, or None), ``method``, ``n_iter`` (1 for ``"ols"``; outer
+        active-set iterations for ``"nnls"``; reweighting iterations for ``"poisson"``).
 
     See Also
     --------
-    KnownEndmemberRegression : the same fit as a scikit-learn transformer (coefficients only).
+    KnownEndmemberRegression : the same fit as a scikit-learn transformer
+        (coefficients only).
     nnls_batch : the non-negative solver, for given normal equations.
     lectlib.unmixing.fcls : abundances that also sum to one (fractions, not amounts).
 
     Notes
     -----
     Ordinary least squares solves all pixels in one LAPACK call; the non-negative fit is
-    Lawson & Hanson's active-set method on all pixels in lock-step (:func:`nnls_batch`), with
-    each distinct set of non-zero coefficients re-solved by QR when the condition number of the
-    endmembers on the fitted channels is 1000 or more; the Poisson fit maximizes the likelihood
-    of counts by iteratively reweighted non-negative fits (weights ``1 / model``, starting from
-    the non-negative fit), until no coefficient changes by more than 1e-11 of the largest, or
-    warns with a :class:`~sklearn.exceptions.ConvergenceWarning` after ``max_iter`` iterations.
+    Lawson & Hanson's active-set method on all pixels in lock-step (:func:`nnls_batch`),
+    with each distinct set of non-zero coefficients re-solved by QR when the condition
+    number of the endmembers on the fitted channels is 1000 or more; the Poisson fit
+    maximizes the likelihood of counts by iteratively reweighted non-negative fits
+    (weights ``1 / model``, starting from the non-negative fit), until no coefficient
+    changes by more than 1e-11 of the largest, or warns with a
+    :class:`~sklearn.exceptions.ConvergenceWarning` after ``max_iter`` iterations.
 
-    Why ``"nnls"`` by default, here and in :class:`KnownEndmemberRegression`: a coefficient is
-    an amount of a reference (thickness times fraction), never negative. On noisy counts
-    ordinary least squares returns negative amounts wherever a reference is absent and is the
-    less accurate estimate (chapter 2 measures both); the non-negative fit costs little more.
-    Ask for ``method="ols"`` for the unconstrained linear estimate, e.g. to see a wrong model
-    as negative coefficients.
+    Why ``"nnls"`` by default, here and in :class:`KnownEndmemberRegression`: a
+    coefficient is an amount of a reference (thickness times fraction), never negative.
+    On noisy counts ordinary least squares returns negative amounts wherever a reference
+    is absent and is the less accurate estimate (chapter 2 measures both); the
+    non-negative fit costs little more. Ask for ``method="ols"`` for the unconstrained
+    linear estimate, e.g. to see a wrong model as negative coefficients.
 
     Examples
     --------
@@ -307,7 +320,8 @@ def fit_known_endmembers(
     n_window = int(mask.sum())
     if n_window < k:
         raise ValueError(
-            f"the window {window!r} holds {n_window} channel(s): fewer than the {k} endmembers"
+            f"the window {window!r} holds {n_window} channel(s): fewer than the {k} "
+            "endmembers"
         )
     Xw, Ew = (X, E) if mask.all() else (X[:, mask], E[:, mask])
     if np.linalg.matrix_rank(Ew) < k:
@@ -339,10 +353,11 @@ def fit_known_endmembers(
 class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
     """Linear regression on known endmembers as a scikit-learn transformer.
 
-    ``transform`` maps each spectrum (a row of ``X``) to its coefficients on the endmembers,
-    so the regression can be the first step of a :class:`~sklearn.pipeline.Pipeline` (e.g.
-    followed by clustering of the coefficient vectors). Nothing is learned from ``X`` except
-    its number of features; the endmembers are given.
+    ``transform`` maps each spectrum (a row of ``X``) to its coefficients on the
+    endmembers, so the regression can be the first step of a
+    :class:`~sklearn.pipeline.Pipeline` (e.g. followed by clustering of the coefficient
+    vectors). Nothing is learned from ``X`` except its number of features; the
+    endmembers are given.
 
     Parameters
     ----------
@@ -369,15 +384,17 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
     fit_known_endmembers : the function form, which also returns residual and χ² maps.
     nnls_batch : the non-negative solver alone, for given normal equations.
     lectlib.unmixing.fcls : abundances that also sum to one (fractions, not amounts).
-    lectlib.unmixing.NFINDR : finds the endmembers from the data instead of taking them given.
+    lectlib.unmixing.NFINDR : finds the endmembers from the data instead of taking them
+        given.
 
     Notes
     -----
-    ``fit`` only validates: the method, the endmembers against the number of features, and that
-    they stay linearly independent on the channels of ``window``; it keeps those channels.
-    ``transform`` solves exactly as :func:`fit_known_endmembers` does (``"poisson"`` with at most
-    100 iterations), so the coefficients are the same; ``inverse_transform`` returns the model
-    spectra ``coefficients @ endmembers_`` on the fitted channels.
+    ``fit`` only validates: the method, the endmembers against the number of features,
+    and that they stay linearly independent on the channels of ``window``; it keeps
+    those channels. ``transform`` solves exactly as :func:`fit_known_endmembers` does
+    (``"poisson"`` with at most 100 iterations), so the coefficients are the same;
+    ``inverse_transform`` returns the model spectra ``coefficients @ endmembers_`` on
+    the fitted channels.
 
     Examples
     --------
@@ -387,7 +404,8 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
     >>> from lectlib.regression import KnownEndmemberRegression
     >>> E = np.array([[1.0, 2.0, 3.0, 4.0], [4.0, 3.0, 2.0, 1.0]])
     >>> X = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]]) @ E
-    >>> pipe = make_pipeline(KnownEndmemberRegression(E), KMeans(2, n_init=3, random_state=0))
+    >>> kmeans = KMeans(2, n_init=3, random_state=0)
+    >>> pipe = make_pipeline(KnownEndmemberRegression(E), kmeans)
     >>> labels = pipe.fit_predict(X)
     >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
     True
@@ -435,7 +453,8 @@ class KnownEndmemberRegression(TransformerMixin, BaseEstimator):
         X = as_float_array(X, "X", ndim=2)
         if X.shape[1] != self.endmembers_.shape[0]:
             raise ValueError(
-                f"X has {X.shape[1]} columns but there are {self.endmembers_.shape[0]} endmembers"
+                f"X has {X.shape[1]} columns but there are {self.endmembers_.shape[0]} "
+                "endmembers"
             )
         return X @ self.endmembers_
 

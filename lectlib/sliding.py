@@ -1,15 +1,17 @@
-"""Sliding-window descriptors of images: local Fourier transforms, autocorrelations, histograms.
+"""Sliding-window descriptors of images: local Fourier transforms, autocorrelations,
+histograms.
 
-A window slides over the image with a fixed step; each window becomes one descriptor vector
-(one row of a feature matrix), so that the machinery of the spectral chapters — PCA, N-FINDR,
-clustering — applies to images. The local Fourier magnitude is the workhorse: it does not depend
-on where the lattice sits inside the window (translation invariance), it is non-negative (so
-unmixing applies), and symmetry and periodicity appear as spots.
+A window slides over the image with a fixed step; each window becomes one descriptor
+vector (one row of a feature matrix), so that the machinery of the spectral chapters —
+PCA, N-FINDR, clustering — applies to images. The local Fourier magnitude is the
+workhorse: it does not depend on where the lattice sits inside the window
+(translation invariance), it is non-negative (so unmixing applies), and symmetry and
+periodicity appear as spots.
 
-Windows are tapered **before** the transform: multiplying by a smooth window (Hann) removes the
-jump at the window edges that otherwise spreads every spot into a cross of leakage. (Tapering
-the transform afterwards, as some peer code does, smooths the spots instead and leaves the
-leakage.)
+Windows are tapered **before** the transform: multiplying by a smooth window (Hann)
+removes the jump at the window edges that otherwise spreads every spot into a cross of
+leakage. (Tapering the transform afterwards, as some peer code does, smooths the spots
+instead and leaves the leakage.)
 
 Coordinates are ``(row, col)``; windows are listed in row-major order of their grid.
 """
@@ -33,7 +35,8 @@ from ._validation import (
     reject_strings,
 )
 
-#: Window functions a taper can be (None: no taper), from :func:`scipy.signal.get_window`.
+#: Window functions a taper can be (None: no taper),
+#: from :func:`scipy.signal.get_window`.
 TAPERS = ("hann", "hamming", "blackman", "tukey", None)
 
 __all__ = [
@@ -49,7 +52,8 @@ __all__ = [
 
 
 def _pair(value, name, low=1):
-    """An int or a pair of ints as a (y, x) tuple: window sizes, steps, crops, grid shapes."""
+    """An int or a pair of ints as a (y, x) tuple: window sizes, steps, crops,
+    grid shapes."""
     return check_pair(
         value, name, integer=True, low=low, broadcast=True, labels="(y, x)"
     )
@@ -60,7 +64,8 @@ def _check_image(image, name="image"):
 
 
 def window_grid(image_shape, window, step):
-    """Shape of the grid of windows and the centers of the windows, ``(grid_shape, centers)``.
+    """Shape of the grid of windows and the centers of the windows,
+    ``(grid_shape, centers)``.
 
     Parameters
     ----------
@@ -76,7 +81,8 @@ def window_grid(image_shape, window, step):
     grid_shape : (int, int)
         ``(n_rows, n_cols)``: windows per column and per row of the image.
     centers : ndarray, shape (n_windows, 2)
-        ``(row, col)`` image coordinates of every window's center, in row-major grid order.
+        ``(row, col)`` image coordinates of every window's center,
+        in row-major grid order.
 
     See Also
     --------
@@ -86,10 +92,10 @@ def window_grid(image_shape, window, step):
 
     Notes
     -----
-    Windows start at rows ``0, sy, 2 sy, …`` and columns ``0, sx, …``; a window that would run
-    past the edge is left out, so ``n_rows = (height - wy) // sy + 1`` (and likewise
-    ``n_cols``). A window's center is its first pixel plus ``(wy - 1) / 2``: for an even window,
-    a half-integer between two pixels.
+    Windows start at rows ``0, sy, 2 sy, …`` and columns ``0, sx, …``; a window that
+    would run past the edge is left out, so ``n_rows = (height - wy) // sy + 1`` (and
+    likewise ``n_cols``). A window's center is its first pixel plus ``(wy - 1) / 2``:
+    for an even window, a half-integer between two pixels.
 
     Examples
     --------
@@ -113,7 +119,8 @@ def window_grid(image_shape, window, step):
 
 
 def sliding_windows(image, window, step=1):
-    """All windows of an image as a strided view (no copy), shape (n_rows, n_cols, wy, wx).
+    """All windows of an image as a strided view (no copy),
+    shape (n_rows, n_cols, wy, wx).
 
     Parameters
     ----------
@@ -121,7 +128,8 @@ def sliding_windows(image, window, step=1):
     window : int or (int, int)
         Window size (wy, wx).
     step : int or (int, int), default=1
-        Step between windows (sy, sx). Windows that would run past the edge are left out.
+        Step between windows (sy, sx). Windows that would run
+        past the edge are left out.
 
     Returns
     -------
@@ -136,9 +144,10 @@ def sliding_windows(image, window, step=1):
 
     Notes
     -----
-    :func:`numpy.lib.stride_tricks.sliding_window_view` of the image, taken every ``step``
-    pixels: windows that overlap share their pixels in memory, so even a step of 1 costs no
-    copy. The view is read-only because a pixel belongs to several windows.
+    :func:`numpy.lib.stride_tricks.sliding_window_view` of the image, taken every
+    ``step`` pixels: windows that overlap share their pixels in memory, so even a step
+    of 1 costs no copy. The view is read-only because a pixel belongs to several
+    windows.
 
     Examples
     --------
@@ -159,16 +168,19 @@ def sliding_windows(image, window, step=1):
 
 
 def fold_windows(values, grid_shape):
-    """Per-window results (n_windows, ...) back onto the window grid (n_rows, n_cols, ...).
+    """Per-window results (n_windows, ...) back onto the
+    window grid (n_rows, n_cols, ...).
 
     Parameters
     ----------
     values : array_like, shape (n_windows, ...)
-        One result per window (a label, a row of abundances, a descriptor), in row-major grid
-        order, as :func:`window_grid` and :class:`SlidingFFT` list the windows. They are only
-        rearranged, never computed with: any dtype, NaN (e.g. for "no value") included.
+        One result per window (a label, a row of abundances, a descriptor), in row-major
+        grid order, as :func:`window_grid` and :class:`SlidingFFT` list the windows.
+        They are only rearranged, never computed with: any dtype, NaN
+        (e.g. for "no value") included.
     grid_shape : int or (int, int)
-        ``(n_rows, n_cols)``, e.g. from :func:`window_grid` or ``SlidingFFT.grid_shape_``.
+        ``(n_rows, n_cols)``, e.g. from :func:`window_grid` or
+        ``SlidingFFT.grid_shape_``.
 
     Returns
     -------
@@ -177,7 +189,8 @@ def fold_windows(values, grid_shape):
 
     See Also
     --------
-    SlidingFFT.to_maps : the same for a fitted estimator, also for the rows of several images.
+    SlidingFFT.to_maps : the same for a fitted estimator, also for the rows of several
+        images.
     window_grid : the grid shape and the windows' centers.
     window_fractions : per-window label fractions, the kind of result folded here.
 
@@ -208,9 +221,9 @@ def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
     """The share of every window that each label covers, weighted by the taper.
 
     A window's Fourier magnitude is a sum over its pixels weighted by the taper, so the
-    natural measure of how much of a phase a window sees is the **taper-weighted fraction**
-    ``f_p = Σ h [label = p] / Σ h``: the ground truth that unmixing sliding descriptors
-    should recover, and its largest value is the window's **purity**.
+    natural measure of how much of a phase a window sees is the **taper-weighted
+    fraction** ``f_p = Σ h [label = p] / Σ h``: the ground truth that unmixing sliding
+    descriptors should recover, and its largest value is the window's **purity**.
 
     Parameters
     ----------
@@ -228,7 +241,8 @@ def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
     Returns
     -------
     fractions : ndarray of shape (n_windows, n_labels)
-        Rows sum to one; windows in row-major grid order, as :class:`SlidingFFT` lists them.
+        Rows sum to one; windows in row-major grid order,
+        as :class:`SlidingFFT` lists them.
 
     See Also
     --------
@@ -237,9 +251,9 @@ def window_fractions(labels, window, step=1, *, n_labels=None, taper="hann"):
 
     Notes
     -----
-    The taper is separable, so each label's weighted sum is a correlation along the rows and
-    then along the columns, sampled every ``step`` pixels: the cost grows with ``wy + wx``, not
-    ``wy * wx``.
+    The taper is separable, so each label's weighted sum is a correlation along the rows
+    and then along the columns, sampled every ``step`` pixels: the cost grows with
+    ``wy + wx``, not ``wy * wx``.
 
     Examples
     --------
@@ -286,8 +300,8 @@ def labels_at_centers(labels, window, step=1):
     Returns
     -------
     center_labels : ndarray of int, shape (n_windows,)
-        In row-major grid order. An even window's center lies between pixels; the pixel taken
-        is the nearest one, ties to the even index (as :func:`numpy.rint`).
+        In row-major grid order. An even window's center lies between pixels; the pixel
+        taken is the nearest one, ties to the even index (as :func:`numpy.rint`).
 
     See Also
     --------
@@ -296,10 +310,10 @@ def labels_at_centers(labels, window, step=1):
 
     Notes
     -----
-    The centers of :func:`window_grid`, rounded to the nearest pixel. A cruder ground truth
-    than :func:`window_fractions`: a window that straddles a boundary gets one label, whatever
-    share of it the other side covers (in the example, the window over columns 4–7 is half of
-    each label and is given label 1).
+    The centers of :func:`window_grid`, rounded to the nearest pixel. A cruder ground
+    truth than :func:`window_fractions`: a window that straddles a boundary gets one
+    label, whatever share of it the other side covers (in the example, the window over
+    columns 4–7 is half of each label and is given label 1).
 
     Examples
     --------
@@ -339,10 +353,11 @@ def _taper(kind, wy, wx, dtype):
 
 
 def _check_images(X):
-    """A stack of images (n_images, height, width) of float64; one 2-D image is a stack of one.
+    """A stack of images (n_images, height, width) of float64;
+    one 2-D image is a stack of one.
 
-    scikit-learn's validator, so that messages (complex, object, empty input) are the ones its
-    estimator checks expect.
+    scikit-learn's validator, so that messages (complex, object, empty input) are the
+    ones its estimator checks expect.
     """
     reject_strings(X)
     X = check_array(X, dtype=np.float64, allow_nd=True, input_name="X")
@@ -358,51 +373,53 @@ def _check_images(X):
 class SlidingFFT(TransformerMixin, BaseEstimator):
     """Local Fourier-magnitude descriptors of images, one row per window.
 
-    Each window is tapered, Fourier transformed (all windows of a block of grid rows in one
-    batched real FFT), and its magnitude — optionally log-scaled, cropped to the central part
-    of reciprocal space and with the zero frequency masked — becomes a feature vector. The
-    magnitude of the transform of a real image is centrosymmetric, |F(−k)| = |F(k)|, so only
-    the half plane k_x ≥ 0 is kept: no information is lost.
+    Each window is tapered, Fourier transformed (all windows of a block of grid rows in
+    one batched real FFT), and its magnitude — optionally log-scaled, cropped to the
+    central part of reciprocal space and with the zero frequency masked — becomes a
+    feature vector. The magnitude of the transform of a real image is centrosymmetric,
+    |F(−k)| = |F(k)|, so only the half plane k_x ≥ 0 is kept: no information is lost.
 
-    The input is a stack of images of one size, ``(n_images, height, width)``, or one image
-    ``(height, width)`` (a stack of one), as for scikit-learn's
-    :class:`~sklearn.feature_extraction.image.PatchExtractor`. Every image gives the windows
-    of one grid, so the output has ``n_images * n_windows`` rows: the windows of the first
-    image in row-major grid order, then those of the second, and so on.
+    The input is a stack of images of one size, ``(n_images, height, width)``, or one
+    image ``(height, width)`` (a stack of one), as for scikit-learn's
+    :class:`~sklearn.feature_extraction.image.PatchExtractor`. Every image gives the
+    windows of one grid, so the output has ``n_images * n_windows`` rows: the windows of
+    the first image in row-major grid order, then those of the second, and so on.
 
     Parameters
     ----------
     window : int or (int, int), default=32
         Window size (wy, wx) in pixels.
     step : int or (int, int), default=8
-        Step between windows: a quarter of the default window, the usual compromise between
-        the smoothness of the maps and the number of transforms. (The window functions,
-        :func:`sliding_windows`, :func:`window_fractions` and the others, take every pixel,
-        ``step=1``, by default, as :func:`numpy.lib.stride_tricks.sliding_window_view` does;
-        pass the estimator's step to match its grid.)
+        Step between windows: a quarter of the default window, the usual compromise
+        between the smoothness of the maps and the number of transforms. (The window
+        functions, :func:`sliding_windows`, :func:`window_fractions` and the others,
+        take every pixel, ``step=1``, by default, as
+        :func:`numpy.lib.stride_tricks.sliding_window_view` does; pass the estimator's
+        step to match its grid.)
     taper : {"hann", "hamming", "blackman", "tukey", None}, default="hann"
         Window function applied to each window before the transform.
     log : bool, default=True
         Return log(1 + |F|) instead of |F|.
     crop : int or (int, int), optional
-        Keep only frequencies with |k_y| ≤ crop_y and 0 ≤ k_x ≤ crop_x (in FFT bins); by default
-        all of them.
+        Keep only frequencies with |k_y| ≤ crop_y and 0 ≤ k_x ≤ crop_x (in FFT bins); by
+        default all of them.
     mask_center : int, default=1
-        Zero the frequencies within this many bins of k = 0 along both axes (a square: the
-        mean intensity, spread by the taper over the neighboring bins, carries no structure);
-        0 keeps them.
+        Zero the frequencies within this many bins of k = 0 along both axes (a square:
+        the mean intensity, spread by the taper over the neighboring bins, carries no
+        structure); 0 keeps them.
     dtype : {numpy.float64, numpy.float32}, default=numpy.float64
         Precision of the transform and of the descriptors. Single precision is ample for
-        magnitudes used in segmentation, halves the memory and is about twice as fast (see the
-        benchmarks appendix); it is lectlib's one option that returns float32.
+        magnitudes used in segmentation, halves the memory and is about twice as fast
+        (see the benchmarks appendix); it is lectlib's one option that returns float32.
     block_rows : int, optional
-        Grid rows transformed at a time (bounds the temporary memory); chosen automatically.
+        Grid rows transformed at a time (bounds the temporary memory);
+        chosen automatically.
 
     Attributes
     ----------
     image_shape_ : (int, int)
-        ``(height, width)`` of the images seen in ``fit``; ``transform`` takes images of this
-        size.
+        ``(height, width)`` of the images seen in ``fit``; ``transform`` takes images of
+        this size.
     grid_shape_ : (int, int)
         Windows per column and per row of an image.
     n_windows_ : int
@@ -410,9 +427,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
     centers_ : ndarray, shape (n_windows_, 2)
         (row, col) centers of the windows in an image.
     frequencies_ : ndarray, shape (n_features, 2)
-        (k_y, k_x) of every feature in cycles per pixel (rows of the half plane in the FFT's
-        natural order, k_y = 0, 1/wy, …, then the negative ones; :meth:`to_reciprocal` puts
-        them in order for display).
+        (k_y, k_x) of every feature in cycles per pixel (rows of the half plane in the
+        FFT's natural order, k_y = 0, 1/wy, …, then the negative ones;
+        :meth:`to_reciprocal` puts them in order for display).
     feature_shape_ : (int, int)
         The kept half plane as an image, (n_ky, n_kx).
     n_features_in_ : int
@@ -421,18 +438,19 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    sliding_windows : the windows themselves, as a view (the first step of this transform).
+    sliding_windows : the windows themselves, as a view
+        (the first step of this transform).
     sliding_autocorrelation : the same information in real space (Wiener–Khinchin).
     sliding_histogram : a descriptor that sees composition, not structure.
 
     Notes
     -----
-    The descriptor is the sliding fast Fourier transform of Vasudevan et al., Appl. Phys. Lett.
-    106, 091601 (2015). The taper is separable and the 2-D transform is a transform along x
-    followed by one along y. Every image-row segment at a given column offset belongs to the
-    ``wy / sy`` windows stacked above each other, so each segment is tapered and transformed
-    along x once; each window then needs only the transforms along y. No tapered copy of every
-    window is made.
+    The descriptor is the sliding fast Fourier transform of Vasudevan et al., Appl.
+    Phys. Lett. 106, 091601 (2015). The taper is separable and the 2-D transform is a
+    transform along x followed by one along y. Every image-row segment at a given column
+    offset belongs to the ``wy / sy`` windows stacked above each other, so each segment
+    is tapered and transformed along x once; each window then needs only the transforms
+    along y. No tapered copy of every window is made.
 
     Examples
     --------
@@ -482,8 +500,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         _taper_1d(self.taper, wy, wx)  # an unknown or all-zero taper fails in fit
         if self.block_rows is not None:
             check_scalar(self.block_rows, "block_rows", low=1, integer=True)
-        # FFT rows stay in their natural order (k_y = 0, 1, ..., then the negative ones), so
-        # that the uncropped magnitudes need no reordering; frequencies_ says which is which.
+        # FFT rows stay in their natural order (k_y = 0, 1, ..., then the negative
+        # ones), so that the uncropped magnitudes need no reordering; frequencies_ says
+        # which is which.
         ky = sp_fft.fftfreq(wy)
         kx = sp_fft.rfftfreq(wx)
         bins_y = np.rint(ky * wy).astype(int)  # signed bin index of each row
@@ -509,11 +528,12 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         )
 
     def fit(self, X, y=None):
-        """Check the parameters and record the window grid and frequencies for these images.
+        """Check the parameters and record the window grid and
+        frequencies for these images.
 
         Everything that can be wrong with the parameters is reported here, before any
-        transform: an unknown taper, a window larger than the images, and a taper that is zero
-        everywhere on a window side (Hann's over 2 pixels).
+        transform: an unknown taper, a window larger than the images, and a taper that
+        is zero everywhere on a window side (Hann's over 2 pixels).
 
         Parameters
         ----------
@@ -539,7 +559,8 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Descriptors of every window of every image: ``(n_images * n_windows_, n_features)``.
+        """Descriptors of every window of every image:
+        ``(n_images * n_windows_, n_features)``.
 
         Parameters
         ----------
@@ -587,7 +608,8 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         return out
 
     def _transform_image(self, image, out):
-        """Fill ``out`` (n_windows_, n_features) with the descriptors of one image's windows."""
+        """Fill ``out`` (n_windows_, n_features) with the descriptors
+        of one image's windows."""
         wy, wx = _pair(self.window, "window")
         sy, sx = _pair(self.step, "step")
         dtype = out.dtype
@@ -595,8 +617,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         n_rows, n_cols = self.grid_shape_
         ty, tx = (t.astype(dtype) for t in _taper_1d(self.taper, wy, wx))
         complex_dtype = np.complex64 if dtype == np.float32 else np.complex128
-        # Each image row segment is transformed along x once (tapered by the x factor); every
-        # window then only along y (tapered by the y factor): the tapered window's rfft2.
+        # Each image row segment is transformed along x once (tapered by the x factor);
+        # every window then only along y (tapered by the y factor): the tapered window's
+        # rfft2.
         used = (n_rows - 1) * sy + wy
         segments = np.lib.stride_tricks.sliding_window_view(image[:used], wx, axis=1)[
             :, ::sx
@@ -631,14 +654,15 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
     def to_maps(self, values):
         """Per-window values as maps on the window grid.
 
-        ``(n_windows_, ...)`` becomes ``(n_rows, n_cols, ...)``; the rows of several images,
-        ``(n_images * n_windows_, ...)``, become ``(n_images, n_rows, n_cols, ...)``.
+        ``(n_windows_, ...)`` becomes ``(n_rows, n_cols, ...)``; the rows of several
+        images, ``(n_images * n_windows_, ...)``, become
+        ``(n_images, n_rows, n_cols, ...)``.
 
         Parameters
         ----------
         values : array_like, shape (n_images * n_windows_, ...)
-            One result per window, in the order of :meth:`transform`'s rows; only rearranged
-            (any dtype, NaN included), as by :func:`fold_windows`.
+            One result per window, in the order of :meth:`transform`'s rows; only
+            rearranged (any dtype, NaN included), as by :func:`fold_windows`.
 
         Returns
         -------
@@ -658,20 +682,22 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
     def to_reciprocal(self, features):
         """Feature vectors as centered reciprocal-space images (..., n_ky, 2 n_kx − 1).
 
-        The kept half plane is mirrored through k = 0 (|F(−k)| = |F(k)|) to give the full,
-        centrosymmetric picture, k_x increasing to the right and k_y downwards.
+        The kept half plane is mirrored through k = 0 (|F(−k)| = |F(k)|) to give the
+        full, centrosymmetric picture, k_x increasing to the right and k_y downwards.
 
         Parameters
         ----------
         features : array_like, shape (..., n_features)
-            Rows of :meth:`transform`'s output (or anything of that length, e.g. a component);
-            only rearranged and mirrored, never computed with (NaN passes through).
+            Rows of :meth:`transform`'s output (or anything of that length, e.g. a
+            component); only rearranged and mirrored, never computed with
+            (NaN passes through).
 
         Returns
         -------
         images : ndarray, shape (..., n_ky, 2 n_kx − 1) or (..., n_ky − 1, 2 n_kx − 1)
-            ``(n_ky, n_kx) = feature_shape_``. When ``n_ky`` is even (an even window whose
-            Nyquist row k_y = −1/2 is kept), that row has no mirror partner and is dropped.
+            ``(n_ky, n_kx) = feature_shape_``. When ``n_ky`` is even (an even window
+            whose Nyquist row k_y = −1/2 is kept), that row has no mirror partner and is
+            dropped.
         """
         check_is_fitted(self)
         features = np.asarray(features)
@@ -682,8 +708,9 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
         half = features.reshape(features.shape[:-1] + (ny, nx))
         ky = self.frequencies_.reshape(ny, nx, 2)[:, 0, 0]
         half = half[..., np.argsort(ky, kind="stable"), :]  # ascending k_y
-        # Mirror: column kx ↦ −kx, row ky ↦ −ky (rows are symmetric about the center row when
-        # cropped symmetrically; for an even uncropped window the lowest k_y has no partner).
+        # Mirror: column kx ↦ −kx, row ky ↦ −ky (rows are symmetric about the center row
+        # when cropped symmetrically; for an even uncropped window the lowest k_y has no
+        # partner).
         mirrored = half[..., ::-1, :0:-1]
         if ny % 2 == 0:  # uncropped even window: drop the unpaired Nyquist row
             half, mirrored = half[..., 1:, :], mirrored[..., :-1, :]
@@ -697,11 +724,13 @@ class SlidingFFT(TransformerMixin, BaseEstimator):
 
 
 def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=True):
-    """Local autocorrelation of every window, through the Fourier transform (Wiener–Khinchin).
+    """Local autocorrelation of every window,
+    through the Fourier transform (Wiener–Khinchin).
 
-    Returns (n_windows, wy, wx) autocorrelations with zero shift at the center ``(wy // 2,
-    wx // 2)``; each window's mean is removed first, and with ``normalize`` the zero-shift
-    value is 1. Periodic order shows as a lattice of peaks at the lattice vectors.
+    Returns (n_windows, wy, wx) autocorrelations with zero shift at the center
+    ``(wy // 2, wx // 2)``; each window's mean is removed first, and with ``normalize``
+    the zero-shift value is 1. Periodic order shows as a lattice of peaks at the lattice
+    vectors.
 
     Parameters
     ----------
@@ -713,8 +742,8 @@ def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=Tr
     taper : {"hann", "hamming", "blackman", "tukey", None}, default="hann"
         Window function applied after the mean is removed, as in :class:`SlidingFFT`.
     normalize : bool, default=True
-        Divide each autocorrelation by its zero-shift value (the tapered window's sum of squares);
-        a window without structure stays all zeros.
+        Divide each autocorrelation by its zero-shift value (the tapered window's sum of
+        squares); a window without structure stays all zeros.
 
     Returns
     -------
@@ -730,10 +759,10 @@ def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=Tr
 
     Notes
     -----
-    By the Wiener–Khinchin theorem the autocorrelation is the inverse Fourier transform of the
-    power spectrum ``|F|²``. Without zero padding it is circular: the window is taken as one
-    period of a periodic image, so a shift wraps around the window's edges. A window that is
-    constant up to round-off gives zeros, not amplified noise.
+    By the Wiener–Khinchin theorem the autocorrelation is the inverse Fourier transform
+    of the power spectrum ``|F|²``. Without zero padding it is circular: the window is
+    taken as one period of a periodic image, so a shift wraps around the window's edges.
+    A window that is constant up to round-off gives zeros, not amplified noise.
 
     Examples
     --------
@@ -749,7 +778,8 @@ def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=Tr
     stack = windows.reshape(-1, wy, wx)
     scale = np.abs(stack).max(axis=(1, 2))
     stack = stack - stack.mean(axis=(1, 2), keepdims=True)
-    # A constant window leaves only round-off after removing its mean: no structure at all.
+    # A constant window leaves only round-off after removing its mean:
+    # no structure at all.
     flat = np.abs(stack).max(axis=(1, 2)) <= 64 * np.finfo(float).eps * scale
     stack[flat] = 0.0
     tp = _taper(taper, wy, wx, np.float64)
@@ -767,11 +797,11 @@ def sliding_autocorrelation(image, window, step=1, *, taper="hann", normalize=Tr
 def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=True):
     """Local intensity histogram of every window: (n_windows, bins).
 
-    The bins are those of :func:`numpy.histogram` with the same ``range`` (by default the whole
-    image's minimum and maximum, shared by all windows); values outside ``range`` are not
-    counted. With ``density`` the counts are divided by the window's pixel count (fractions).
-    Counts come from one cumulative sum per bin (summed-area tables), so the cost does not grow
-    with the window size.
+    The bins are those of :func:`numpy.histogram` with the same ``range`` (by default
+    the whole image's minimum and maximum, shared by all windows); values outside
+    ``range`` are not counted. With ``density`` the counts are divided by the window's
+    pixel count (fractions). Counts come from one cumulative sum per bin
+    (summed-area tables), so the cost does not grow with the window size.
 
     Parameters
     ----------
@@ -783,11 +813,11 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
     bins : int, default=16
         Number of equal-width bins.
     range : (float, float), optional
-        Lower and upper edge of the bins; by default the image's minimum and maximum (for a
-        constant image, its value and the value plus one).
+        Lower and upper edge of the bins; by default the image's minimum and maximum
+        (for a constant image, its value and the value plus one).
     density : bool, default=True
-        Divide the counts by the window's pixel count ``wy * wx``; the rows then sum to one
-        when every value lies in ``range``.
+        Divide the counts by the window's pixel count ``wy * wx``; the rows then sum to
+        one when every value lies in ``range``.
 
     Returns
     -------
@@ -797,14 +827,15 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
     See Also
     --------
     numpy.histogram : the same bins, for one window at a time.
-    SlidingFFT : a descriptor of structure (periodicity, orientation), not of composition.
+    SlidingFFT : a descriptor of structure (periodicity, orientation), not of
+        composition.
     sliding_windows : the windows' pixels, for any other local statistic.
 
     Notes
     -----
-    Every pixel's bin is found once. For each bin, a summed-area table (the 2-D cumulative sum
-    of the pixels in that bin) gives any window's count from four of its entries, so the cost
-    grows with ``bins × height × width``, not with the window size.
+    Every pixel's bin is found once. For each bin, a summed-area table (the 2-D
+    cumulative sum of the pixels in that bin) gives any window's count from four of its
+    entries, so the cost grows with ``bins × height × width``, not with the window size.
 
     Examples
     --------
@@ -829,8 +860,8 @@ def sliding_histogram(image, window, step=1, *, bins=16, range=None, density=Tru
         lo, hi = check_pair(range, "range", increasing=True, labels="(low, high)")
     if not hi > lo:
         hi = lo + 1.0
-    # The bins of numpy.histogram: [e_i, e_i+1) and the last one closed; values outside the
-    # range are not counted.
+    # The bins of numpy.histogram: [e_i, e_i+1) and the last one closed; values outside
+    # the range are not counted.
     edges = np.linspace(lo, hi, bins + 1)
     index = np.searchsorted(edges, image, side="right") - 1
     index[image == hi] = bins - 1

@@ -1,11 +1,13 @@
-"""Linear unmixing: N-FINDR, fully constrained least squares and Bayesian linear unmixing.
+"""Linear unmixing: N-FINDR, fully constrained least squares and
+Bayesian linear unmixing.
 
-Under the linear mixing model with abundances that are non-negative and sum to one, every
-spectrum is a convex combination of the endmembers: the data fill a simplex whose vertices are
-the endmembers. N-FINDR (Winter 1999) looks among the pixels for the vertices of the simplex of
-largest volume; fully constrained least squares (FCLS) then gives each pixel's abundances; the
-Bayesian linear unmixing of Dobigeon et al. (2009) samples endmembers, abundances and the
-noise level from their posterior, so every abundance comes with a credible interval.
+Under the linear mixing model with abundances that are non-negative and sum to one,
+every spectrum is a convex combination of the endmembers: the data fill a simplex whose
+vertices are the endmembers. N-FINDR (Winter 1999) looks among the pixels for the
+vertices of the simplex of largest volume; fully constrained least squares (FCLS) then
+gives each pixel's abundances; the Bayesian linear unmixing of Dobigeon et al. (2009)
+samples endmembers, abundances and the noise level from their posterior, so every
+abundance comes with a credible interval.
 
 References
 ----------
@@ -43,18 +45,18 @@ MAX_ITERATIONS = 1_000_000
 def fcls(X, endmembers, *, max_iter=None):
     """Fully constrained least squares: abundances ≥ 0 that sum to one, for every pixel.
 
-    Minimizes ‖x − Eᵀ a‖² subject to a ≥ 0 and Σ a = 1, exactly, for all spectra at once:
-    an active-set method (Lawson & Hanson's, with the sum-to-one constraint carried by a
-    Lagrange multiplier) in which pixels that share a set of non-zero abundances share one
-    small factorized system.
+    Minimizes ‖x − Eᵀ a‖² subject to a ≥ 0 and Σ a = 1, exactly, for all spectra at
+    once: an active-set method (Lawson & Hanson's, with the sum-to-one constraint
+    carried by a Lagrange multiplier) in which pixels that share a set of non-zero
+    abundances share one small factorized system.
 
     Parameters
     ----------
     X : array_like, shape (n_samples, n_channels) or (ny, nx, n_channels)
         Spectra, one per row, or a spectrum image.
     endmembers : array_like, shape (k, n_channels)
-        Endmember spectra that are the vertices of a simplex (affinely independent; at most
-        ``n_channels + 1`` of them).
+        Endmember spectra that are the vertices of a simplex (affinely independent; at
+        most ``n_channels + 1`` of them).
     max_iter : int, optional
         Outer iterations of the active-set method (default ``3 k``).
 
@@ -74,11 +76,12 @@ def fcls(X, endmembers, *, max_iter=None):
     -----
     Data and endmembers are first shifted by the mean endmember, which the sum-to-one
     constraint allows, for better conditioning. Each pixel starts at its best single
-    endmember (a feasible point); every outer iteration frees the endmember with the largest
-    positive gradient and solves the bordered system ``[[E_P E_Pᵀ, 1], [1ᵀ, 0]]`` on the free
-    set P, stepping back to the boundary where an abundance would turn negative. A
-    ``ConvergenceWarning`` says ``max_iter`` was too small. Heinz & Chang (2001), who defined
-    FCLS, impose the sum to one approximately (an appended row of weight δ); here it is exact.
+    endmember (a feasible point); every outer iteration frees the endmember with the
+    largest positive gradient and solves the bordered system
+    ``[[E_P E_Pᵀ, 1], [1ᵀ, 0]]`` on the free set P, stepping back to the boundary where
+    an abundance would turn negative. A ``ConvergenceWarning`` says ``max_iter`` was too
+    small. Heinz & Chang (2001), who defined FCLS, impose the sum to one approximately
+    (an appended row of weight δ); here it is exact.
 
     Examples
     --------
@@ -93,9 +96,9 @@ def fcls(X, endmembers, *, max_iter=None):
     grid = X.shape[:-1]
     flat = X.reshape(-1, X.shape[-1])
     E = check_endmembers(endmembers, flat.shape[1], affine=True)
-    # Sum-to-one makes the problem invariant to a common shift of data and endmembers; working
-    # relative to the mean endmember keeps a large shared background from ruining the
-    # conditioning of the small systems.
+    # Sum-to-one makes the problem invariant to a common shift of data and endmembers;
+    # working relative to the mean endmember keeps a large shared background from
+    # ruining the conditioning of the small systems.
     ref = E.mean(axis=0)
     D = E - ref
     a, _ = active_set(
@@ -105,10 +108,12 @@ def fcls(X, endmembers, *, max_iter=None):
 
 
 def simplex_projection(X, n_components=2, *, center=None, components=None):
-    """Coordinates of spectra in the plane (or space) of their first principal components.
+    """Coordinates of spectra in the plane (or space) of their
+    first principal components.
 
-    The picture of the simplex: with ``components``/``center`` from one fit (e.g. of the data),
-    data, true endmembers and found endmembers can all be projected the same way.
+    The picture of the simplex: with ``components``/``center`` from one fit
+    (e.g. of the data), data, true endmembers and found endmembers can all be projected
+    the same way.
 
     Parameters
     ----------
@@ -134,16 +139,17 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
     See Also
     --------
     lectlib.plotting.plot_simplex : draws these coordinates for data and endmembers.
-    lectlib.decomposition.pca : the same axes with fixed signs, plus scores and eigenvalues.
+    lectlib.decomposition.pca : the same axes with fixed signs, plus scores and
+        eigenvalues.
     fcls : the abundances, which are the coordinates inside the simplex itself.
 
     Notes
     -----
-    The axes are the first right singular vectors of the centered data (``numpy.linalg.svd``),
-    with the signs LAPACK gives them. Mixtures of k endmembers lie in a (k − 1)-dimensional
-    affine subspace: for three endmembers and little noise the first two axes span that plane
-    and the simplex, a triangle, appears at its true shape; for more endmembers the picture is
-    a projection of it.
+    The axes are the first right singular vectors of the centered data
+    (``numpy.linalg.svd``), with the signs LAPACK gives them. Mixtures of k endmembers
+    lie in a (k − 1)-dimensional affine subspace: for three endmembers and little noise
+    the first two axes span that plane and the simplex, a triangle, appears at its true
+    shape; for more endmembers the picture is a projection of it.
 
     Examples
     --------
@@ -155,7 +161,7 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
     >>> xy, c, V = simplex_projection(X)
     >>> xy.shape, V.shape
     ((200, 2), (2, 10))
-    >>> simplex_projection(W, center=c, components=V)[0].shape    # endmembers, same axes
+    >>> simplex_projection(W, center=c, components=V)[0].shape  # endmembers, same axes
     (3, 2)
     """
     X = as_float_array(X, "X", ndim=2)
@@ -179,17 +185,17 @@ def simplex_projection(X, n_components=2, *, center=None, components=None):
 class NFINDR(TransformerMixin, BaseEstimator):
     """N-FINDR: the pixels that span the simplex of largest volume are the endmembers.
 
-    It assumes that every endmember appears pure in at least one pixel; the endmembers are
-    then vertices of the data cloud, and ``transform`` gives the abundances of any spectrum
-    on them.
+    It assumes that every endmember appears pure in at least one pixel; the endmembers
+    are then vertices of the data cloud, and ``transform`` gives the abundances of any
+    spectrum on them.
 
     Parameters
     ----------
     n_endmembers : int, default=3
         Number of endmembers p (at least 2).
     init : {"random"} or array_like of int, default="random"
-        Initial vertices: p distinct pixels drawn with ``random_state`` (redrawn if they span
-        no volume), or the indices of p pixels.
+        Initial vertices: p distinct pixels drawn with ``random_state`` (redrawn if they
+        span no volume), or the indices of p pixels.
     max_iter : int, default=20
         Passes over the p vertices.
     random_state : None, int or numpy.random.Generator
@@ -202,14 +208,16 @@ class NFINDR(TransformerMixin, BaseEstimator):
     indices_ : ndarray of int, shape (n_endmembers,)
         Their row indices in ``X``.
     volume_ : float
-        (p−1)-dimensional volume of the simplex of the endmember spectra, √det(D Dᵀ)/(p−1)!
-        with D the edges from the first vertex: the volume in the full channel space, which
-        the reduced space (used only to find the vertices) slightly underestimates.
+        (p−1)-dimensional volume of the simplex of the endmember spectra,
+        √det(D Dᵀ)/(p−1)! with D the edges from the first vertex: the volume in the full
+        channel space, which the reduced space (used only to find the vertices) slightly
+        underestimates.
     n_iter_ : int
         Passes made.
     components_ : ndarray, shape (n_endmembers − 1, n_features)
-        Principal axes of the reduction (estimated from at most 1024 evenly spaced pixels, and
-        from all of them if some pixel lies far outside the subspace those span).
+        Principal axes of the reduction (estimated from at most 1024 evenly spaced
+        pixels, and from all of them if some pixel lies far outside the subspace those
+        span).
     mean_ : ndarray, shape (n_features,)
         The center of the reduction: the mean of the pixels the axes came from.
     n_features_in_ : int
@@ -217,21 +225,24 @@ class NFINDR(TransformerMixin, BaseEstimator):
     See Also
     --------
     fcls : the abundances, as ``transform`` returns them.
-    BayesianUnmixing : starts from N-FINDR, then samples endmembers and abundances (intervals).
-    lectlib.regression.fit_known_endmembers : when the endmembers are known, not searched for.
+    BayesianUnmixing : starts from N-FINDR, then samples endmembers and abundances
+        (intervals).
+    lectlib.regression.fit_known_endmembers : when the endmembers are known, not
+        searched for.
     simplex_projection : a picture of the data and of the simplex found.
 
     Notes
     -----
-    The data are reduced to ``n_endmembers − 1`` dimensions by PCA. Only the subspace matters,
-    so the principal axes are estimated from a sample of at most 1024 evenly spaced pixels (the
-    whole image is then checked, and used, if some pixel lies far outside that subspace);
-    on large images this reduction, not the vertex search, is most of the cost. In homogeneous
-    coordinates the volume of the simplex with vertices y_1..y_p is |det M| / (p−1)!, with
-    M = [[1, …, 1], [y_1, …, y_p]]. N-FINDR (Winter 1999) replaces one vertex at a time by the
-    pixel that makes the volume largest, and repeats until no replacement grows it (or stops,
-    without a warning, after ``max_iter`` passes). The determinant is linear in the replaced
-    column — det M' = Σ_i v_i C_ij with the cofactors C_ij = det M · (M⁻¹)_ji — so the volume
+    The data are reduced to ``n_endmembers − 1`` dimensions by PCA. Only the subspace
+    matters, so the principal axes are estimated from a sample of at most 1024 evenly
+    spaced pixels (the whole image is then checked, and used, if some pixel lies far
+    outside that subspace); on large images this reduction, not the vertex search, is
+    most of the cost. In homogeneous coordinates the volume of the simplex with vertices
+    y_1..y_p is |det M| / (p−1)!, with M = [[1, …, 1], [y_1, …, y_p]]. N-FINDR
+    (Winter 1999) replaces one vertex at a time by the pixel that makes the volume
+    largest, and repeats until no replacement grows it (or stops, without a warning,
+    after ``max_iter`` passes). The determinant is linear in the replaced column —
+    det M' = Σ_i v_i C_ij with the cofactors C_ij = det M · (M⁻¹)_ji — so the volume
     ratio for *every* candidate pixel is one matrix–vector product, |[1, y] · (M⁻¹)_j|,
     instead of one determinant per pixel.
 
@@ -245,7 +256,8 @@ class NFINDR(TransformerMixin, BaseEstimator):
     >>> model = NFINDR(3, random_state=0).fit(A @ W)
     >>> sorted(model.indices_.tolist())
     [0, 1, 2]
-    >>> model.transform(A @ W)[:3].round(6).tolist() == np.eye(3)[model.indices_].T.tolist()
+    >>> abundances = model.transform(A @ W)[:3].round(6).tolist()
+    >>> abundances == np.eye(3)[model.indices_].T.tolist()
     True
     """
 
@@ -257,17 +269,17 @@ class NFINDR(TransformerMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    # Pixels used to estimate the principal axes (evenly spaced), the factor by which a pixel
-    # may lie farther from their subspace than the average before all pixels are used, and
-    # the rows projected at a time (a block that stays in cache).
+    # Pixels used to estimate the principal axes (evenly spaced), the factor by which a
+    # pixel may lie farther from their subspace than the average before all pixels are
+    # used, and the rows projected at a time (a block that stays in cache).
     _PCA_SAMPLE = 1024
     _OUTLIER_FACTOR = 3.0
     _BLOCK = 1024
 
     @staticmethod
     def _axes(centered, p):
-        """The first p − 1 principal axes of the rows of ``centered``, largest variance first,
-        and the ratio of the smallest of their variances to the largest."""
+        """The first p − 1 principal axes of the rows of ``centered``, largest variance
+        first, and the ratio of the smallest of their variances to the largest."""
         n, c = centered.shape
         m = min(n, c)
         gram = centered.T @ centered if c <= n else centered @ centered.T
@@ -286,8 +298,8 @@ class NFINDR(TransformerMixin, BaseEstimator):
         return vecs, weakest
 
     def _project(self, X, mean, V):
-        """``(X − μ) Vᵀ`` and each pixel's squared distance from the affine subspace, computed
-        block by block so that the centered copy never leaves the cache."""
+        """``(X − μ) Vᵀ`` and each pixel's squared distance from the affine subspace,
+        computed block by block so that the centered copy never leaves the cache."""
         n = X.shape[0]
         Y = np.empty((n, V.shape[0]))
         dist = np.empty(n)
@@ -304,10 +316,10 @@ class NFINDR(TransformerMixin, BaseEstimator):
     def _reduce(self, X, p, scale):
         """The center, the principal axes and the projected pixels ``Y = (X − μ) Vᵀ``.
 
-        The axes come from the covariance of at most ``_PCA_SAMPLE`` evenly spaced pixels. All
-        pixels are then projected and checked: if some pixel lies much farther from the
-        subspace than the others (structure the sample missed), the axes are recomputed from
-        all pixels.
+        The axes come from the covariance of at most ``_PCA_SAMPLE`` evenly spaced
+        pixels. All pixels are then projected and checked: if some pixel lies much
+        farther from the subspace than the others (structure the sample missed), the
+        axes are recomputed from all pixels.
         """
         n = X.shape[0]
         step = max(1, n // self._PCA_SAMPLE)
@@ -338,13 +350,14 @@ class NFINDR(TransformerMixin, BaseEstimator):
             )
         if p - 1 > c:
             raise ValueError(
-                f"n_endmembers={p} needs {p - 1} dimensions but the data have n_features = {c}"
+                f"n_endmembers={p} needs {p - 1} dimensions but the data have "
+                f"n_features = {c}"
             )
         max_iter = check_scalar(self.max_iter, "max_iter", low=1, integer=True)
-        # Volumes scale as (data scale)^(p-1) and their ratios not at all: the search works
-        # on coordinates of largest magnitude 1 (Y / spread), and the axes and the volume are
-        # computed from data divided by their scale (at least their largest magnitude), so that
-        # neither squares underflow nor determinants overflow.
+        # Volumes scale as (data scale)^(p-1) and their ratios not at all: the search
+        # works on coordinates of largest magnitude 1 (Y / spread), and the axes and the
+        # volume are computed from data divided by their scale (at least their largest
+        # magnitude), so that neither squares underflow nor determinants overflow.
         if scale == 0:
             raise ValueError("X is all zeros: its pixels span no simplex")
         mean, V, Y = self._reduce(X, p, scale)
@@ -352,8 +365,9 @@ class NFINDR(TransformerMixin, BaseEstimator):
         H = np.vstack([np.ones(n), (Y / spread).T])  # (p, n) homogeneous
 
         def flat(indices):
-            # Relative volume of the simplex on these pixels, from their exact (double
-            # precision) coordinates, scaled like H: scale-free, so 1e-10 means "no volume".
+            # Relative volume of the simplex on these pixels, from their exact
+            # (double precision) coordinates, scaled like H: scale-free, so 1e-10 means
+            # "no volume".
             coords = (X[indices] - mean) @ V.T / spread
             return abs(np.linalg.det(np.vstack([np.ones(p), coords.T]))) <= 1e-10
 
@@ -389,9 +403,9 @@ class NFINDR(TransformerMixin, BaseEstimator):
             swapped = False
             for j in range(p):
                 inv = np.linalg.inv(H[:, idx])
-                # Volume with vertex j replaced by each pixel / current volume. (einsum, not
-                # BLAS: a p x n product is too small to gain from threads, which only add
-                # synchronization.)
+                # Volume with vertex j replaced by each pixel / current volume. (einsum,
+                # not BLAS: a p x n product is too small to gain from threads, which
+                # only add synchronization.)
                 ratio = np.abs(np.einsum("i,in->n", inv[j], H))
                 best = int(np.argmax(ratio))
                 if ratio[best] > 1.0 + 1e-9:
@@ -401,8 +415,8 @@ class NFINDR(TransformerMixin, BaseEstimator):
                 break
         self.indices_ = idx
         self.endmembers_ = X[idx].copy()
-        # The volume of the simplex of the vertex spectra themselves (in its own affine hull,
-        # from the Gram determinant of its edges), independent of the reduction.
+        # The volume of the simplex of the vertex spectra themselves (in its own affine
+        # hull, from the Gram determinant of its edges), independent of the reduction.
         edges = (X[idx[1:]] - X[idx[0]]) / scale
         gram_det = np.linalg.det(edges @ edges.T)
         if gram_det > 0:
@@ -447,16 +461,16 @@ def _truncated_normal(mean, std, low, high, rng):
 class BayesianUnmixing(TransformerMixin, BaseEstimator):
     """Bayesian linear unmixing by Gibbs sampling, after Dobigeon et al. (2009).
 
-    The model: x_n = Eᵀ a_n + ε_n with Gaussian noise of variance σ², abundances a_n on the
-    simplex with a uniform (Dirichlet(1)) prior, non-negative endmembers with a flat prior,
-    and Jeffreys' prior on σ². The posterior means are the estimates; the 2.5 and 97.5
-    percentiles of the samples give 95 % credible intervals.
+    The model: x_n = Eᵀ a_n + ε_n with Gaussian noise of variance σ², abundances a_n on
+    the simplex with a uniform (Dirichlet(1)) prior, non-negative endmembers with a flat
+    prior, and Jeffreys' prior on σ². The posterior means are the estimates; the 2.5 and
+    97.5 percentiles of the samples give 95 % credible intervals.
 
-    The intervals are those of the model. With a uniform prior on every pixel's abundances,
-    each pixel's likelihood carries a factor 1/(simplex volume), so the posterior favors the
-    smallest simplex that holds the data up to the noise: on large images the endmembers drift
-    slightly inside the noisy cloud as the chain runs, and the intervals can be narrower than
-    the actual error (chapter 4 measures this).
+    The intervals are those of the model. With a uniform prior on every pixel's
+    abundances, each pixel's likelihood carries a factor 1/(simplex volume), so the
+    posterior favors the smallest simplex that holds the data up to the noise: on large
+    images the endmembers drift slightly inside the noisy cloud as the chain runs, and
+    the intervals can be narrower than the actual error (chapter 4 measures this).
 
     Parameters
     ----------
@@ -502,17 +516,17 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
     Every full conditional is simple, so a Gibbs sampler draws from the joint posterior
     (Dobigeon et al. 2009):
 
-    * abundances, one coordinate at a time against the last one (which keeps the sum at one):
-      a Gaussian truncated to the interval that keeps both non-negative — for all pixels at
-      once;
+    * abundances, one coordinate at a time against the last one (which keeps the sum at
+      one): a Gaussian truncated to the interval that keeps both non-negative — for all
+      pixels at once;
     * each endmember, all channels at once: a Gaussian truncated to non-negative values;
-    * σ²: an inverse-gamma distribution, IG(n c / 2, ‖R‖² / 2), for n pixels of c channels
-      with residuals R.
+    * σ²: an inverse-gamma distribution, IG(n c / 2, ‖R‖² / 2), for n pixels of c
+      channels with residuals R.
 
-    The chain starts from N-FINDR and FCLS. Unlike Dobigeon et al., who sample the endmembers
-    in a PCA subspace, the endmembers are sampled channel by channel here. The kept abundance
-    samples are stored in single precision, ``n_samples × n_samples_fit × n_endmembers × 4``
-    bytes.
+    The chain starts from N-FINDR and FCLS. Unlike Dobigeon et al., who sample the
+    endmembers in a PCA subspace, the endmembers are sampled channel by channel here.
+    The kept abundance samples are stored in single precision,
+    ``n_samples × n_samples_fit × n_endmembers × 4`` bytes.
 
     Examples
     --------
@@ -526,7 +540,8 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
     >>> model.abundances_.shape, bool(np.allclose(model.abundances_.sum(axis=1), 1))
     ((153, 3), True)
     >>> low, high = model.abundances_interval_
-    >>> bool(np.all(low <= model.abundances_ + 1e-6) and np.all(model.abundances_ <= high + 1e-6))
+    >>> a = model.abundances_
+    >>> bool(np.all(low <= a + 1e-6) and np.all(a <= high + 1e-6))
     True
     """
 
@@ -574,7 +589,8 @@ class BayesianUnmixing(TransformerMixin, BaseEstimator):
         kept_s2 = np.empty(n_keep)
         last = p - 1
         for it in range(total):
-            # Abundances: move a_j against a_last along d = e_j − e_last (the sum stays 1).
+            # Abundances: move a_j against a_last along d = e_j − e_last
+            # (the sum stays 1).
             for j in range(p - 1):
                 d = E[j] - E[last]
                 dd = float(d @ d)

@@ -1,17 +1,18 @@
 """Sliders over precomputed figures: the one widget helper of the course.
 
-Every slider in the course is made by :func:`interact`. It draws the figure once for every
-slider value when the cell runs, and lets the slider choose among those frames:
+Every slider in the course is made by :func:`interact`. It draws the figure once for
+every slider value when the cell runs, and lets the slider choose among those frames:
 
 * with ipywidgets 8 (JupyterLab, Notebook 7, Binder, the built site) the frames sit in a
-  ``Stack`` whose visible child is linked to the slider *in the browser* (``jslink``), so moving
-  the slider needs no kernel. The built HTML site embeds the widgets' state, and the same
-  slider keeps working there, where no Python runs;
-* with ipywidgets 7.7 (Google Colab), which has no ``Stack``, a kernel callback swaps the frame.
+  ``Stack`` whose visible child is linked to the slider *in the browser* (``jslink``),
+  so moving the slider needs no kernel. The built HTML site embeds the widgets' state,
+  and the same slider keeps working there, where no Python runs;
+* with ipywidgets 7.7 (Google Colab), which has no ``Stack``,
+  a kernel callback swaps the frame.
 
-Precomputing trades a few seconds when the cell runs for a slider that responds instantly and
-behaves identically everywhere. Keep the grids small: the number of frames is the product of
-the number of values of every slider.
+Precomputing trades a few seconds when the cell runs for a slider that responds
+instantly and behaves identically everywhere. Keep the grids small: the number of frames
+is the product of the number of values of every slider.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ._validation import as_float_array, check_scalar
 
 __all__ = ["interact", "FrameSlider", "cube_browser", "figure_to_png", "HAS_STACK"]
 
-#: Whether this ipywidgets has ``Stack`` (8.0+); without it sliders need a running kernel.
+#: Whether this ipywidgets has ``Stack`` (8.0+); without it, sliders need a kernel.
 HAS_STACK = hasattr(widgets, "Stack")
 
 
@@ -44,10 +45,10 @@ def figure_to_png(fig, dpi=100, *, colors=None):
     dpi : float, default=100
         Resolution: a figure of ``w × h`` inches becomes ``w·dpi × h·dpi`` pixels.
     colors : int, optional
-        Store the image with a palette of at most this many colors (2 to 256): a plot has few
-        colors, and a palette PNG of it is about three times smaller, with no visible
-        difference except slight banding in smooth color gradients. By default every color is
-        kept.
+        Store the image with a palette of at most this many colors (2 to 256): a plot
+        has few colors, and a palette PNG of it is about three times smaller, with no
+        visible difference except slight banding in smooth color gradients. By default
+        every color is kept.
 
     Returns
     -------
@@ -62,8 +63,9 @@ def figure_to_png(fig, dpi=100, *, colors=None):
     Notes
     -----
     ``fig.savefig`` into an in-memory buffer. The ``Software`` metadata (which names the
-    Matplotlib version) is left out, so the file holds the image alone, and the same figure
-    gives the same bytes. The figure stays open: closing it is the caller's choice.
+    Matplotlib version) is left out, so the file holds the image alone, and the same
+    figure gives the same bytes. The figure stays open: closing it is the caller's
+    choice.
 
     Examples
     --------
@@ -74,9 +76,10 @@ def figure_to_png(fig, dpi=100, *, colors=None):
     >>> png = figure_to_png(fig, dpi=72)
     >>> png[:8] == b"\\x89PNG\\r\\n\\x1a\\n", png == figure_to_png(fig, dpi=72)
     (True, True)
-    >>> len(figure_to_png(fig, dpi=72, colors=16)) < len(png)         # a palette of 16 colors
+    >>> len(figure_to_png(fig, dpi=72, colors=16)) < len(png)  # a 16-color palette
     True
-    >>> int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")  # width, height
+    >>> width, height = png[16:20], png[20:24]  # from the PNG header
+    >>> int.from_bytes(width, "big"), int.from_bytes(height, "big")
     (144, 72)
     >>> plt.close(fig)
     """
@@ -101,12 +104,12 @@ def figure_to_png(fig, dpi=100, *, colors=None):
 
 #: Frames are rendered at this multiple of their on-page resolution, for HiDPI screens.
 HIDPI = 2
-#: Colors kept in a frame (a palette PNG, about three times smaller than a full-color one).
+#: Colors kept in a frame (a palette PNG, about a third of a full-color one's size).
 FRAME_COLORS = 256
 
 
 def _render(draw, kwargs, dpi):
-    """The frame's PNG, rendered at ``HIDPI × dpi``, and its width on the page in pixels."""
+    """The frame's PNG, rendered at ``HIDPI × dpi``, and its on-page width in pixels."""
     before = set(plt.get_fignums())
     result = draw(**kwargs)
     try:
@@ -118,13 +121,14 @@ def _render(draw, kwargs, dpi):
             fig = plt.gcf()
         else:
             raise TypeError(
-                "draw must return a matplotlib Figure (or Axes), or create one with pyplot; "
+                "draw must return a matplotlib Figure (or Axes), or create one with "
+                "pyplot; "
                 f"it returned {type(result).__name__}"
             )
         width = int(round(fig.get_size_inches()[0] * dpi))
         return figure_to_png(fig, HIDPI * dpi, colors=FRAME_COLORS), width
     finally:
-        # Frames live as PNG; closing keeps the inline backend from also showing every frame.
+        # Frames live as PNG; closing keeps the inline backend from showing them all.
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
         if isinstance(result, Figure):
@@ -158,8 +162,8 @@ def _mapping(value, name):
 class FrameSlider(widgets.VBox):
     """Sliders above a figure, choosing among frames drawn in advance.
 
-    Made by :func:`interact`; see there. An ipywidgets ``VBox``: one row per slider (label and
-    ``SelectionSlider``), then the frame.
+    Made by :func:`interact`; see there. An ipywidgets ``VBox``: one row per slider
+    (label and ``SelectionSlider``), then the frame.
 
     Parameters
     ----------
@@ -170,9 +174,10 @@ class FrameSlider(widgets.VBox):
     descriptions, initial, formats : dict, optional
         As in :func:`interact`.
     dpi : float, default=100
-        Resolution of the frames on the page, between 10 and 300: a figure ``w`` inches wide is
-        shown ``w × dpi`` pixels wide (or narrower, on a narrow screen), rendered at twice that
-        so that it stays sharp on HiDPI screens, and stored as a palette PNG.
+        Resolution of the frames on the page, between 10 and 300: a figure ``w`` inches
+        wide is shown ``w × dpi`` pixels wide (or narrower, on a narrow screen),
+        rendered at twice that so that it stays sharp on HiDPI screens, and stored as a
+        palette PNG.
 
     Attributes
     ----------
@@ -183,7 +188,8 @@ class FrameSlider(widgets.VBox):
     frames : dict
         Tuple of slider indices (in parameter order) -> the frame's PNG bytes.
     links : list
-        The browser-side links between sliders and frame stacks (empty without ``Stack``).
+        The browser-side links between sliders and frame stacks
+        (empty without ``Stack``).
 
     See Also
     --------
@@ -193,12 +199,12 @@ class FrameSlider(widgets.VBox):
 
     Notes
     -----
-    ``draw`` is called once for every combination of slider values (at most 400 frames), and
-    each figure is rendered to PNG and closed. With ``Stack`` (ipywidgets 8) the frames sit in
-    nested Stacks, one level per slider, whose ``selected_index`` is jslinked to that slider's
-    ``index``: the browser switches frames with no kernel, on the static site too. Without it
-    (ipywidgets 7), one ``Image`` shows the frame and a kernel callback swaps it.
-    :meth:`current_frame` gives the PNG the sliders select.
+    ``draw`` is called once for every combination of slider values (at most 400 frames),
+    and each figure is rendered to PNG and closed. With ``Stack`` (ipywidgets 8) the
+    frames sit in nested Stacks, one level per slider, whose ``selected_index`` is
+    jslinked to that slider's ``index``: the browser switches frames with no kernel, on
+    the static site too. Without it (ipywidgets 7), one ``Image`` shows the frame and a
+    kernel callback swaps it. :meth:`current_frame` gives the PNG the sliders select.
 
     Examples
     --------
@@ -274,7 +280,8 @@ class FrameSlider(widgets.VBox):
                 matches = [i for i, v in enumerate(vals) if v == initial[name]]
                 if not matches:
                     raise ValueError(
-                        f"initial value {initial[name]!r} of {name!r} is not among {vals}"
+                        f"initial value {initial[name]!r} of {name!r} is not among "
+                        f"{vals}"
                     )
                 start.append(matches[0])
             else:
@@ -295,8 +302,9 @@ class FrameSlider(widgets.VBox):
         self.sliders = {}
         rows = []
         for name, i0 in zip(names, start):
-            # The label is a separate HTML widget: a slider's own description is typeset with
-            # the MathJax 2 API by the embed manager, which fails on a MathJax 3 page.
+            # The label is a separate HTML widget: a slider's own description is typeset
+            # with the MathJax 2 API by the embed manager, which fails on a MathJax 3
+            # page.
             label = widgets.HTML(
                 value=html.escape(descriptions.get(name, name.replace("_", " "))),
                 layout=widgets.Layout(
@@ -358,9 +366,9 @@ class FrameSlider(widgets.VBox):
         return self.frames[tuple(s.index for s in self.sliders.values())]
 
     def _repr_mimebundle_(self, **kwargs):
-        # Renderers without a widget manager (GitHub's preview, nbconvert without state) show
-        # the current frame instead of "FrameSlider(...)". (ipywidgets 7 displays through
-        # _ipython_display_ instead and never calls this.)
+        # Renderers without a widget manager (GitHub's preview, nbconvert without state)
+        # show the current frame instead of "FrameSlider(...)". (ipywidgets 7 displays
+        # through _ipython_display_ instead and never calls this.)
         parent = getattr(super(), "_repr_mimebundle_", None)
         bundle = parent(**kwargs) if parent is not None else {"text/plain": repr(self)}
         data = bundle[0] if isinstance(bundle, tuple) else bundle
@@ -373,22 +381,22 @@ def interact(
 ):
     """A figure with sliders that works with a kernel and on the static site alike.
 
-    Like ``ipywidgets.interact``, but every frame is drawn when the cell runs, so moving a
-    slider only shows a frame: instantly, and also on the built HTML pages, where no kernel
-    runs.
+    Like ``ipywidgets.interact``, but every frame is drawn when the cell runs, so moving
+    a slider only shows a frame: instantly, and also on the built HTML pages, where no
+    kernel runs.
 
     Parameters
     ----------
     draw : callable
-        ``draw(**values)`` makes one figure and returns it (a Figure, or an Axes of it); it is
-        rendered to PNG and closed.
+        ``draw(**values)`` makes one figure and returns it (a Figure, or an Axes of it);
+        it is rendered to PNG and closed.
     descriptions : dict, optional
         Slider labels by parameter name (default: the name, underscores as spaces).
     initial : dict, optional
         Starting value by parameter name (default: each slider's first value).
     formats : dict, optional
-        Read-out of each slider: a format string such as ``{"snr_db": "{:.0f} dB"}`` or a
-        function from value to label.
+        Read-out of each slider: a format string such as ``{"snr_db": "{:.0f} dB"}`` or
+        a function from value to label.
     dpi : int, default=100
         Resolution of the frames on the page (see :class:`FrameSlider`).
     **parameters : sequence
@@ -401,7 +409,8 @@ def interact(
 
     See Also
     --------
-    FrameSlider : the widget returned; takes the sliders as one dict instead of keywords.
+    FrameSlider : the widget returned;
+        takes the sliders as one dict instead of keywords.
     cube_browser : sliders over a spectrum image's pixels and energies, ready-made.
     figure_to_png : renders one figure, without sliders.
     ipywidgets.interact : redraws on every move, so it needs a running kernel.
@@ -409,10 +418,11 @@ def interact(
     Notes
     -----
     ``draw`` runs once for every combination of slider values when the cell runs — the
-    product of the slider lengths, at most 400 — and every figure it makes is rendered to PNG
-    and closed, so the notebook shows only the widget. Moving a slider then only selects a
-    frame (see :class:`FrameSlider` for how). Default read-outs: integers as they are, other
-    numbers with ``{:g}``, anything else with ``str``; they must be distinct within a slider.
+    product of the slider lengths, at most 400 — and every figure it makes is rendered
+    to PNG and closed, so the notebook shows only the widget. Moving a slider then only
+    selects a frame (see :class:`FrameSlider` for how). Default read-outs: integers as
+    they are, other numbers with ``{:g}``, anything else with ``str``; they must be
+    distinct within a slider.
 
     Examples
     --------
@@ -449,9 +459,10 @@ def cube_browser(
 ):
     """Browse a spectrum image by pixel and by energy, with sliders.
 
-    Two figures: the spectrum at a pixel chosen by ``row`` and ``col`` sliders (on a coarse grid
-    of ``n_positions`` x ``n_positions`` pixels), and the image at an energy chosen by an energy
-    slider (``n_energies`` evenly spaced channels, averaged over ``2 * window + 1`` channels).
+    Two figures: the spectrum at a pixel chosen by ``row`` and ``col`` sliders (on a
+    coarse grid of ``n_positions`` x ``n_positions`` pixels), and the image at an energy
+    chosen by an energy slider (``n_energies`` evenly spaced channels, averaged over
+    ``2 * window + 1`` channels).
 
     Parameters
     ----------
@@ -478,17 +489,18 @@ def cube_browser(
     See Also
     --------
     interact : sliders over any figure; this function is two calls of it.
-    lectlib.plotting.plot_spectra : chosen spectra in one static figure, without sliders.
+    lectlib.plotting.plot_spectra : chosen spectra in one static figure,
+        without sliders.
     lectlib.plotting.plot_maps : chosen images side by side, without sliders.
 
     Notes
     -----
-    The positions are the centers of ``n_positions`` equal strips along each image axis, and
-    the channels the centers of ``n_energies`` equal strips of the channels at least
-    ``window`` from either end, so all are distinct. Every pixel frame shares one intensity
-    range (that of the data and the reference, padded by 5 % at each end), so spectra compare
-    from frame to frame.
-    Both views start in the middle of their sliders.
+    The positions are the centers of ``n_positions`` equal strips along each image axis,
+    and the channels the centers of ``n_energies`` equal strips of the channels at least
+    ``window`` from either end, so all are distinct. Every pixel frame shares one
+    intensity range (that of the data and the reference, padded by 5 % at each end), so
+    spectra compare from frame to frame. Both views start in the middle of their
+    sliders.
 
     Examples
     --------
@@ -499,6 +511,8 @@ def cube_browser(
     >>> len(b.pixel.frames), len(b.energy.frames)
     (4, 3)
     """
+    from .plotting import colorbar
+
     cube = as_float_array(cube, "cube", ndim=3)
     energy = as_float_array(energy, "energy", ndim=1)
     ny, nx, c = cube.shape
@@ -522,7 +536,8 @@ def cube_browser(
         n_energies, "n_energies", low=1, high=c - 2 * window, integer=True
     )
 
-    # The centers of n equal strips: at least one pixel (channel) apart, so all distinct.
+    # The centers of n equal strips: at least one pixel (channel) apart,
+    # so all distinct.
     rows = np.floor((np.arange(n_positions) + 0.5) * ny / n_positions).astype(int)
     cols = np.floor((np.arange(n_positions) + 0.5) * nx / n_positions).astype(int)
     usable = c - 2 * window
@@ -538,7 +553,7 @@ def cube_browser(
 
     def draw_pixel(row, col):
         fig, (ax_map, ax_spec) = plt.subplots(
-            1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained"
+            1, 2, figsize=(7.8, 3), width_ratios=(1, 2.2), layout="constrained"
         )
         ax_map.imshow(total, cmap="gray", origin="upper")
         ax_map.plot(col, row, "+", color="tab:red", ms=14, mew=2)
@@ -550,7 +565,7 @@ def cube_browser(
             ax_spec.plot(
                 energy, reference[row, col], "--", color="k", lw=1.2, label="reference"
             )
-            ax_spec.legend(fontsize="small", frameon=False, loc="upper right")
+            ax_spec.legend(frameon=False, loc="upper right")
         ax_spec.set_ylim(lo - pad, hi + pad)
         ax_spec.set_xlim(energy[0], energy[-1])
         ax_spec.set_xlabel("Energy (eV)")
@@ -559,11 +574,11 @@ def cube_browser(
 
     def draw_energy(channel):
         fig, (ax_map, ax_spec) = plt.subplots(
-            1, 2, figsize=(8, 3), width_ratios=(1, 2.2), layout="constrained"
+            1, 2, figsize=(7.8, 3), width_ratios=(1, 2.2), layout="constrained"
         )
         image = cube[:, :, channel - window : channel + window + 1].mean(axis=2)
         im = ax_map.imshow(image, cmap=cmap, origin="upper")
-        fig.colorbar(im, ax=ax_map, shrink=0.8)
+        colorbar(im, ax_map)
         ax_map.set_title(f"image at {energy[channel]:.1f} eV", fontsize="medium")
         ax_map.set_xticks([])
         ax_map.set_yticks([])

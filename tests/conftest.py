@@ -1,8 +1,9 @@
-"""Pytest fixtures and the test environment; plain helpers and constants are in ``helpers.py``.
+"""Pytest fixtures and the test environment;
+plain helpers and constants are in ``helpers.py``.
 
-The browser tests drive Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) through the
-playwright Python package; playwright's own browser download is never used. A missing browser
-is a test failure with instructions, never a skip.
+The browser tests drive Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``)
+through the playwright Python package; playwright's own browser download is never used.
+A missing browser is a test failure with instructions, never a skip.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ def repo_root():
 
 @pytest.fixture
 def close_figures():
-    """Close every matplotlib figure before and after the test (``usefixtures`` in a module)."""
+    """Close every matplotlib figure before and after the test
+    (``usefixtures`` in a module)."""
     import matplotlib.pyplot as plt
 
     plt.close("all")
@@ -43,16 +45,17 @@ def chromium_path():
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     if not (os.path.isfile(path) and os.access(path, os.X_OK)):
         pytest.fail(
-            f"Chromium not found at {path}. The browser tests need Debian's chromium package: "
-            "run `make test` (it installs it when it can) or `sudo apt-get install chromium`, "
-            "or set CHROMIUM=/path/to/chromium."
+            f"Chromium not found at {path}. The browser tests need Debian's chromium "
+            "package: run `make test` (it installs it when it can) or "
+            "`sudo apt-get install chromium`, or set CHROMIUM=/path/to/chromium."
         )
     return path
 
 
 @pytest.fixture(scope="session")
 def browser(chromium_path):
-    """A headless Chromium with a fresh profile, shared by the browser tests of a session."""
+    """A headless Chromium with a fresh profile,
+    shared by the browser tests of a session."""
     from playwright.sync_api import sync_playwright
 
     profile = tempfile.mkdtemp(prefix="chromium-profile-")

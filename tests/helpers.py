@@ -1,8 +1,8 @@
 """Plain helpers and constants shared by the tests in ``tests/unit`` and ``tests/book``.
 
 Importable as ``helpers`` from every test module (``pythonpath = ["tests", ...]`` in
-pyproject.toml's ``[tool.pytest.ini_options]``). Fixtures and the environment set-up stay in
-``conftest.py``; nothing here is a fixture.
+pyproject.toml's ``[tool.pytest.ini_options]``). Fixtures and the environment set-up
+stay in ``conftest.py``; nothing here is a fixture.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 REPO = Path(__file__).resolve().parent.parent
 CHAPTERS = REPO / "chapters"
 
-#: Flags that let Chromium run headless as root in a closed network without phoning home.
+#: Flags that let Chromium run headless as root in a closed
+#: network without phoning home.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,8 +30,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-#: Hypothesis settings of the property tests: no deadline (first calls compile and cache),
-#: 30 examples. A module that needs another number of examples defines its own.
+#: Hypothesis settings of the property tests: no deadline (first calls compile and
+#: cache), 30 examples. A module that needs another number of examples defines its own.
 FAST = settings(deadline=None, max_examples=30)
 
 #: Seeds for ``numpy.random.default_rng`` drawn by hypothesis.
@@ -45,7 +46,8 @@ def free_port():
 
 
 def screenshot_dir(tmp_path):
-    """Where browser tests save screenshots: ``$LECTLIB_SCREENSHOTS`` if set, else ``tmp_path``."""
+    """Where browser tests save screenshots: ``$LECTLIB_SCREENSHOTS`` if set,
+    else ``tmp_path``."""
     target = os.environ.get("LECTLIB_SCREENSHOTS")
     path = Path(target) if target else Path(tmp_path)
     path.mkdir(parents=True, exist_ok=True)
@@ -68,8 +70,8 @@ def well_conditioned(rng, k, c, max_cond=50.0):
 def run_estimator_checks(estimator, expected):
     """Run scikit-learn's ``check_estimator``; return the expected failures' messages.
 
-    Asserts that no check outside ``expected`` fails and that every listed check does fail
-    (no stale entries).
+    Asserts that no check outside ``expected`` fails and that every listed check does
+    fail (no stale entries).
     """
     import warnings
 

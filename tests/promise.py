@@ -1,18 +1,20 @@
 """lectlib's promise under any input, tried on every public callable.
 
-The promise (the package docstring's): bad input raises a ``ValueError`` or ``TypeError`` that
-names the problem; valid input gives finite results, without a warning escaping; no input is
-modified; the same seed gives the same result; nothing hangs.
+The promise (the package docstring's): bad input raises a ``ValueError`` or
+``TypeError`` that names the problem; valid input gives finite results, without a
+warning escaping; no input is modified; the same seed gives the same result; nothing
+hangs.
 
-``CASES`` holds one small valid call of every public function and estimator method. Every
-argument of it is then replaced, one at a time, by the members of a family of inputs an
-adversarial user would try (:func:`variants`): arrays that are empty, 0-d, 1-d or of one more
-dimension, hold NaN or inf, values near 1e±300, integer, boolean, complex, object or string
-dtypes, lists, read-only, non-contiguous, big-endian, float32, constant or duplicated data;
-numbers that are NaN, inf, negative, zero, huge, of the wrong type; options that do not exist;
-pairs of the wrong length. Each call's outcome is sorted into ``OK``, ``CLEAR_ERROR`` or one of
-the broken outcomes. Calls run in worker processes with a time limit per call, since a hang
-inside compiled code cannot be interrupted (:func:`run_all`).
+``CASES`` holds one small valid call of every public function and estimator method.
+Every argument of it is then replaced, one at a time, by the members of a family of
+inputs an adversarial user would try (:func:`variants`): arrays that are empty, 0-d, 1-d
+or of one more dimension, hold NaN or inf, values near 1e±300, integer, boolean,
+complex, object or string dtypes, lists, read-only, non-contiguous, big-endian, float32,
+constant or duplicated data; numbers that are NaN, inf, negative, zero, huge, of the
+wrong type; options that do not exist; pairs of the wrong length. Each call's outcome is
+sorted into ``OK``, ``CLEAR_ERROR`` or one of the broken outcomes. Calls run in worker
+processes with a time limit per call, since a hang inside compiled code cannot be
+interrupted (:func:`run_all`).
 
 ``tests/unit/test_promise.py`` runs it and checks that every public callable has a case.
 ``python tests/promise.py`` prints the outcomes of every call that breaks the promise.
@@ -61,15 +63,15 @@ class Case:
     seed: str | None = None
     #: Keyword arguments left as they are (e.g. a figure's axes made per call).
     fixed: tuple = ()
-    #: Keyword arguments whose values lectlib only passes on or shows (slider values, plot
-    #: labels): NaN there is the user's business, not an error.
+    #: Keyword arguments whose values lectlib only passes on or shows (slider values,
+    #: plot labels): NaN there is the user's business, not an error.
     opaque: tuple = ()
-    #: Output fields that may hold NaN or inf by documented design: ``{field_name, ...}``
-    #: ("result" for the return value itself).
+    #: Output fields that may hold NaN or inf by documented design:
+    #: ``{field_name, ...}`` ("result" for the return value itself).
     nan_fields: frozenset = field(default_factory=frozenset)
 
 
-# ----------------------------------------------------------------------------- valid inputs
+# ------------------------------------------------------------------------- valid inputs
 
 
 def _data():
@@ -139,7 +141,8 @@ def _register(**kwargs):
 
 
 def cases():
-    """Every public callable of lectlib (and every estimator method) with a small valid call."""
+    """Every public callable of lectlib (and every estimator method)
+    with a small valid call."""
     import matplotlib.pyplot as plt
 
     from lectlib import (
@@ -638,7 +641,7 @@ def cases():
     return c
 
 
-# ---------------------------------------------------------------------------- the families
+# ------------------------------------------------------------------------- the families
 
 
 def _array_variants(x):
@@ -797,8 +800,9 @@ HYPOTHESIS_EXAMPLES = 15
 
 
 def tasks(cases_):
-    """What the workers run: ``("family", name, label, key)`` for the valid call and every
-    variant of one argument, and ``("hypothesis", name, None, None)`` for the random draws."""
+    """What the workers run: ``("family", name, label, key)`` for the valid call and
+    every variant of one argument, and ``("hypothesis", name, None, None)`` for the
+    random draws."""
     out = []
     for name, case in cases_.items():
         out.append(("family", name, "valid", None))
@@ -813,7 +817,8 @@ def tasks(cases_):
 
 
 def _strategy(value):
-    """Values of the same kind and shape as ``value`` across float64's range (up to 1e100)."""
+    """Values of the same kind and shape as ``value`` across
+    float64's range (up to 1e100)."""
     from hypothesis import strategies as st
     from hypothesis.extra import numpy as hnp
 
@@ -872,7 +877,8 @@ def _leaves(obj, path="", seen=None):
 
 
 def _snapshot(value):
-    """A copy of a data argument, to see whether the call changed it (None: not data)."""
+    """A copy of a data argument, to see whether the call
+    changed it (None: not data)."""
     data = (np.ndarray, list, tuple, dict, str, bytes, int, float, complex, np.generic)
     if not (isinstance(value, data) or hasattr(value, "get_params")):
         return None  # figures, axes, callables, widgets
@@ -918,7 +924,8 @@ def _fingerprint(result):
 
 
 def call_once(case, key, label):
-    """Run the valid call (``key`` None) or one variant of it; return (outcome, detail)."""
+    """Run the valid call (``key`` None) or one variant of it;
+    return (outcome, detail)."""
     kwargs = dict(case.kwargs)
     if key is not None:
         kwargs[key] = dict(variants(case.kwargs[key]))[label]
@@ -926,7 +933,8 @@ def call_once(case, key, label):
 
 
 def evaluate(case, kwargs, changed):
-    """Call ``case.call(**kwargs)`` and judge it against the promise: (outcome, detail)."""
+    """Call ``case.call(**kwargs)`` and judge it against the promise:
+    (outcome, detail)."""
     import matplotlib.pyplot as plt
 
     before = {k: _snapshot(v) for k, v in kwargs.items()}
@@ -1027,7 +1035,7 @@ def _allowed_warnings():
     return (ConvergenceWarning,)
 
 
-# ------------------------------------------------------------------------- worker processes
+# --------------------------------------------------------------------- worker processes
 
 
 def _worker(todo, conn):
@@ -1069,9 +1077,9 @@ def _worker(todo, conn):
 def run_all(n_workers=None, timeout=CALL_TIMEOUT, only=None):
     """Run every task in worker processes.
 
-    Returns ``{(task, example): (name, label, key, outcome, detail)}``. A call that exceeds
-    ``timeout`` is recorded as a timeout and its worker replaced by a new one that goes on
-    with the next task.
+    Returns ``{(task, example): (name, label, key, outcome, detail)}``. A call that
+    exceeds ``timeout`` is recorded as a timeout and its worker replaced by a new one
+    that goes on with the next task.
     """
     everything = tasks(cases())
     indexed = [(i, t) for i, t in enumerate(everything) if only is None or t[1] in only]

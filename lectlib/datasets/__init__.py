@@ -1,23 +1,24 @@
 """Datasets with known ground truth, and the named datasets of the course.
 
-Every ``make_*`` function returns a :class:`sklearn.utils.Bunch` holding the data, their axes
-and the truth they were made from, so that every claim of the course can be checked against a
-number. All randomness goes through ``random_state``; nothing is downloaded.
+Every ``make_*`` function returns a :class:`sklearn.utils.Bunch` holding the data, their
+axes and the truth they were made from, so that every claim of the course can be checked
+against a number. All randomness goes through ``random_state``; nothing is downloaded.
 
 One module per family of data, all importable from here:
 
 * :mod:`~lectlib.datasets.spectra` — spectrum images of the linear mixing model
   (:func:`make_mixture`);
-* :mod:`~lectlib.datasets.eels` — an EELS spectrum image of an oxide heterostructure, built
-  from the physics in :mod:`lectlib.eels` (:func:`make_eels_interface`);
-* :mod:`~lectlib.datasets.lattices` — atomic-resolution images of crystals: grains of several
-  phases, charge orders (:func:`make_lattice_phases`, :func:`make_charge_order`);
-* :mod:`~lectlib.datasets.rendering` — atoms and detector noise shared by the image datasets
-  (:func:`render_atoms`, :func:`add_image_noise`);
-* :mod:`~lectlib.datasets.registry` — named, fixed datasets: :func:`load` returns one from the
-  committed file in ``data/`` when lectlib runs from a checkout of the course, otherwise (e.g.
-  on Colab) by regenerating the identical arrays; :func:`export` writes the file. The test
-  suite checks that both give the same numbers.
+* :mod:`~lectlib.datasets.eels` — an EELS spectrum image of an oxide heterostructure,
+  built from the physics in :mod:`lectlib.eels` (:func:`make_eels_interface`);
+* :mod:`~lectlib.datasets.lattices` — atomic-resolution images of crystals: grains of
+  several phases, charge orders (:func:`make_lattice_phases`,
+  :func:`make_charge_order`);
+* :mod:`~lectlib.datasets.rendering` — atoms and detector noise shared by the image
+  datasets (:func:`render_atoms`, :func:`add_image_noise`);
+* :mod:`~lectlib.datasets.registry` — named, fixed datasets: :func:`load` returns one
+  from the committed file in ``data/`` when lectlib runs from a checkout of the course,
+  otherwise (e.g. on Colab) by regenerating the identical arrays; :func:`export` writes
+  the file. The test suite checks that both give the same numbers.
 """
 
 from .eels import make_eels_interface

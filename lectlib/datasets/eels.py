@@ -1,8 +1,10 @@
-"""An EELS spectrum image of an oxide heterostructure, from physics, with its ground truth.
+"""An EELS spectrum image of an oxide heterostructure, from physics,
+with its ground truth.
 
 The references of each layer come from :mod:`lectlib.eels` (a Drude–Lorentz energy-loss
-function and core edges at their tabulated onsets); the layer fractions, the thickness wedge and
-an extra interface layer make the coefficients that multiple linear regression should recover.
+function and core edges at their tabulated onsets); the layer fractions, the thickness
+wedge and an extra interface layer make the coefficients that multiple linear regression
+should recover.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ __all__ = ["make_eels_interface"]
 
 
 def _smooth_profile(n, length_scale, rng):
-    """A smooth random profile of ``n`` values with zero mean and unit standard deviation."""
+    """A smooth random profile of ``n`` values with zero mean and
+    unit standard deviation."""
     field = rng.standard_normal(n)
     if n == 1:
         return np.zeros(1)
@@ -54,30 +57,32 @@ def make_eels_interface(
 ):
     """An EELS spectrum image across a SrTiO₃ / La₀.₇Sr₀.₃MnO₃ / BiFeO₃ heterostructure.
 
-    The lecture's example of regression with known references (Borisevich et al. 2010). The
-    layers are stacked along the columns (growth direction, x): substrate SrTiO₃ on the left,
-    then La₀.₇Sr₀.₃MnO₃, then BiFeO₃. Each layer's reference spectrum is built from physics by
-    :func:`lectlib.eels.reference_spectrum`: the energy-loss function of a Drude–Lorentz
-    dielectric function with the free-electron plasmon energy of the layer (23.6, 25.6 and
-    26.2 eV) and the shallow core edges at their tabulated onsets (Ti M₂,₃ 35 eV, Mn M₂,₃ 51 eV,
-    Fe M₂,₃ 57 eV, La N₄,₅ 99 eV; :data:`lectlib.eels.EDGE_ONSETS`), broadened by the instrument
-    resolution.
+    The lecture's example of regression with known references (Borisevich et al. 2010).
+    The layers are stacked along the columns (growth direction, x): substrate SrTiO₃ on
+    the left, then La₀.₇Sr₀.₃MnO₃, then BiFeO₃. Each layer's reference spectrum is built
+    from physics by :func:`lectlib.eels.reference_spectrum`: the energy-loss function of
+    a Drude–Lorentz dielectric function with the free-electron plasmon energy of the
+    layer (23.6, 25.6 and 26.2 eV) and the shallow core edges at their tabulated onsets
+    (Ti M₂,₃ 35 eV, Mn M₂,₃ 51 eV, Fe M₂,₃ 57 eV, La N₄,₅ 99 eV;
+    :data:`lectlib.eels.EDGE_ONSETS`), broadened by the instrument resolution.
 
-    Each pixel's spectrum is ``Σ_i c_i(x) w_i(E)`` with coefficient ``c_i`` = (fraction of layer
-    i in the column) × (local thickness t/λ): interfaces are error-function profiles of width
-    ``intermixing`` whose position wanders along the rows by ``roughness``, and the thickness
-    is a wedge across the rows with a gentle random variation. Optionally a thin interface
-    layer at the La₀.₇Sr₀.₃MnO₃/BiFeO₃ interface adds a spectrum that is in none of the
-    references (an in-gap interband transition near 11 eV and a Mn M₂,₃ edge shifted 3 eV down,
-    as for reduced Mn), so that residual and χ² maps can find it. Counts are Poisson.
+    Each pixel's spectrum is ``Σ_i c_i(x) w_i(E)`` with coefficient ``c_i`` = (fraction
+    of layer i in the column) × (local thickness t/λ): interfaces are error-function
+    profiles of width ``intermixing`` whose position wanders along the rows by
+    ``roughness``, and the thickness is a wedge across the rows with a gentle random
+    variation. Optionally a thin interface layer at the La₀.₇Sr₀.₃MnO₃/BiFeO₃ interface
+    adds a spectrum that is in none of the references (an in-gap interband transition
+    near 11 eV and a Mn M₂,₃ edge shifted 3 eV down, as for reduced Mn), so that
+    residual and χ² maps can find it. Counts are Poisson.
 
     Parameters
     ----------
     shape : (ny, nx), default=(32, 48)
         Scan grid. For ``scan="line"`` only ``nx`` is used.
     scan : {"area", "line"}, default="area"
-        An area scan gives a cube ``(ny, nx, n_channels)``; a line scan across the interfaces
-        (along x, at the middle of the thickness wedge) gives ``(nx, n_channels)``.
+        An area scan gives a cube ``(ny, nx, n_channels)``; a line scan across the
+        interfaces (along x, at the middle of the thickness wedge) gives
+        ``(nx, n_channels)``.
     energy_range : (float, float), default=(5.0, 125.0)
         First and last energy loss in eV (positive).
     energy_step : float, default=0.5
@@ -85,14 +90,15 @@ def make_eels_interface(
     layer_fractions : three floats, default=(0.34, 0.32, 0.34)
         Share of the scan width taken by each layer (normalized to sum to one).
     intermixing : float, default=1.5
-        Width (px) of the error-function intermixing profile at each interface; 0 for abrupt.
+        Width (px) of the error-function intermixing profile at each interface;
+        0 for abrupt.
     roughness : float, default=1.0
         Standard deviation (px) of the interface position along the rows.
     thickness : (float, float), default=(0.45, 0.75)
         t/λ at the first and last row of the wedge.
     dose : float, default=2e4
-        Expected counts in the spectrum of a pure layer of t/λ = 1 (the sum over the channels of
-        each reference spectrum).
+        Expected counts in the spectrum of a pure layer of t/λ = 1 (the sum over the
+        channels of each reference spectrum).
     resolution_fwhm : float, default=1.0
         Energy resolution (eV) by which the spectra are broadened; 0 for none.
     interface_component : float, default=0.25
@@ -106,31 +112,35 @@ def make_eels_interface(
     -------
     data : sklearn.utils.Bunch
         ``cube`` (counts), ``clean`` (expected counts), ``energy`` (eV), ``references``
-        (3, n_channels) expected counts of each pure layer at t/λ = 1, ``reference_names``,
-        ``coefficients`` (grid + (3,)) the true regression coefficients, ``fractions``
-        (grid + (3,)) the layer fractions, ``thickness`` (grid) t/λ, ``interface_spectrum``
-        (n_channels,) and ``interface_coefficient`` (grid) of the extra interface layer,
-        ``interfaces`` (grid rows, 2) the column positions of the two interfaces,
-        ``noise_variance`` (the expected counts: Poisson variance), ``params``, ``DESCR``.
+        (3, n_channels) expected counts of each pure layer at t/λ = 1,
+        ``reference_names``, ``coefficients`` (grid + (3,)) the true regression
+        coefficients, ``fractions`` (grid + (3,)) the layer fractions, ``thickness``
+        (grid) t/λ, ``interface_spectrum`` (n_channels,) and ``interface_coefficient``
+        (grid) of the extra interface layer, ``interfaces`` (grid rows, 2) the column
+        positions of the two interfaces, ``noise_variance`` (the expected counts:
+        Poisson variance), ``params``, ``DESCR``.
 
     See Also
     --------
-    lectlib.datasets.make_mixture : random endmembers and Dirichlet abundances, not physics.
-    lectlib.eels.reference_spectrum : one layer's spectrum, the references here before scaling.
-    lectlib.mixing.resolution_matrix : the instrument broadening applied to every spectrum.
+    lectlib.datasets.make_mixture : random endmembers and Dirichlet abundances, not
+        physics.
+    lectlib.eels.reference_spectrum : one layer's spectrum, the references here before
+        scaling.
+    lectlib.mixing.resolution_matrix : the instrument broadening applied to every
+        spectrum.
 
     Notes
     -----
-    The geometry follows the heterostructure of Borisevich et al. (2010). The references are
-    :func:`lectlib.eels.reference_spectrum` (unit area), broadened by a Gaussian of FWHM
-    ``resolution_fwhm`` and scaled by ``dose × energy_step``. Along a row the layer fractions
-    are differences of normal CDFs centered on the two interfaces. In an area scan each
-    interface sits at its nominal column plus ``roughness`` times a smooth random profile of
-    unit standard deviation, and the thickness is a linear wedge times ``1 + 0.04 v``, with
-    ``v`` smoothed noise of unit standard deviation. The interface layer's coefficient is
-    ``interface_component × t`` times a Gaussian of width ``max(intermixing, 0.8)`` px about
-    the second interface. Counts are :func:`lectlib.mixing.add_poisson_noise` of the expected
-    counts ``clean``.
+    The geometry follows the heterostructure of Borisevich et al. (2010). The references
+    are :func:`lectlib.eels.reference_spectrum` (unit area), broadened by a Gaussian of
+    FWHM ``resolution_fwhm`` and scaled by ``dose × energy_step``. Along a row the layer
+    fractions are differences of normal CDFs centered on the two interfaces. In an area
+    scan each interface sits at its nominal column plus ``roughness`` times a smooth
+    random profile of unit standard deviation, and the thickness is a linear wedge times
+    ``1 + 0.04 v``, with ``v`` smoothed noise of unit standard deviation. The interface
+    layer's coefficient is ``interface_component × t`` times a Gaussian of width
+    ``max(intermixing, 0.8)`` px about the second interface. Counts are
+    :func:`lectlib.mixing.add_poisson_noise` of the expected counts ``clean``.
 
     References
     ----------
@@ -203,7 +213,8 @@ def make_eels_interface(
         resolution_fwhm,
     )
     references *= dose * step
-    # The interface layer: an in-gap transition and a reduced-Mn edge, 3 eV below Mn M2,3.
+    # The interface layer: an in-gap transition and a reduced-Mn edge,
+    # 3 eV below Mn M2,3.
     gap_state = np.exp(-0.5 * ((energy - 11.0) / 1.2) ** 2)
     shifted_edge = edge_profile(
         energy, EDGE_ONSETS["Mn M2,3"] - 3.0, delay=6.0, width=2.5
@@ -241,9 +252,10 @@ def make_eels_interface(
         variation = ndimage.gaussian_filter(
             rng.standard_normal((rows, nx)), 4.0, mode="reflect"
         )
-        # Zero mean and unit spread, so that the wedge is the mean thickness on any grid (on a
-        # small one the smoothed field is nearly constant: dividing by its tiny spread without
-        # removing that constant would swing the thickness by hundreds of percent).
+        # Zero mean and unit spread, so that the wedge is the mean thickness on any grid
+        # (on a small one the smoothed field is nearly constant: dividing by its tiny
+        # spread without removing that constant would swing the thickness by hundreds of
+        # percent).
         variation -= variation.mean()
         variation /= max(variation.std(), 1e-12)
         t = wedge * (1.0 + 0.04 * variation)
@@ -290,10 +302,12 @@ def make_eels_interface(
         else f"a {ny} x {nx} area scan"
     )
     descr = (
-        f"EELS spectrum image of SrTiO3 / La0.7Sr0.3MnO3 / BiFeO3 ({grid}), {energy.size} channels "
-        f"from {energy[0]:g} to {energy[-1]:g} eV, resolution {resolution_fwhm:g} eV; intermixing "
-        f"{intermixing:g} px, roughness {roughness:g} px, t/lambda {t0:g}-{t1:g}; interface layer "
-        f"{interface_component:g}; {'Poisson noise' if noise else 'no noise'} at dose {dose:g}."
+        f"EELS spectrum image of SrTiO3 / La0.7Sr0.3MnO3 / BiFeO3 ({grid}), "
+        f"{energy.size} channels from {energy[0]:g} to {energy[-1]:g} eV, resolution "
+        f"{resolution_fwhm:g} eV; intermixing {intermixing:g} px, roughness "
+        f"{roughness:g} px, t/lambda {t0:g}-{t1:g}; interface layer "
+        f"{interface_component:g}; {'Poisson noise' if noise else 'no noise'} at dose "
+        f"{dose:g}."
     )
     return Bunch(
         cube=cube,

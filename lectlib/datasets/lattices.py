@@ -1,8 +1,8 @@
 """Atomic-resolution images of crystal lattices, with their ground truth.
 
-Grains of several phases (lattices of given symmetry, spacing and orientation) with drift,
-vacancies and defect lines; and one lattice whose regions carry different charge orders
-(superlattices). Geometry comes from :mod:`lectlib.lattice`, atoms and noise from
+Grains of several phases (lattices of given symmetry, spacing and orientation) with
+drift, vacancies and defect lines; and one lattice whose regions carry different charge
+orders (superlattices). Geometry comes from :mod:`lectlib.lattice`, atoms and noise from
 :mod:`lectlib.datasets.rendering`.
 """
 
@@ -50,7 +50,8 @@ def _pixel_of(points, shape):
     )
 
 
-#: Default phases of :func:`make_lattice_phases`: symmetry, spacing (px) and orientation (deg).
+#: Default phases of :func:`make_lattice_phases`: symmetry,
+#: spacing (px) and orientation (deg).
 LATTICE_PHASES = (
     dict(symmetry="square", spacing=8.0, angle=0.0),
     dict(symmetry="hexagonal", spacing=9.0, angle=10.0),
@@ -71,25 +72,27 @@ def make_lattice_phases(
     noise_level=0.3,
     random_state=None,
 ):
-    """An atomic-resolution image of several crystalline phases in grains, with its phase map.
+    """An atomic-resolution image of several crystalline phases in grains,
+    with its phase map.
 
-    Grains are the Voronoi cells of ``n_grains`` random seeds; each grain holds one of the
-    ``phases`` (every phase at least once) — a lattice of given symmetry, spacing and
-    orientation. Each phase has its own random origin, which grains of the same phase share.
-    Atoms are Gaussian; the whole image drifts by a smooth random displacement field (as in a
-    slow scan), some atoms are missing (vacancies) and ``defect_lines`` straight rows of atoms
-    are removed (extended defects).
+    Grains are the Voronoi cells of ``n_grains`` random seeds; each grain holds one of
+    the ``phases`` (every phase at least once) — a lattice of given symmetry, spacing
+    and orientation. Each phase has its own random origin, which grains of the same
+    phase share. Atoms are Gaussian; the whole image drifts by a smooth random
+    displacement field (as in a slow scan), some atoms are missing (vacancies) and
+    ``defect_lines`` straight rows of atoms are removed (extended defects).
 
     Parameters
     ----------
     shape : (int, int), default=(256, 256)
     phases : sequence of dict, default=LATTICE_PHASES
-        Each with ``symmetry`` ("square" or "hexagonal"), ``spacing`` (px) and ``angle`` (deg).
+        Each with ``symmetry`` ("square" or "hexagonal"),
+        ``spacing`` (px) and ``angle`` (deg).
     n_grains : int, default=6
         At least ``len(phases)``, at most ``height * width``.
     drift : float, default=1.5
-        Largest displacement (px) of the smooth drift field along either axis: the largest
-        absolute value of its two components together.
+        Largest displacement (px) of the smooth drift field along either axis: the
+        largest absolute value of its two components together.
     vacancies : float, default=0.02
         Fraction of atoms missing at random.
     defect_lines : int, default=2
@@ -98,34 +101,36 @@ def make_lattice_phases(
         Gaussian width of an atom (px), at most the image's larger side.
     noise : {"gaussian", "poisson", None}, default="gaussian"
     noise_level : float, default=0.3
-        Gaussian: standard deviation relative to the clean image's; Poisson: counts per unit
-        intensity (the dose).
+        Gaussian: standard deviation relative to the clean image's; Poisson: counts per
+        unit intensity (the dose).
     random_state : None, int or numpy.random.Generator
 
     Returns
     -------
     data : sklearn.utils.Bunch
-        ``image``, ``clean``, ``phase_map`` (int per pixel), ``grain_map``, ``atoms`` (n, 2)
-        positions, ``atom_phase`` (n,), ``phases``, ``displacement`` (2, h, w), ``params``,
-        ``DESCR``.
+        ``image``, ``clean``, ``phase_map`` (int per pixel), ``grain_map``, ``atoms``
+        (n, 2) positions, ``atom_phase`` (n,), ``phases``, ``displacement`` (2, h, w),
+        ``params``, ``DESCR``.
 
     See Also
     --------
-    make_charge_order : one lattice whose regions differ by a superlattice, not by the lattice.
+    make_charge_order : one lattice whose regions differ by a superlattice, not by the
+        lattice.
     lectlib.datasets.make_mixture : spectra, not images.
-    lectlib.lattice.lattice_points : one phase's atom positions, before defects and drift.
+    lectlib.lattice.lattice_points : one phase's atom positions, before defects and
+        drift.
     lectlib.datasets.render_atoms : the image of atoms at given positions.
 
     Notes
     -----
-    A pixel belongs to the grain of its nearest seed; the ``len(phases)`` largest grains get the
-    phases in random order, the other grains random ones. A phase's atoms are the points of its
-    lattice (:func:`lectlib.lattice.lattice_points`, 8 px beyond the edges) whose pixel lies in
-    a grain of that phase. Each atom is then dropped with probability ``vacancies``, and so is
-    every atom within 1.5 px of any of ``defect_lines`` random straight lines. The drift field
-    is white noise smoothed over a quarter of the image and scaled to ``drift``; every atom
-    moves by its value at the atom's pixel. Then :func:`render_atoms` and
-    :func:`add_image_noise`.
+    A pixel belongs to the grain of its nearest seed; the ``len(phases)`` largest grains
+    get the phases in random order, the other grains random ones. A phase's atoms are
+    the points of its lattice (:func:`lectlib.lattice.lattice_points`, 8 px beyond the
+    edges) whose pixel lies in a grain of that phase. Each atom is then dropped with
+    probability ``vacancies``, and so is every atom within 1.5 px of any of
+    ``defect_lines`` random straight lines. The drift field is white noise smoothed over
+    a quarter of the image and scaled to ``drift``; every atom moves by its value at the
+    atom's pixel. Then :func:`render_atoms` and :func:`add_image_noise`.
 
     Examples
     --------
@@ -147,8 +152,8 @@ def make_lattice_phases(
         check_option(ph["symmetry"], "symmetry", SYMMETRIES)
         check_scalar(ph["spacing"], "spacing", low=2.0)
         check_scalar(ph["angle"], "angle")
-    # Sizes beyond these describe no image: more grains than pixels, more defect lines than
-    # rows and columns together, an atom wider than the image.
+    # Sizes beyond these describe no image: more grains than pixels, more defect lines
+    # than rows and columns together, an atom wider than the image.
     n_grains = check_scalar(
         n_grains, "n_grains", low=len(phases), high=h * w, integer=True
     )
@@ -181,8 +186,8 @@ def make_lattice_phases(
             f"a {h} x {w} image is too small for {len(phases)} phases in "
             f"{n_grains} grains; use a larger image"
         )
-    # Every phase goes to one of the largest grains (in random order), so each is present;
-    # the other grains get random phases.
+    # Every phase goes to one of the largest grains (in random order), so each is
+    # present; the other grains get random phases.
     assignment = rng.integers(0, len(phases), n_grains)
     assignment[np.argsort(-sizes, kind="stable")[: len(phases)]] = rng.permutation(
         len(phases)
@@ -233,9 +238,9 @@ def make_lattice_phases(
         f"{p['symmetry']} {p['spacing']:g} px at {p['angle']:g} deg" for p in phases
     )
     descr = (
-        f"Atomic lattice image {h} x {w}: {n_grains} grains of {len(phases)} phases ({names}); "
-        f"drift {drift:g} px, vacancies {vacancies:g}, {defect_lines} defect lines, "
-        f"{noise or 'no'} noise {noise_level:g}."
+        f"Atomic lattice image {h} x {w}: {n_grains} grains of {len(phases)} phases "
+        f"({names}); drift {drift:g} px, vacancies {vacancies:g}, {defect_lines} "
+        f"defect lines, {noise or 'no'} noise {noise_level:g}."
     )
     return Bunch(
         image=image,
@@ -270,11 +275,12 @@ def make_charge_order(
 ):
     """A hexagonal lattice whose regions carry different superlattices (charge orders).
 
-    Atom intensities are modulated by waves at half the Bragg vectors, Q_i = G_i / 2 (the M
-    points): with all three Q_i a hexagonal 2 × 2 superlattice, whose Fourier transform adds an
-    inner hexagon of six spots; with only Q_1 and Q_2 a dimer-like superlattice, in which two of
-    the six inner spots (±Q_3) are missing — the situation of the α-RuCl₃ example in the
-    lecture. Regions come from a smooth random field, split into the requested orders.
+    Atom intensities are modulated by waves at half the Bragg vectors, Q_i = G_i / 2
+    (the M points): with all three Q_i a hexagonal 2 × 2 superlattice, whose Fourier
+    transform adds an inner hexagon of six spots; with only Q_1 and Q_2 a dimer-like
+    superlattice, in which two of the six inner spots (±Q_3) are missing — the situation
+    of the α-RuCl₃ example in the lecture. Regions come from a smooth random field,
+    split into the requested orders.
 
     Parameters
     ----------
@@ -295,26 +301,29 @@ def make_charge_order(
     Returns
     -------
     data : sklearn.utils.Bunch
-        ``image``, ``clean``, ``region_map`` (index into ``orders`` per pixel), ``orders``,
-        ``bragg`` (3, 2) and ``q`` (3, 2) reciprocal vectors (row, col) in cycles per pixel,
-        ``suppressed`` (index of the Q missing in the dimer order), ``atoms``, ``params``,
-        ``DESCR``.
+        ``image``, ``clean``, ``region_map`` (index into ``orders`` per pixel),
+        ``orders``, ``bragg`` (3, 2) and ``q`` (3, 2) reciprocal vectors (row, col) in
+        cycles per pixel, ``suppressed`` (index of the Q missing in the dimer order),
+        ``atoms``, ``params``, ``DESCR``.
 
     See Also
     --------
-    make_lattice_phases : grains of different lattices, not one lattice with different orders.
+    make_lattice_phases : grains of different lattices, not one lattice with different
+        orders.
     lectlib.lattice.bragg_spots : the Bragg spots, whose halves are the ``q`` here.
-    lectlib.sliding.SlidingFFT : the local Fourier transform in which the inner spots show.
+    lectlib.sliding.SlidingFFT : the local Fourier transform in which the inner spots
+        show.
 
     Notes
     -----
-    The atom at ``r`` has weight ``1 + amplitude Σ_i cos(2π Q_i · (r − origin))`` over the
-    region's active waves, clipped at 0.05, with ``Q_i`` half of ``b₁, b₂, b₁ + b₂``. Every
-    cosine is ±1 on the lattice, so the hexagonal order brightens one atom in four
-    (``1 + 3 amplitude``) and dims the other three (``1 − amplitude``); the dimer order gives
-    ``1 + 2 amplitude``, 1, 1, ``1 − 2 amplitude``. The regions cut white noise smoothed over
-    ``length_scale / 2`` at its quantiles into ``len(orders)`` parts of equal area. After the
-    α-RuCl₃ images of Ziatdinov et al., Nat. Commun. 7, 13774 (2016).
+    The atom at ``r`` has weight ``1 + amplitude Σ_i cos(2π Q_i · (r − origin))`` over
+    the region's active waves, clipped at 0.05, with ``Q_i`` half of
+    ``b₁, b₂, b₁ + b₂``. Every cosine is ±1 on the lattice, so the hexagonal order
+    brightens one atom in four (``1 + 3 amplitude``) and dims the other three
+    (``1 − amplitude``); the dimer order gives ``1 + 2 amplitude``, 1, 1,
+    ``1 − 2 amplitude``. The regions cut white noise smoothed over ``length_scale / 2``
+    at its quantiles into ``len(orders)`` parts of equal area. After the α-RuCl₃ images
+    of Ziatdinov et al., Nat. Commun. 7, 13774 (2016).
 
     Examples
     --------
@@ -344,8 +353,8 @@ def make_charge_order(
     vectors = lattice_vectors("hexagonal", spacing, angle)
     origin = rng.uniform(0, 1, 2) * spacing
     atoms, _ = lattice_points((h, w), vectors, origin, margin=_MARGIN)
-    # With a1, a2 at 60°, b1 and b2 are at 120°, and the three Bragg vectors of the first
-    # hexagon (up to sign) are b1, b2 and b1 + b2.
+    # With a1, a2 at 60°, b1 and b2 are at 120°, and the three Bragg vectors of the
+    # first hexagon (up to sign) are b1, b2 and b1 + b2.
     b1, b2 = reciprocal_vectors(vectors)
     bragg = np.array([b1, b2, b1 + b2])
     q = bragg / 2
@@ -380,9 +389,9 @@ def make_charge_order(
         noise_level=noise_level,
     )
     descr = (
-        f"Hexagonal lattice {h} x {w}, spacing {spacing:g} px, with charge-order regions "
-        f"{', '.join(orders)} (modulation {amplitude:g}); {noise or 'no'} noise "
-        f"{noise_level:g}."
+        f"Hexagonal lattice {h} x {w}, spacing {spacing:g} px, with charge-order "
+        f"regions {', '.join(orders)} (modulation {amplitude:g}); {noise or 'no'} "
+        f"noise {noise_level:g}."
     )
     return Bunch(
         image=image,

@@ -1,10 +1,11 @@
 """Named datasets of the course: how each is made, its committed file, and its checksum.
 
-A dataset family registers each fixed dataset it offers with :func:`register`: the ``make_*``
-call that generates it, the arrays that are stored, the SHA-256 of those arrays, and how the
-stored arrays are completed into what ``make_*`` would return (``finish``). :func:`load` then
-reads ``data/<name>.npz`` when lectlib runs from a checkout of the course and regenerates the
-identical arrays elsewhere (Colab, a ``pip install``); :func:`export` writes the file.
+A dataset family registers each fixed dataset it offers with :func:`register`: the
+``make_*`` call that generates it, the arrays that are stored, the SHA-256 of those
+arrays, and how the stored arrays are completed into what ``make_*`` would return
+(``finish``). :func:`load` then reads ``data/<name>.npz`` when lectlib runs from a
+checkout of the course and regenerates the identical arrays elsewhere (Colab, a
+``pip install``); :func:`export` writes the file.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from .._validation import check_option
 
 __all__ = ["DATASETS", "register", "load", "export"]
 
-#: Registered datasets by name: ``maker``, ``kwargs``, ``fields``, ``sha256``, ``finish``.
+#: Registered datasets by name: ``maker``, ``kwargs``, ``fields``, ``sha256``,
+#: ``finish``.
 DATASETS = {}
 
 
 def register(name, maker, kwargs, *, fields, sha256, finish=None):
-    """Add a named dataset: ``maker(**kwargs)`` restricted to ``fields``, with its checksum.
+    """Add a named dataset: ``maker(**kwargs)`` restricted to ``fields``,
+    with its checksum.
 
     Parameters
     ----------
@@ -33,14 +36,16 @@ def register(name, maker, kwargs, *, fields, sha256, finish=None):
     maker : callable
         A ``make_*`` function returning a :class:`~sklearn.utils.Bunch`.
     kwargs : dict
-        The arguments of the call that makes the dataset (a fixed ``random_state`` included).
+        The arguments of the call that makes the dataset
+        (a fixed ``random_state`` included).
     fields : tuple of str
         The arrays stored in the file.
     sha256 : str
         The checksum of those arrays (as :func:`export` returns it).
     finish : callable, optional
-        ``finish(data)`` completes a :class:`~sklearn.utils.Bunch` of the stored arrays in
-        place, e.g. by recomputing an array that follows from the others instead of storing it.
+        ``finish(data)`` completes a :class:`~sklearn.utils.Bunch` of the stored arrays
+        in place, e.g. by recomputing an array that follows from the others instead of
+        storing it.
 
     See Also
     --------
@@ -51,8 +56,8 @@ def register(name, maker, kwargs, *, fields, sha256, finish=None):
     -----
     A family registers its datasets when its module is imported, and
     :mod:`lectlib.datasets` imports every family, so :data:`DATASETS` is complete once
-    ``lectlib.datasets`` is imported. Only the recipe is stored; nothing is computed here.
-    A name can be registered once: a second registration raises ``ValueError``.
+    ``lectlib.datasets`` is imported. Only the recipe is stored; nothing is computed
+    here. A name can be registered once: a second registration raises ``ValueError``.
 
     Examples
     --------
@@ -104,7 +109,8 @@ def _checksum(arrays):
 
 
 def _data_dir():
-    """``data/`` of the course checkout lectlib runs from, or None when installed elsewhere."""
+    """``data/`` of the course checkout lectlib runs from,
+    or None when installed elsewhere."""
     root = Path(__file__).resolve().parents[2]
     if (root / "pyproject.toml").is_file() and (root / "data").is_dir():
         return root / "data"
@@ -145,28 +151,30 @@ def load(name, *, source="auto"):
     name : str
         One of ``lectlib.datasets.DATASETS``.
     source : {"auto", "file", "generate"}, default="auto"
-        ``"file"`` reads ``data/<name>.npz`` of the course checkout (and verifies its checksum);
-        ``"generate"`` recomputes the arrays with the recorded ``make_*`` call; ``"auto"`` reads
-        the file when lectlib runs from a checkout and generates otherwise (Colab, pip install).
+        ``"file"`` reads ``data/<name>.npz`` of the course checkout (and verifies its
+        checksum); ``"generate"`` recomputes the arrays with the recorded ``make_*``
+        call; ``"auto"`` reads the file when lectlib runs from a checkout and generates
+        otherwise (Colab, pip install).
 
     Returns
     -------
     data : sklearn.utils.Bunch
-        The dataset's stored arrays (for ``"mixture"``: ``cube``, ``energy``, ``endmembers``,
-        ``abundances``, ``noise_variance``, ``pure_pixels``, as
-        :func:`~lectlib.datasets.make_mixture` names them), what its family's ``finish`` adds
-        (for ``"mixture"``: ``clean``), ``source`` (the file read, or ``"generated"``) and
-        ``DESCR``.
+        The dataset's stored arrays (for ``"mixture"``: ``cube``, ``energy``,
+        ``endmembers``, ``abundances``, ``noise_variance``, ``pure_pixels``, as
+        :func:`~lectlib.datasets.make_mixture` names them), what its family's ``finish``
+        adds (for ``"mixture"``: ``clean``), ``source`` (the file read, or
+        ``"generated"``) and ``DESCR``.
 
     See Also
     --------
     export : write the file that ``load`` reads.
-    lectlib.datasets.make_mixture : the generator behind ``"mixture"``, for other settings.
+    lectlib.datasets.make_mixture : the generator behind ``"mixture"``, for other
+        settings.
 
     Notes
     -----
-    The file's checksum covers every stored array's name, dtype, shape and bytes, so a file
-    that was changed or damaged is refused rather than silently used.
+    The file's checksum covers every stored array's name, dtype, shape and bytes, so a
+    file that was changed or damaged is refused rather than silently used.
 
     Examples
     --------
@@ -182,7 +190,8 @@ def load(name, *, source="auto"):
         return _finish(name, _generate(name), "generated")
     if directory is None:
         raise FileNotFoundError(
-            "source='file' needs lectlib to run from a course checkout with a data/ folder"
+            "source='file' needs lectlib to run from a course checkout with a data/ "
+            "folder"
         )
     path = directory / f"{name}.npz"
     if not path.is_file():
@@ -193,15 +202,16 @@ def load(name, *, source="auto"):
         arrays = {key: stored[key] for key in stored.files}
     if _checksum(arrays) != spec["sha256"]:
         raise ValueError(
-            f"{path} does not match its recorded checksum: the file was modified or damaged. "
-            f"Restore it from the repository (git checkout -- data/{name}.npz), or use "
-            f"load({name!r}, source='generate')"
+            f"{path} does not match its recorded checksum: the file was modified or "
+            "damaged. Restore it from the repository (git checkout -- "
+            f"data/{name}.npz), or use load({name!r}, source='generate')"
         )
     return _finish(name, arrays, str(path))
 
 
 def export(name, directory=None):
-    """Write dataset ``name`` to ``<directory>/<name>.npz`` and return its path and checksum.
+    """Write dataset ``name`` to ``<directory>/<name>.npz`` and
+    return its path and checksum.
 
     Parameters
     ----------
@@ -223,11 +233,12 @@ def export(name, directory=None):
 
     Notes
     -----
-    The file is a plain NumPy ``.npz`` (no pickled objects), readable by ``numpy.load`` in any
-    tool. For maintainers: after changing how a dataset is made, export it and record the
-    returned checksum where the dataset is registered. (Regeneration on another CPU or NumPy
-    build can differ in the last bit of a float, so the checksum guards the committed file, and
-    the test suite compares that file with a fresh regeneration to a relative 1e-12.)
+    The file is a plain NumPy ``.npz`` (no pickled objects), readable by ``numpy.load``
+    in any tool. For maintainers: after changing how a dataset is made, export it and
+    record the returned checksum where the dataset is registered. (Regeneration on
+    another CPU or NumPy build can differ in the last bit of a float, so the checksum
+    guards the committed file, and the test suite compares that file with a fresh
+    regeneration to a relative 1e-12.)
 
     Examples
     --------

@@ -1,9 +1,9 @@
 """Images of atoms, and the noise of an image detector: shared by every image dataset.
 
-An atom is a 2-D Gaussian of width ``atom_size`` (the probe and the atom's potential blurred
-together, as in an annular dark-field STEM image); an image is the sum of its atoms. Noise is
-Gaussian (a detector read-out, relative to the image's contrast) or Poisson (counting
-electrons at a given dose).
+An atom is a 2-D Gaussian of width ``atom_size`` (the probe and the atom's potential
+blurred together, as in an annular dark-field STEM image); an image is the sum of its
+atoms. Noise is Gaussian (a detector read-out, relative to the image's contrast) or
+Poisson (counting electrons at a given dose).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def render_atoms(shape, positions, weights=None, *, atom_size=1.0):
     shape : (int, int)
         ``(height, width)`` of the image.
     positions : array_like of shape (n_atoms, 2)
-        ``(row, col)`` of each atom's center, in pixels; atoms outside the image still add
-        their tails to it.
+        ``(row, col)`` of each atom's center, in pixels; atoms outside the image still
+        add their tails to it.
     weights : array_like of shape (n_atoms,), optional
         Each atom's peak height (default 1 for all); its integrated intensity is
         ``2π atom_size² × weight``.
@@ -50,18 +50,19 @@ def render_atoms(shape, positions, weights=None, *, atom_size=1.0):
 
     Notes
     -----
-    Every atom is split between its four nearest pixels with bilinear weights and the image is
-    then convolved with one Gaussian: the cost is one filter pass, whatever the number of
-    atoms. The split keeps each atom's integrated intensity and center of mass exactly; it
-    widens the atom a little, by a variance ``f (1 - f) ≤ 1/4`` px² along each axis for a
-    fractional position ``f``.
+    Every atom is split between its four nearest pixels with bilinear weights and the
+    image is then convolved with one Gaussian: the cost is one filter pass, whatever the
+    number of atoms. The split keeps each atom's integrated intensity and center of mass
+    exactly; it widens the atom a little, by a variance ``f (1 - f) ≤ 1/4`` px² along
+    each axis for a fractional position ``f``.
 
     Examples
     --------
     >>> import numpy as np
     >>> from lectlib.datasets import render_atoms
     >>> image = render_atoms((9, 9), [[4.0, 4.0]], atom_size=1.0)
-    >>> round(float(image.max()), 3), [int(i) for i in np.unravel_index(image.argmax(), (9, 9))]
+    >>> peak = np.unravel_index(image.argmax(), (9, 9))
+    >>> round(float(image.max()), 3), [int(i) for i in peak]
     (1.0, [4, 4])
     """
     h, w = check_shape2(shape)
@@ -113,8 +114,8 @@ def add_image_noise(clean, noise, level, *, random_state=None):
         ``None`` returns a copy.
     level : float
         Gaussian: the noise's standard deviation relative to the clean image's (≥ 0).
-        Poisson: the dose, counts per unit of intensity (> 0); the counts are divided by it
-        again, so the image keeps the clean image's scale.
+        Poisson: the dose, counts per unit of intensity (> 0); the counts are divided by
+        it again, so the image keeps the clean image's scale.
     random_state : None, int or numpy.random.Generator
 
     Returns
@@ -129,15 +130,16 @@ def add_image_noise(clean, noise, level, *, random_state=None):
 
     Notes
     -----
-    Poisson counts at dose ``d`` have a relative error ``1 / √(d I)`` at intensity ``I``: the
-    image's signal-to-noise ratio grows as the square root of the dose. Negative clean values
-    (there are none in rendered atoms) count as zero.
+    Poisson counts at dose ``d`` have a relative error ``1 / √(d I)`` at intensity
+    ``I``: the image's signal-to-noise ratio grows as the square root of the dose.
+    Negative clean values (there are none in rendered atoms) count as zero.
 
     Examples
     --------
     >>> import numpy as np
     >>> from lectlib.datasets import add_image_noise
-    >>> noisy = add_image_noise(np.full((100, 100), 4.0), "poisson", 25.0, random_state=0)
+    >>> clean = np.full((100, 100), 4.0)
+    >>> noisy = add_image_noise(clean, "poisson", 25.0, random_state=0)
     >>> round(float(noisy.mean()), 1), round(float(noisy.std() ** 2 * 25 / 4), 1)
     (4.0, 1.0)
     """

@@ -1,8 +1,9 @@
 """Spectrum images made by the linear mixing model, with their ground truth.
 
-Endmembers are smooth positive spectra (peaks on a decaying background), at least a given angle
-apart; abundances are Dirichlet distributed at every pixel and smooth in space, with some pixels
-made exactly pure. Gaussian or Poisson noise comes from :mod:`lectlib.mixing`.
+Endmembers are smooth positive spectra (peaks on a decaying background), at least a
+given angle apart; abundances are Dirichlet distributed at every pixel and smooth in
+space, with some pixels made exactly pure. Gaussian or Poisson noise comes from
+:mod:`lectlib.mixing`.
 """
 
 from __future__ import annotations
@@ -49,27 +50,29 @@ def _endmember_spectra(n_components, energy, rng, min_angle_deg=12.0, max_tries=
         if angles.size == 0 or angles.min() >= min_angle_deg:
             return spectra
     raise ValueError(
-        f"could not draw {n_components} endmembers at least {min_angle_deg:g} degrees apart on "
-        f"{energy.size} channels; use more channels or fewer components"
+        f"could not draw {n_components} endmembers at least {min_angle_deg:g} degrees "
+        f"apart on {energy.size} channels; use more channels or fewer components"
     )
 
 
 def _smooth_dirichlet_maps(n_components, shape, concentration, length_scale, rng):
-    """Abundance maps that are Dirichlet(concentration) at every pixel and smooth in space.
+    """Abundance maps that are Dirichlet(concentration) at every
+    pixel and smooth in space.
 
-    A Gaussian copula: smoothed white noise, rescaled to unit variance, is mapped through the
-    normal CDF to uniform values and then through the Gamma(concentration) quantile function.
-    Independent Gamma variables divided by their sum are Dirichlet distributed, so each pixel's
-    abundances follow exactly Dirichlet(concentration, ..., concentration), while neighboring
-    pixels within ``length_scale`` are correlated.
+    A Gaussian copula: smoothed white noise, rescaled to unit variance, is mapped
+    through the normal CDF to uniform values and then through the Gamma(concentration)
+    quantile function. Independent Gamma variables divided by their sum are Dirichlet
+    distributed, so each pixel's abundances follow exactly Dirichlet(concentration, ...,
+    concentration), while neighboring pixels within ``length_scale`` are correlated.
     """
     fields = rng.standard_normal((n_components,) + shape)
     if length_scale > 0:
         smooth = (0, length_scale, length_scale)
         fields = ndimage.gaussian_filter(fields, sigma=smooth, mode="wrap")
-        # Smoothing white noise shrinks its variance by the sum of the squared filter weights
-        # (periodic boundaries: the same at every pixel). Dividing by that known factor, not
-        # by the sample spread, keeps every pixel exactly N(0, 1) on any grid size.
+        # Smoothing white noise shrinks its variance by the sum of the squared filter
+        # weights (periodic boundaries: the same at every pixel). Dividing by that known
+        # factor, not by the sample spread, keeps every pixel exactly N(0, 1) on any
+        # grid size.
         impulse = np.zeros((1,) + shape)
         impulse[0, 0, 0] = 1.0
         fields /= np.sqrt(
@@ -118,9 +121,10 @@ def make_mixture(
 ):
     """A spectrum image made by the linear mixing model, with its ground truth.
 
-    Each pixel's spectrum is ``sum_k a_k w_k`` plus noise, with abundances ``a`` that are
-    non-negative and sum to one, drawn Dirichlet(``concentration``) at every pixel and smooth in
-    space, and endmembers ``w`` that are smooth positive spectra (peaks on a background).
+    Each pixel's spectrum is ``sum_k a_k w_k`` plus noise, with abundances ``a`` that
+    are non-negative and sum to one, drawn Dirichlet(``concentration``) at every pixel
+    and smooth in space, and endmembers ``w`` that are smooth positive spectra
+    (peaks on a background).
 
     Parameters
     ----------
@@ -133,17 +137,19 @@ def make_mixture(
     energy_range : (float, float), default=(0.0, 100.0)
         First and last channel energy, in eV.
     concentration : float, default=1.0
-        Dirichlet concentration of the abundances at each pixel. Small values (0.1) make most
-        pixels nearly pure; 1 spreads them evenly over the simplex; large values (10) crowd them
-        around the equal mixture, far from every vertex.
+        Dirichlet concentration of the abundances at each pixel. Small values (0.1) make
+        most pixels nearly pure; 1 spreads them evenly over the simplex; large values
+        (10) crowd them around the equal mixture, far from every vertex.
     n_pure : int, default=1
-        Pixels per component made exactly pure (placed where that component is most abundant).
-        0 guarantees nothing, as in real data.
+        Pixels per component made exactly pure (placed where that component is most
+        abundant). 0 guarantees nothing, as in real data.
     length_scale : float, default=6.0
-        Spatial correlation length of the abundance maps, in pixels (0: independent pixels).
+        Spatial correlation length of the abundance maps,
+        in pixels (0: independent pixels).
     noise : {"gaussian", "poisson", None}, default="gaussian"
-        ``"gaussian"``: white noise at ``snr_db``. ``"poisson"``: spectra are scaled to counts
-        (mean ``dose`` per channel) and counts are Poisson draws. ``None``: no noise.
+        ``"gaussian"``: white noise at ``snr_db``. ``"poisson"``: spectra are scaled to
+        counts (mean ``dose`` per channel) and counts are Poisson draws. ``None``: no
+        noise.
     snr_db : float, default=30.0
         Signal-to-noise ratio in dB for Gaussian noise (power ratio).
     dose : float, default=100.0
@@ -154,35 +160,40 @@ def make_mixture(
     Returns
     -------
     data : sklearn.utils.Bunch
-        ``cube`` (ny, nx, n_channels): the measured data. ``clean``: the noise-free cube,
-        equal to ``mix(abundances, endmembers)``. ``energy`` (n_channels,): eV.
-        ``endmembers`` (n_components, n_channels). ``abundances`` (ny, nx, n_components),
-        non-negative, summing to one. ``noise_variance``: the true variance of every element of
-        ``cube`` (a float for Gaussian noise, an array like ``cube`` for Poisson noise, 0.0 with
-        no noise). ``pure_pixels`` (n_components, n_pure, 2): the ``(row, col)`` of each
-        component's pure pixels. ``params``: the arguments used. ``DESCR``: a description.
+        ``cube`` (ny, nx, n_channels): the measured data. ``clean``: the noise-free
+        cube, equal to ``mix(abundances, endmembers)``. ``energy`` (n_channels,): eV.
+        ``endmembers`` (n_components, n_channels). ``abundances``
+        (ny, nx, n_components), non-negative, summing to one. ``noise_variance``: the
+        true variance of every element of ``cube`` (a float for Gaussian noise, an array
+        like ``cube`` for Poisson noise, 0.0 with no noise). ``pure_pixels``
+        (n_components, n_pure, 2): the ``(row, col)`` of each component's pure pixels.
+        ``params``: the arguments used. ``DESCR``: a description.
 
     See Also
     --------
     lectlib.datasets.load : the course's fixed ``"mixture"``, one call of this function.
-    lectlib.datasets.make_eels_interface : spectra from physics with fixed references, not random.
+    lectlib.datasets.make_eels_interface : spectra from physics with fixed references,
+        not random.
     lectlib.datasets.make_lattice_phases : images of atoms, not spectra.
 
     Notes
     -----
-    Each endmember is two to four Gaussian peaks (centers between 8% and 92% of the energy
-    range, widths 1.2–4.5% of it) on an exponential background, scaled to a maximum of 1; the
-    set is redrawn until every pair is at least 12° apart. The abundances are a Gaussian
-    copula: white noise smoothed over ``length_scale`` (periodic boundaries) is mapped through
-    the normal CDF to Gamma(``concentration``) values, which divided by their sum are exactly
-    Dirichlet at every pixel. Each component in turn then makes the ``n_pure`` free pixels where
-    it is most abundant exactly pure. Noise is :func:`lectlib.mixing.add_gaussian_noise` (the
-    SNR is ``mean(clean**2) / sigma**2`` in dB) or :func:`lectlib.mixing.add_poisson_noise`.
+    Each endmember is two to four Gaussian peaks (centers between 8% and 92% of the
+    energy range, widths 1.2–4.5% of it) on an exponential background, scaled to a
+    maximum of 1; the set is redrawn until every pair is at least 12° apart. The
+    abundances are a Gaussian copula: white noise smoothed over ``length_scale``
+    (periodic boundaries) is mapped through the normal CDF to Gamma(``concentration``)
+    values, which divided by their sum are exactly Dirichlet at every pixel. Each
+    component in turn then makes the ``n_pure`` free pixels where it is most abundant
+    exactly pure. Noise is :func:`lectlib.mixing.add_gaussian_noise` (the SNR is
+    ``mean(clean**2) / sigma**2`` in dB) or :func:`lectlib.mixing.add_poisson_noise`.
 
     Examples
     --------
     >>> from lectlib.datasets import make_mixture
-    >>> data = make_mixture(n_components=3, shape=(16, 20), n_channels=64, random_state=0)
+    >>> data = make_mixture(
+    ...     n_components=3, shape=(16, 20), n_channels=64, random_state=0
+    ... )
     >>> data.cube.shape, data.endmembers.shape, data.abundances.shape
     ((16, 20, 64), (3, 64), (16, 20, 3))
     >>> bool(abs(data.abundances.sum(axis=-1) - 1).max() < 1e-12)
@@ -204,8 +215,8 @@ def make_mixture(
     n_pure = check_scalar(n_pure, "n_pure", low=0, integer=True)
     if n_components * n_pure > ny * nx:
         raise ValueError(
-            f"n_components * n_pure = {n_components * n_pure} pure pixels do not fit in "
-            f"{ny} x {nx} = {ny * nx} pixels"
+            f"n_components * n_pure = {n_components * n_pure} pure pixels do not fit "
+            f"in {ny} x {nx} = {ny * nx} pixels"
         )
     length_scale = check_scalar(
         length_scale, "length_scale", low=0.0, high=10 * max(ny, nx)
@@ -251,9 +262,10 @@ def make_mixture(
         None: "no noise",
     }[noise]
     descr = (
-        f"Linear mixture of {n_components} endmembers on a {ny} x {nx} grid, {n_channels} channels "
-        f"from {e0:g} to {e1:g} eV; abundances Dirichlet({concentration:g}) per pixel, correlated "
-        f"over {length_scale:g} px, {n_pure} pure pixel(s) per component; {level}."
+        f"Linear mixture of {n_components} endmembers on a {ny} x {nx} grid, "
+        f"{n_channels} channels from {e0:g} to {e1:g} eV; abundances "
+        f"Dirichlet({concentration:g}) per pixel, correlated over {length_scale:g} px, "
+        f"{n_pure} pure pixel(s) per component; {level}."
     )
     return Bunch(
         cube=cube,
@@ -269,7 +281,8 @@ def make_mixture(
 
 
 def _finish_mixture(data):
-    """The stored mixture lacks ``clean``, which follows from abundances and endmembers."""
+    """The stored mixture lacks ``clean``,
+    which follows from abundances and endmembers."""
     if np.ndim(data.noise_variance) == 0:
         data.noise_variance = float(data.noise_variance)
     data.clean = mix(data.abundances, data.endmembers)

@@ -1,9 +1,10 @@
-"""The appendix page of benchmark results holds exactly what the committed JSON renders to.
+"""The appendix page of benchmark results holds exactly what the
+committed JSON renders to.
 
 ``benchmarks/report.py`` writes the tables of ``chapters/appendix_benchmarks.md`` from
-``benchmarks/results/*.json`` (``make bench`` runs it after the benchmarks). These tests re-render
-them from the committed JSON and compare, so the page cannot drift from the results. No
-benchmark is run.
+``benchmarks/results/*.json`` (``make bench`` runs it after the benchmarks). These tests
+re-render them from the committed JSON and compare, so the page cannot drift from the
+results. No benchmark is run.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def test_page_table_equals_the_rendered_results(report, name):
     expected = report.render_blocks(report.load_results(RESULTS))[name]
     on_page = report.page_blocks(PAGE.read_text())[name]
     assert on_page == expected, (
-        f"the {name!r} block of {PAGE.name} differs from benchmarks/results/{name}.json; run "
-        "`.venv/bin/python benchmarks/report.py` (make bench does) and commit both"
+        f"the {name!r} block of {PAGE.name} differs from "
+        f"benchmarks/results/{name}.json; run `.venv/bin/python benchmarks/report.py` "
+        "(make bench does) and commit both"
     )
 
 
@@ -60,8 +62,8 @@ def test_page_explains_how_to_rerun(report):
 
 def test_fill_replaces_only_between_markers(report):
     page = (
-        "intro\n<!-- results:regression:start -->\nold\n<!-- results:regression:end -->\n"
-        "outro\n"
+        "intro\n<!-- results:regression:start -->\nold\n"
+        "<!-- results:regression:end -->\noutro\n"
     )
     assert report.fill(page, {"regression": "new | table"}) == (
         "intro\n<!-- results:regression:start -->\nnew | table\n"
@@ -72,7 +74,8 @@ def test_fill_replaces_only_between_markers(report):
 
 
 def test_sliding_block_says_when_a_peer_did_not_run(report):
-    """A peer that did not install (or was skipped) is named on the page, with the reason."""
+    """A peer that did not install (or was skipped) is named on the page,
+    with the reason."""
     results = report.load_results(RESULTS)
     sliding = results["sliding"]
     sliding["peers"]["atomai"] = dict(

@@ -1,17 +1,20 @@
-"""What a student on Google Colab gets: chapter 01 alone, in an environment without lectlib.
+"""What a student on Google Colab gets: chapter 01 alone,
+in an environment without lectlib.
 
-Colab opens one notebook, not the repository. Its Python already has ipykernel and ipywidgets
-(7.7, which has no ``Stack``), but not lectlib; the notebook's first cell installs lectlib, and
-the data must come from lectlib rather than from a ``data/`` folder next to the notebook.
+Colab opens one notebook, not the repository. Its Python already has ipykernel and
+ipywidgets (7.7, which has no ``Stack``), but not lectlib; the notebook's first cell
+installs lectlib, and the data must come from lectlib rather than from a ``data/``
+folder next to the notebook.
 
-The test builds that situation: a fresh virtual environment (no system site packages) holding
-only Colab's ``ipykernel==6.17.1`` and ``ipywidgets==7.7.1``, the notebook copied alone into an
-empty folder, a kernelspec for the fresh Python registered in a temporary ``JUPYTER_PATH``, and
-``LECTLIB_SOURCE`` pointing the install cell at a copy of this checkout (instead of the public
-repository). A copy, because pip builds a local directory in place and setuptools would leave a
-``build/`` folder in the working tree; ``pip install git+URL`` likewise builds in a fresh clone.
-The notebook then runs top to bottom with nbclient. Versions of everything else are held to
-``requirements.txt`` through ``PIP_CONSTRAINT``, which the in-notebook ``pip install`` obeys too.
+The test builds that situation: a fresh virtual environment (no system site packages)
+holding only Colab's ``ipykernel==6.17.1`` and ``ipywidgets==7.7.1``, the notebook
+copied alone into an empty folder, a kernelspec for the fresh Python registered in a
+temporary ``JUPYTER_PATH``, and ``LECTLIB_SOURCE`` pointing the install cell at a copy
+of this checkout (instead of the public repository). A copy, because pip builds a local
+directory in place and setuptools would leave a ``build/`` folder in the working tree;
+``pip install git+URL`` likewise builds in a fresh clone. The notebook then runs top to
+bottom with nbclient. Versions of everything else are held to ``requirements.txt``
+through ``PIP_CONSTRAINT``, which the in-notebook ``pip install`` obeys too.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from helpers import CHAPTERS, REPO
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = "01_linear_mixing.ipynb"
-# Colab's versions (2024-2025 runtime). ipykernel 6.17.1 installs and runs on Python 3.11.
+# Colab's versions (2024-2025 runtime). ipykernel 6.17.1
+# installs and runs on Python 3.11.
 COLAB_PACKAGES = ["ipykernel==6.17.1", "ipywidgets==7.7.1"]
 # Pins of requirements.txt that must not constrain the Colab-like environment.
 NOT_CONSTRAINED = {
@@ -52,7 +56,8 @@ CELL_TIMEOUT = 300  # s for every other cell
 KERNEL_NAME = "lectlib-colab-like"
 
 # Appended (in memory only) after the notebook's own cells, in the same kernel: what the
-# notebook left behind, and whether the first slider works through the ipywidgets 7 fallback.
+# notebook left behind, and whether the first slider works through the ipywidgets 7
+# fallback.
 PROBE = textwrap.dedent(
     """
     import json as _json, sys as _sys
@@ -62,17 +67,24 @@ PROBE = textwrap.dedent(
     import lectlib.widgets as _lw
     from sklearn.utils import Bunch as _Bunch
 
-    _registry = getattr(_widgets.Widget, "widgets", None) or getattr(_widgets.Widget, "_active_widgets", {})
-    _frame_sliders = [w for w in list(_registry.values()) if isinstance(w, _lw.FrameSlider)]
+    _registry = getattr(_widgets.Widget, "widgets", None)
+    _registry = _registry or getattr(_widgets.Widget, "_active_widgets", {})
+    _frame_sliders = [
+        w for w in list(_registry.values()) if isinstance(w, _lw.FrameSlider)
+    ]
     _probe = {
         "executable": _sys.executable,
         "ipywidgets": _widgets.__version__,
         "has_stack": _lw.HAS_STACK,
         "lectlib_file": _lectlib.__file__,
-        "data_dir": None if _datasets._data_dir() is None else str(_datasets._data_dir()),
+        "data_dir": (
+            None if _datasets._data_dir() is None else str(_datasets._data_dir())
+        ),
         "dataset_sources": sorted({str(v.source) for v in list(globals().values())
                                    if isinstance(v, _Bunch) and "source" in v}),
-        "module_files": sorted({getattr(m, "__file__", None) or "" for m in list(_sys.modules.values())}),
+        "module_files": sorted(
+            {getattr(m, "__file__", None) or "" for m in list(_sys.modules.values())}
+        ),
         "n_frame_sliders": len(_frame_sliders),
     }
     if _frame_sliders and not _lw.HAS_STACK:
@@ -99,7 +111,10 @@ FRESH_CHECK = textwrap.dedent(
     import ipywidgets, lectlib, lectlib.datasets.registry
     d = lectlib.datasets.registry._data_dir()
     print(json.dumps({
-        "installed": {dist.metadata["Name"]: dist.version for dist in importlib.metadata.distributions()},
+        "installed": {
+            dist.metadata["Name"]: dist.version
+            for dist in importlib.metadata.distributions()
+        },
         "lectlib_file": lectlib.__file__,
         "purelib": sysconfig.get_paths()["purelib"],
         "data_dir": None if d is None else str(d),
@@ -110,7 +125,8 @@ FRESH_CHECK = textwrap.dedent(
 
 
 def _constraints(path: Path) -> Path:
-    """requirements.txt as a pip constraints file, less ``-e .`` and the Colab-owned packages."""
+    """requirements.txt as a pip constraints file,
+    less ``-e .`` and the Colab-owned packages."""
     lines = []
     for raw in (REPO / "requirements.txt").read_text().splitlines():
         line = raw.split("#", 1)[0].strip()
@@ -133,7 +149,8 @@ def _constraints(path: Path) -> Path:
 
 
 def _copy_checkout(dest: Path) -> Path:
-    """The working tree as it is (uncommitted changes included), without VCS, venvs and builds."""
+    """The working tree as it is (uncommitted changes included), without VCS,
+    venvs and builds."""
     shutil.copytree(
         REPO,
         dest,
@@ -164,7 +181,8 @@ def _run(cmd, env, what, timeout, cwd=None):
         )
     except subprocess.TimeoutExpired as exc:
         pytest.fail(
-            f"{what} took more than {timeout} s: {cmd}\n{exc.stdout or ''}\n{exc.stderr or ''}"
+            f"{what} took more than {timeout} s: "
+            f"{cmd}\n{exc.stdout or ''}\n{exc.stderr or ''}"
         )
     if proc.returncode != 0:
         pytest.fail(
@@ -175,7 +193,8 @@ def _run(cmd, env, what, timeout, cwd=None):
 
 
 def _clean_env(venv: Path, **extra):
-    """The environment of a process of the fresh venv: nothing pointing at the course's .venv."""
+    """The environment of a process of the fresh venv:
+    nothing pointing at the course's .venv."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -223,7 +242,10 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
             "installing Colab's ipykernel and ipywidgets into the fresh venv",
             600,
         )
-        probe_lectlib = "import importlib.util, sys; sys.exit(importlib.util.find_spec('lectlib') is not None)"
+        probe_lectlib = (
+            "import importlib.util, sys; "
+            "sys.exit(importlib.util.find_spec('lectlib') is not None)"
+        )
         _run(
             [str(python), "-c", probe_lectlib],
             env,
@@ -261,13 +283,15 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
         monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
         monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
 
-        # 3. The notebook alone in an empty folder, run top to bottom by the fresh kernel.
+        # 3. The notebook alone in an empty folder,
+        #    run top to bottom by the fresh kernel.
         shutil.copy2(CHAPTERS / NOTEBOOK, folder / NOTEBOOK)
         nb = nbformat.read(folder / NOTEBOOK, as_version=4)
         n_cells = len(nb.cells)
         first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
         assert "LECTLIB_SOURCE" in nb.cells[first_code].source, (
-            f"the first code cell of {NOTEBOOK} is no longer the install cell honouring LECTLIB_SOURCE"
+            f"the first code cell of {NOTEBOOK} is no longer the install cell "
+            "honouring LECTLIB_SOURCE"
         )
         nb.cells.append(nbformat.v4.new_code_cell(PROBE))
         install_cell = nb.cells[first_code]
@@ -362,7 +386,8 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
             f"the slider did not move: {slider}"
         )
         assert slider["image_changed"] and slider["image_is_current_frame"], (
-            f"with ipywidgets 7 moving the first slider did not swap its frame (kernel callback): {slider}"
+            "with ipywidgets 7 moving the first slider did not swap its frame (kernel "
+            f"callback): {slider}"
         )
 
         # 5. The fresh venv itself, asked from outside the notebook.
@@ -377,13 +402,15 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
         )
         lectlib_file = Path(fresh["lectlib_file"]).resolve()
         assert lectlib_file.is_relative_to(Path(fresh["purelib"]).resolve()), (
-            f"lectlib is imported from {lectlib_file}, not from the fresh venv's site-packages {fresh['purelib']}"
+            f"lectlib is imported from {lectlib_file}, not from the fresh venv's "
+            f"site-packages {fresh['purelib']}"
         )
         assert not any(lectlib_file.is_relative_to(p) for p in (REPO, source)), (
             f"lectlib is imported from the checkout: {lectlib_file}"
         )
         assert fresh["ipywidgets"] == "7.7.1", (
-            f"installing lectlib changed Colab's ipywidgets 7.7.1 to {fresh['ipywidgets']}"
+            "installing lectlib changed Colab's ipywidgets 7.7.1 to "
+            f"{fresh['ipywidgets']}"
         )
         assert fresh["data_dir"] is None, (
             f"installed lectlib still finds a data folder: {fresh['data_dir']}"
@@ -402,13 +429,15 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
             if name in installed and installed[name] not in spec
         }
         assert not off_pin, (
-            f"packages installed against requirements.txt's pins (installed, pin): {off_pin}"
+            "packages installed against requirements.txt's pins (installed, pin): "
+            f"{off_pin}"
         )
         assert {"numpy", "scipy", "matplotlib", "scikit-learn"} <= installed.keys(), (
             sorted(installed)
         )
         assert sorted(p.name for p in folder.iterdir()) == [NOTEBOOK], (
-            f"the notebook's folder should hold only the notebook, it holds {sorted(os.listdir(folder))}"
+            "the notebook's folder should hold only the notebook, it holds "
+            f"{sorted(os.listdir(folder))}"
         )
     finally:
         for heavy in (venv, tmp_path / "checkout"):

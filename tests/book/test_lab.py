@@ -1,14 +1,17 @@
-"""JupyterLab in a real browser: Run All on chapter 01 through the menus, then move a slider.
+"""JupyterLab in a real browser: Run All on chapter 01 through the menus,
+then move a slider.
 
-This is what a student does on their own machine or on Binder: open the notebook in JupyterLab,
-choose Run > Run All Cells, and drag the first slider. The test checks that every cell ran
-without an error and that dragging the slider changes the figure under it in the browser (the
-frames are switched by the widget JavaScript, no kernel round trip involved).
+This is what a student does on their own machine or on Binder: open the notebook in
+JupyterLab, choose Run > Run All Cells, and drag the first slider. The test checks that
+every cell ran without an error and that dragging the slider changes the figure under it
+in the browser (the frames are switched by the widget JavaScript, no kernel round trip
+involved).
 
-The chapters are copied to a temporary folder first (JupyterLab autosaves, and the repository's
-notebooks are kept without outputs), and the server keeps its runtime files, settings and
-workspaces in temporary folders too. A screenshot of the notebook after the slider moved is left
-in ``$LECTLIB_SCREENSHOTS`` (a directory) when it is set, otherwise in the test's tmp folder.
+The chapters are copied to a temporary folder first (JupyterLab autosaves, and the
+repository's notebooks are kept without outputs), and the server keeps its runtime
+files, settings and workspaces in temporary folders too. A screenshot of the notebook
+after the slider moved is left in ``$LECTLIB_SCREENSHOTS`` (a directory) when it is set,
+otherwise in the test's tmp folder.
 """
 
 from __future__ import annotations
@@ -79,7 +82,8 @@ class LabServer:
         }
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
-        # No "receive Jupyter news?" toast over the notebook, and no requests to the internet.
+        # No "receive Jupyter news?" toast over the notebook,
+        # and no requests to the internet.
         notification = (
             dirs["settings"]
             / "@jupyterlab"
@@ -92,8 +96,8 @@ class LabServer:
         )
 
         env = dict(os.environ)
-        # The kernel should behave as it does for a student: matplotlib's inline backend, not the
-        # Agg backend that conftest sets for the test process itself.
+        # The kernel should behave as it does for a student: matplotlib's inline
+        # backend, not the Agg backend that conftest sets for the test process itself.
         env.pop("MPLBACKEND", None)
         env.update(
             JUPYTER_RUNTIME_DIR=str(dirs["runtime"]),
@@ -116,7 +120,8 @@ class LabServer:
             f"--ServerApp.root_dir={self.root_dir}",
             f"--LabApp.user_settings_dir={dirs['settings']}",
             f"--LabApp.workspaces_dir={dirs['workspaces']}",
-            # window.jupyterapp lets the test read cell models; all actions still go through the UI.
+            # window.jupyterapp lets the test read cell models;
+            # all actions still go through the UI.
             "--LabApp.expose_app_in_browser=True",
         ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -136,8 +141,8 @@ class LabServer:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(
-                    f"jupyter lab exited with code {self.proc.returncode} before answering.\n"
-                    f"Command: {cmd}\nServer log:\n{self.log()}"
+                    f"jupyter lab exited with code {self.proc.returncode} before "
+                    f"answering.\nCommand: {cmd}\nServer log:\n{self.log()}"
                 )
             try:
                 req = urllib.request.Request(
@@ -152,12 +157,14 @@ class LabServer:
                 last_error = exc
             time.sleep(0.25)
         pytest.fail(
-            f"jupyter lab did not answer {self.url}/api/status within {SERVER_START_TIMEOUT} s "
-            f"(last error: {last_error!r}).\nServer log:\n{self.log()}"
+            f"jupyter lab did not answer {self.url}/api/status within "
+            f"{SERVER_START_TIMEOUT} s (last error: {last_error!r}).\nServer "
+            f"log:\n{self.log()}"
         )
 
     def kernel_processes(self):
-        """Pids of live processes started with a connection file in this server's runtime dir."""
+        """Pids of live processes started with a connection file in
+        this server's runtime dir."""
         runtime = str(self.base / "runtime")
         pids = []
         for entry in Path("/proc").glob("[0-9]*"):
@@ -186,13 +193,15 @@ class LabServer:
             self._log.close()
 
 
-# JavaScript run in the page. `window.jupyterapp` is exposed by --LabApp.expose_app_in_browser.
+# JavaScript run in the page. `window.jupyterapp` is
+# exposed by --LabApp.expose_app_in_browser.
 _JS_NOTEBOOK_PANEL = """
 () => {
   const app = window.jupyterapp;
   if (!app) return null;
   for (const w of app.shell.widgets('main')) {
-    if (w.context && w.context.path && w.context.path.endsWith(%s) && w.content && w.content.model)
+    if (w.context && w.context.path && w.context.path.endsWith(%s)
+        && w.content && w.content.model)
       return w;
   }
   return null;
@@ -206,7 +215,8 @@ _JS_KERNEL_IDLE = (
   if (!panel) return false;
   const sc = panel.sessionContext;
   const kernel = sc && sc.session && sc.session.kernel;
-  return !!(sc.isReady && kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected');
+  return !!(sc.isReady && kernel && kernel.status === 'idle'
+    && kernel.connectionStatus === 'connected');
 }
 """
     % _JS_NOTEBOOK_PANEL
@@ -228,8 +238,9 @@ _JS_CELL_STATE = (
       outputs: c.outputs.toJSON(),
     });
   }
-  const prompts = Array.from(panel.node.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'))
-    .map(p => p.textContent.trim());
+  const prompts = Array.from(
+    panel.node.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')
+  ).map(p => p.textContent.trim());
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   return {cells, prompts, kernel: kernel ? kernel.status : null};
 }
@@ -237,8 +248,9 @@ _JS_CELL_STATE = (
     % _JS_NOTEBOOK_PANEL
 )
 
-# Finished: the kernel is idle, no "[*]" prompt is left, and every code cell ran or one failed
-# (after an error JupyterLab aborts the rest, which then never get an execution count).
+# Finished: the kernel is idle, no "[*]" prompt is left, and every code cell ran or one
+# failed (after an error JupyterLab aborts the rest, which then never get an execution
+# count).
 _JS_RUN_FINISHED = (
     """
 () => {
@@ -252,21 +264,28 @@ _JS_RUN_FINISHED = (
     % _JS_CELL_STATE
 )
 
-# Marks the first slider in an output area, its FrameSlider box and the image it shows now.
+# Marks the first slider in an output area,
+# its FrameSlider box and the image it shows now.
 _JS_MARK_FIRST_SLIDER = """
 () => {
-  for (const el of document.querySelectorAll('[data-lectlib-test]')) el.removeAttribute('data-lectlib-test');
+  for (const el of document.querySelectorAll('[data-lectlib-test]'))
+    el.removeAttribute('data-lectlib-test');
   const visible = el => {
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
   };
-  const slider = document.querySelector('.jp-OutputArea-output .widget-slider, .jp-OutputArea-output .widget-hslider');
+  const slider = document.querySelector(
+    '.jp-OutputArea-output .widget-slider, .jp-OutputArea-output .widget-hslider'
+  );
   if (!slider) return {error: 'no slider widget in any output area'};
   let box = slider.parentElement;
-  while (box && !(box.classList.contains('widget-box') && box.querySelector('img'))) box = box.parentElement;
+  while (box && !(box.classList.contains('widget-box') && box.querySelector('img')))
+    box = box.parentElement;
   if (!box) return {error: 'the first slider has no image widget around it'};
   const images = Array.from(box.querySelectorAll('img')).filter(visible);
-  if (images.length !== 1) return {error: `expected one visible image under the slider, found ${images.length}`};
+  const n = images.length;
+  if (n !== 1)
+    return {error: `expected one visible image under the slider, found ${n}`};
   slider.setAttribute('data-lectlib-test', 'slider');
   box.setAttribute('data-lectlib-test', 'box');
   images[0].setAttribute('data-lectlib-test', 'image');
@@ -283,15 +302,23 @@ _JS_VISIBLE_IMAGE = """
 () => {
   const box = document.querySelector('[data-lectlib-test="box"]');
   if (!box) return {error: 'the slider box disappeared'};
-  for (const el of box.querySelectorAll('[data-lectlib-test="image"]')) el.removeAttribute('data-lectlib-test');
+  for (const el of box.querySelectorAll('[data-lectlib-test="image"]'))
+    el.removeAttribute('data-lectlib-test');
   const images = Array.from(box.querySelectorAll('img')).filter(el => {
     const r = el.getBoundingClientRect();
     return r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden';
   });
-  if (images.length !== 1) return {error: `expected one visible image under the slider, found ${images.length}`};
+  const n = images.length;
+  if (n !== 1)
+    return {error: `expected one visible image under the slider, found ${n}`};
   images[0].setAttribute('data-lectlib-test', 'image');
-  const readout = document.querySelector('[data-lectlib-test="slider"] .widget-readout');
-  return {src: images[0].getAttribute('src'), readout: readout ? readout.textContent.trim() : null};
+  const readout = document.querySelector(
+    '[data-lectlib-test="slider"] .widget-readout'
+  );
+  return {
+    src: images[0].getAttribute('src'),
+    readout: readout ? readout.textContent.trim() : null,
+  };
 }
 """
 
@@ -379,9 +406,8 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
             )
             pytest.fail(
                 f"Run All Cells did not finish within {RUN_ALL_TIMEOUT} s; prompts "
-                f"{(state or {}).get('prompts')}, kernel {(state or {}).get('kernel')}:\n"
-                + _describe_cells(state)
-                + context()
+                f"{(state or {}).get('prompts')}, kernel "
+                f"{(state or {}).get('kernel')}:\n" + _describe_cells(state) + context()
             )
         run_seconds = time.monotonic() - start
         record_property("run_all_seconds", round(run_seconds, 1))
@@ -400,8 +426,8 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
         assert all(isinstance(n, int) for n in counts) and counts == sorted(
             set(counts)
         ), (
-            f"the code cells did not all run once, top to bottom: execution counts {counts}\n"
-            + _describe_cells(state)
+            "the code cells did not all run once, top to bottom: execution counts "
+            f"{counts}\n" + _describe_cells(state)
         )
         shown_errors = (
             page.locator(".jp-OutputArea-output")
@@ -429,8 +455,8 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
             )
         except PlaywrightTimeout:
             pytest.fail(
-                "no slider widget (a noUiSlider handle inside an output area) appeared after "
-                "Run All:\n" + _describe_cells(state) + context()
+                "no slider widget (a noUiSlider handle inside an output area) "
+                "appeared after Run All:\n" + _describe_cells(state) + context()
             )
         before = page.evaluate(_JS_MARK_FIRST_SLIDER)
         assert "error" not in before, before["error"] + context()
@@ -439,8 +465,8 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
             '[data-lectlib-test="image"]'
         ).screenshot()  # scrolls it into view
 
-        # Drag the handle to the right end of its track with the mouse. hover() scrolls the
-        # handle into view and checks that nothing covers it.
+        # Drag the handle to the right end of its track with the mouse. hover() scrolls
+        # the handle into view and checks that nothing covers it.
         handle = slider.locator(".noUi-handle").first
         track = slider.locator(".noUi-target").first
         handle.hover(timeout=10_000)
@@ -456,7 +482,8 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
 
         try:
             page.wait_for_function(
-                "([src, readout]) => { const s = (%s)(); return !s.error && (s.src !== src) && (s.readout !== readout); }"
+                "([src, readout]) => { const s = (%s)(); "
+                "return !s.error && (s.src !== src) && (s.readout !== readout); }"
                 % _JS_VISIBLE_IMAGE,
                 arg=[before["src"], before["readout"]],
                 timeout=10_000,
@@ -479,16 +506,18 @@ def test_run_all_and_move_slider_in_jupyterlab(browser, tmp_path, record_propert
         print(f"\nJupyterLab screenshot after moving the slider: {screenshot}")
 
         assert after["readout"] != before["readout"], (
-            f"the slider's read-out stayed {before['readout']!r} after dragging its handle to the right end"
+            f"the slider's read-out stayed {before['readout']!r} after dragging its "
+            "handle to the right end"
         )
         assert after["src"] != before["src"], (
-            "dragging the slider did not switch the image shown under it "
-            f"(read-out {before['readout']!r} -> {after['readout']!r}); screenshot {screenshot}"
+            "dragging the slider did not switch the image shown under it (read-out "
+            f"{before['readout']!r} -> {after['readout']!r}); screenshot {screenshot}"
         )
         same_pixels = image_after == image_before
         assert not same_pixels, (
             "the image under the slider looks the same after moving the slider "
-            f"(read-out {before['readout']!r} -> {after['readout']!r}); screenshot {screenshot}"
+            f"(read-out {before['readout']!r} -> {after['readout']!r}); "
+            f"screenshot {screenshot}"
         )
     finally:
         if page is not None:

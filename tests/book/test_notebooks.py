@@ -1,7 +1,8 @@
-"""The chapter notebooks as files: stored clean, listed in the book, built to the course's pattern.
+"""The chapter notebooks as files: stored clean, listed in the book,
+built to the course's pattern.
 
-Running them is nbval's job (``--nbval-lax`` over ``chapters/`` in pytest's addopts) and the
-book build's (tests/book/test_book.py).
+Running them is nbval's job (``--nbval-lax`` over ``chapters/`` in pytest's addopts) and
+the book build's (tests/book/test_book.py).
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_title_then_a_hidden_install_cell(path):
-    """The page opens with its title; the next cell installs lectlib when it is missing (on
-    Colab) and is run but not shown on the site."""
+    """The page opens with its title; the next cell installs lectlib when it is missing
+    (on Colab) and is run but not shown on the site."""
     cells = nbformat.read(path, as_version=4).cells
     assert cells[0].cell_type == "markdown" and re.fullmatch(
         r"# [^\n]+", cells[0].source.strip()
@@ -87,7 +88,8 @@ def test_title_then_a_hidden_install_cell(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_chapter_pattern(path):
-    """Slider, checkpoints that assert, exercises with solutions, references, no data paths."""
+    """Slider, checkpoints that assert, exercises with solutions, references,
+    no data paths."""
     cells = nbformat.read(path, as_version=4).cells
     code = "\n".join(c.source for c in cells if c.cell_type == "code")
     markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
@@ -97,6 +99,7 @@ def test_chapter_pattern(path):
     assert markdown.count("{exercise}") >= 2
     assert markdown.count("{solution-start}") == markdown.count("{solution-end}") >= 2
     assert "{footbibliography}" in markdown or "{bibliography}" in markdown
-    # Data come from lectlib, never from a relative path (Colab opens the notebook alone).
+    # Data come from lectlib, never from a relative path
+    # (Colab opens the notebook alone).
     assert not re.search(r"""["'](\.\./)?data/""", code)
     assert not re.search(r"allow_pickle\s*=\s*True", code)

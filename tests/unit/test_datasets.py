@@ -1,8 +1,9 @@
-"""Unit and property tests of lectlib.datasets: make_mixture's ground truth, load and export.
+"""Unit and property tests of lectlib.datasets: make_mixture's ground truth,
+load and export.
 
-Expected values come from the model's definition (sum-to-one abundances, ``clean = A @ W``,
-the SNR formula, Poisson statistics, the Dirichlet marginals) or from an independent run of the
-same recorded call, never from numbers copied out of a run.
+Expected values come from the model's definition (sum-to-one abundances,
+``clean = A @ W``, the SNR formula, Poisson statistics, the Dirichlet marginals) or from
+an independent run of the same recorded call, never from numbers copied out of a run.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def _rank(X, rtol=1e-8):
     return int(np.sum(s > rtol * s[0]))
 
 
-# ------------------------------------------------------------------- make_mixture: the truth
+# -------------------------------------------------------------- make_mixture: the truth
 
 
 @st.composite
@@ -37,8 +38,8 @@ def mixture_args(draw):
     ny = draw(st.integers(2, 20))
     nx = draw(st.integers(2, 20))
     n_pure = draw(st.integers(0, min(3, (ny * nx) // n_components)))
-    # Correlation lengths up to 1/8 of the grid: longer ones on small grids give NaN abundances,
-    # a bug shown by test_small_grid_with_default_length_scale below.
+    # Correlation lengths up to 1/8 of the grid: longer ones on small grids give NaN
+    # abundances, a bug shown by test_small_grid_with_default_length_scale below.
     length_scale = draw(st.sampled_from([0.0, 0.5, 1.0, 2.0]))
     length_scale = length_scale if 8 * length_scale <= min(ny, nx) else 0.0
     return dict(
@@ -169,17 +170,18 @@ def test_abundance_marginals_are_beta(concentration):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_small_grid_with_default_length_scale(seed):
-    # An 8 x 8 grid with the default length_scale=6 must still give finite abundances on the
-    # simplex (it raised "abundances contains ... NaN" for most seeds when this was written).
+    # An 8 x 8 grid with the default length_scale=6 must still give finite abundances on
+    # the simplex (it raised "abundances contains ... NaN" for most seeds when this was
+    # written).
     d = make_mixture(3, (8, 8), 16, random_state=seed)
     assert np.all(np.isfinite(d.abundances))
     np.testing.assert_allclose(d.abundances.sum(axis=-1), 1.0, rtol=0, atol=1e-12)
 
 
 def test_abundance_marginal_is_dirichlet_with_spatial_correlation():
-    # "each pixel's abundances follow exactly Dirichlet(concentration)", also for correlated
-    # maps: one pixel from each of many independent draws is a sample of that marginal,
-    # Beta(a, (k - 1) a) for one component.
+    # "each pixel's abundances follow exactly Dirichlet(concentration)", also for
+    # correlated maps: one pixel from each of many independent draws is a sample of that
+    # marginal, Beta(a, (k - 1) a) for one component.
     k, a, n = 3, 1.0, 400
     values = np.array(
         [
@@ -326,7 +328,7 @@ def test_make_mixture_rejects_bad_parameters(kwargs, error, pattern):
         make_mixture(**base)
 
 
-# ---------------------------------------------------------------------------- load / export
+# ------------------------------------------------------------------------ load / export
 
 
 def _assert_same_dataset(a, b):
@@ -437,9 +439,9 @@ def test_export_writes_a_plain_npz_that_load_reads_back(
     with np.load(path, allow_pickle=False) as f:
         arrays = {key: f[key] for key in f.files}
     assert set(arrays) == set(DATASETS["mixture"]["fields"])
-    # The returned checksum is that of the arrays written. It equals the recorded one only
-    # where regeneration is bit-identical (the same CPU family and NumPy build); the file
-    # itself is compared with the committed one below, to a relative 1e-12.
+    # The returned checksum is that of the arrays written. It equals the recorded one
+    # only where regeneration is bit-identical (the same CPU family and NumPy build);
+    # the file itself is compared with the committed one below, to a relative 1e-12.
     assert registry._checksum(arrays) == checksum
     monkeypatch.setitem(DATASETS["mixture"], "sha256", checksum)
     for arr in arrays.values():
@@ -482,9 +484,9 @@ def test_datasets_registry_fields_are_make_mixture_fields():
 
 
 def test_each_family_registers_its_own_finish(monkeypatch):
-    """The generic loader has no special case: the mixture's own finish adds `clean` (and a
-    float noise variance), whether read or generated; a dataset without one gets only the
-    stored arrays plus source and DESCR."""
+    """The generic loader has no special case: the mixture's own finish adds `clean`
+    (and a float noise variance), whether read or generated; a dataset without one gets
+    only the stored arrays plus source and DESCR."""
     spec = registry.DATASETS["mixture"]
     assert spec["finish"] is not None and spec["maker"] is make_mixture
     for source in ("file", "generate"):

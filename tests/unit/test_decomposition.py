@@ -1,8 +1,8 @@
 """Unit and property tests of lectlib.decomposition.
 
 Expected values come from scikit-learn's PCA, numpy's eigen-solvers, scipy's χ² test of
-independence, random-matrix theory (the Marchenko–Pastur edge of pure noise), the Poisson
-variance of counts and the definitions of entropy and contrast.
+independence, random-matrix theory (the Marchenko–Pastur edge of pure noise), the
+Poisson variance of counts and the definitions of entropy and contrast.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def _positive_counts(rng, n, p, rank=2, scale=20.0):
     ).astype(float)
 
 
-# ---------------------------------------------------------------------------------------- PCA
+# ---------------------------------------------------------------------------------- PCA
 
 
 @FAST
@@ -158,7 +158,7 @@ def test_n_above_noise_counts_planted_signal(rank):
         n_above_noise(eig, n, p, margin=0.0)
 
 
-# ---------------------------------------------------------------------- Poisson normalization
+# ---------------------------------------------------------------- Poisson normalization
 
 
 @FAST
@@ -195,10 +195,10 @@ def test_poisson_normalize_whitens_rank_one_counts():
     )
     var = reps.var(axis=0, ddof=1)
     total = lam.sum()
-    # Every element has variance ≈ 1/Σ λ, whatever its expected count (here 2 to 200), up to
-    # the correction from the margins being measured on the same counts. To first order
-    # (delta method on x / √(r c), with x counted in both its row sum r and column sum c):
-    # Var · T = 1 − ¾ (λ_ij / R_i + λ_ij / C_j), R, C the expected margins.
+    # Every element has variance ≈ 1/Σ λ, whatever its expected count (here 2 to 200),
+    # up to the correction from the margins being measured on the same counts. To first
+    # order (delta method on x / √(r c), with x counted in both its row sum r and column
+    # sum c): Var · T = 1 − ¾ (λ_ij / R_i + λ_ij / C_j), R, C the expected margins.
     R, C = lam.sum(axis=1, keepdims=True), lam.sum(axis=0, keepdims=True)
     first_order = 1.0 - 0.75 * (lam / R + lam / C)
     assert var.mean() * total == pytest.approx(first_order.mean(), abs=0.012)
@@ -226,7 +226,7 @@ def test_poisson_normalize_errors():
         poisson_normalize(np.array([[1.0, np.nan]]))
 
 
-# ------------------------------------------------------------------------------- WeightedPCA
+# -------------------------------------------------------------------------- WeightedPCA
 
 
 def test_weighted_pca_without_weighting_is_uncentered_pca():
@@ -248,7 +248,8 @@ def test_weighted_pca_without_weighting_is_uncentered_pca():
 
 @pytest.mark.parametrize("factor", [1.0, 37.5])
 def test_weighting_is_neutral_on_constant_margins(factor):
-    """With equal row sums and equal column sums the Poisson scaling is one constant factor."""
+    """With equal row sums and equal column sums the Poisson scaling
+    is one constant factor."""
     rng = np.random.default_rng(5)
     n, p = 40, 12
     R = rng.normal(size=(n, p))
@@ -316,8 +317,8 @@ def test_weighted_noise_eigenvalues_are_flat_at_the_poisson_level():
     # Marchenko–Pastur bulk σ²[(1 − √γ)², (1 + √γ)²], γ = p/n, and their mean is ≈ σ²
     gamma = p / n
     assert noise.mean() / model.noise_level_ == pytest.approx(1.0, rel=0.02)
-    # finite size: the largest noise eigenvalue follows Tracy–Widom, for 1200 x 80 centered
-    # about 1.5 % below the asymptotic edge with a spread of about 1.5 %
+    # finite size: the largest noise eigenvalue follows Tracy–Widom, for 1200 x 80
+    # centered about 1.5 % below the asymptotic edge with a spread of about 1.5 %
     upper = noise.max() / model.noise_level_ / (1 + np.sqrt(gamma)) ** 2
     assert 0.92 < upper < 1.04
     assert noise.min() / model.noise_level_ == pytest.approx(
@@ -384,8 +385,8 @@ def test_weighted_pca_errors():
         model.transform(X[:, :4])
 
 
-# scikit-learn's checks match error messages against its own wording; lectlib's messages say
-# the same thing in other words.
+# scikit-learn's checks match error messages against its own wording; lectlib's messages
+# say the same thing in other words.
 WEIGHTED_PCA_EXPECTED_FAILURES = {}
 
 
@@ -397,7 +398,7 @@ def test_check_estimator_weighted_pca():
     assert not WeightedPCA(weighting=None).__sklearn_tags__().input_tags.positive_only
 
 
-# ----------------------------------------------------------------- correspondence analysis
+# -------------------------------------------------------------- correspondence analysis
 
 
 def _table(seed, n=12, p=7):
@@ -420,7 +421,8 @@ def test_ca_inertia_is_chi2_over_n(seed, n, p):
     assert ca.principal_inertias_.sum() == pytest.approx(ca.total_inertia_, rel=1e-10)
     assert np.all(np.diff(ca.principal_inertias_) <= 1e-12)
     np.testing.assert_allclose(ca.explained_inertia_ratio_.sum(), 1.0)
-    # independent: the non-trivial eigenvalues of D_r⁻¹ P D_c⁻¹ Pᵀ (the trivial one is 1)
+    # independent: the non-trivial eigenvalues of D_r⁻¹ P D_c⁻¹ Pᵀ
+    # (the trivial one is 1)
     P = X / X.sum()
     r, c = P.sum(axis=1), P.sum(axis=0)
     M = (P / r[:, None] / c) @ P.T
@@ -452,7 +454,8 @@ def test_ca_coordinates_transition_formulas(seed, n, p, k):
     r, c = P.sum(axis=1), P.sum(axis=0)
     row_profiles = P / r[:, None]
     col_profiles = (P / c).T
-    # barycentric relations: each point is the weighted mean of the other set, stretched by 1/√λ
+    # barycentric relations: each point is the weighted mean of the other set,
+    # stretched by 1/√λ
     np.testing.assert_allclose(F, row_profiles @ G / np.sqrt(lam), atol=1e-9)
     np.testing.assert_allclose(G, col_profiles @ F / np.sqrt(lam), atol=1e-9)
     # principal coordinates are centered and have inertia λ on each axis
@@ -460,7 +463,8 @@ def test_ca_coordinates_transition_formulas(seed, n, p, k):
     np.testing.assert_allclose(c @ G, 0.0, atol=1e-10)
     np.testing.assert_allclose(r @ F**2, lam, rtol=1e-9)
     np.testing.assert_allclose(c @ G**2, lam, rtol=1e-9)
-    # transform of the training rows gives their coordinates; scaling a row changes nothing
+    # transform of the training rows gives their coordinates;
+    # scaling a row changes nothing
     np.testing.assert_allclose(ca.transform(X), F, atol=1e-10)
     np.testing.assert_allclose(ca.transform(X * 7.0), F, atol=1e-10)
 
@@ -479,10 +483,11 @@ def test_ca_all_axes_reconstruct_the_table():
 
 
 def test_ca_drops_the_trivial_axis_of_a_small_table():
-    """A 3 x 3 table has at most 2 axes; the third singular value of S is rounding noise.
+    """A 3 x 3 table has at most 2 axes;
+    the third singular value of S is rounding noise.
 
-    The docstring promises "at most min(n_samples, n_features) − 1" axes and that transform of
-    the training rows gives row_coordinates_.
+    The docstring promises "at most min(n_samples, n_features) − 1" axes and that
+    transform of the training rows gives row_coordinates_.
     """
     X = np.array([[84.0, 82.0, 46.0], [39.0, 46.0, 21.0], [116.0, 115.0, 38.0]])
     ca = CorrespondenceAnalysis().fit(X)
@@ -532,12 +537,14 @@ def test_ca_errors():
 
 CA_EXPECTED_FAILURES = {
     "check_fit2d_1feature": (
-        "after the check shifts the data to min 0, a one-column table has an empty row, whose "
-        "profile is undefined: rejected with 'every row of X needs a positive sum'"
+        "after the check shifts the data to min 0, a one-column table has an empty "
+        "row, whose profile is undefined: rejected with 'every row of X needs a "
+        "positive sum'"
     ),
     "check_estimators_dtypes": (
-        "the integer-cast copies of the check's uniform data contain an all-zero row, whose "
-        "profile is undefined: rejected with 'every row of X needs a positive sum'"
+        "the integer-cast copies of the check's uniform data contain an all-zero row, "
+        "whose profile is undefined: rejected with 'every row of X needs a positive "
+        "sum'"
     ),
 }
 
@@ -553,7 +560,7 @@ def test_check_estimator_correspondence_analysis():
     CorrespondenceAnalysis().fit(X32)
 
 
-# ------------------------------------------------------------------------- image statistics
+# --------------------------------------------------------------------- image statistics
 
 
 def test_flat_poisson_images_carry_noise_information_only():
@@ -564,8 +571,9 @@ def test_flat_poisson_images_carry_noise_information_only():
         rel.append(s.relative_information)
         pvals.append(s.p_value)
     rel = np.array(rel)
-    # 2 T ln2 · information is χ²(N − 1): relative information has mean 1, sd √(2/(N − 1))
-    # (plus the G statistic's small-sample excess, Williams' (N + 1) / (6 T) ≈ 0.4 % here)
+    # 2 T ln2 · information is χ²(N − 1): relative information has mean 1, sd
+    # √(2/(N − 1)) (plus the G statistic's small-sample excess, Williams'
+    # (N + 1) / (6 T) ≈ 0.4 % here)
     se = np.sqrt(2.0 / (32 * 32 - 1)) / np.sqrt(rel.size)
     assert abs(rel.mean() - 1.0) < 4 * se + 1025 / (6 * 40.0 * 1024)
     assert rel.std() == pytest.approx(np.sqrt(2.0 / 1023), rel=0.35)
@@ -650,8 +658,8 @@ def test_image_statistics_definitions_and_base(seed, n, base):
 
 
 def test_image_statistics_base_below_one():
-    """A base in (0, 1) would flip the sign of every logarithm: it is rejected, and any base
-    above 1 gives the same base-free numbers (relative information, p-value)."""
+    """A base in (0, 1) would flip the sign of every logarithm: it is rejected, and any
+    base above 1 gives the same base-free numbers (relative information, p-value)."""
     img = np.where(np.arange(32) < 16, 30.0, 70.0) * np.ones((32, 1))
     with pytest.raises(ValueError, match=r"base must be > 1"):
         image_statistics(img, base=0.5)

@@ -1,8 +1,9 @@
 """Every public function and class of lectlib is documented the same way (numpydoc).
 
-Parameters and Returns (Attributes for an estimator), See Also naming its siblings and how they
-differ, Notes on the method, and Examples that import what they use, so that a student can
-paste them into an empty notebook. (pytest's --doctest-modules runs the examples.)
+Parameters and Returns (Attributes for an estimator), See Also naming its siblings and
+how they differ, Notes on the method, and Examples that import what they use, so that a
+student can paste them into an empty notebook. (pytest's --doctest-modules runs the
+examples.)
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def _names_used_and_bound(source):
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_examples_import_what_they_use(name):
-    """Examples run in the module's namespace under pytest; a student's notebook is empty."""
+    """Examples run in the module's namespace under pytest;
+    a student's notebook is empty."""
     obj = PUBLIC[name]
     tests = doctest.DocTestFinder(recurse=False).find(obj, name, globs={})
     source = "\n".join(example.source for test in tests for example in test.examples)

@@ -1,8 +1,9 @@
 """Unit and property tests of lectlib.eels and lectlib.datasets.make_eels_interface.
 
-Expected values come from physics (Egerton's free-electron plasmon energy 28.82 √(zρ/A) eV,
-the Drude loss function and its Bethe f-sum rule, the screened plasmon at E_p/√ε_b), from the
-definitions written out in the tests, and from the Poisson statistics of counts.
+Expected values come from physics (Egerton's free-electron plasmon energy 28.82 √(zρ/A)
+eV, the Drude loss function and its Bethe f-sum rule, the screened plasmon at E_p/√ε_b),
+from the definitions written out in the tests, and from the Poisson statistics of
+counts.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _drude_elf(E, ep, gamma):
     return E * gamma * ep**2 / ((E**2 - ep**2) ** 2 + (E * gamma) ** 2)
 
 
-# ---------------------------------------------------------------------------- plasmon energy
+# ----------------------------------------------------------------------- plasmon energy
 
 
 def test_plasmon_energy_of_silicon():
@@ -88,7 +89,7 @@ def test_materials_table():
     )
 
 
-# --------------------------------------------------------------------- energy-loss function
+# ----------------------------------------------------------------- energy-loss function
 
 
 @FAST
@@ -121,7 +122,8 @@ def test_screened_plasmon_and_interband_terms():
     "interband", [(), ((6.5, 0.1, 2.5), (10.5, 0.08, 3.0), (15.5, 0.06, 4.0))]
 )
 def test_loss_function_obeys_bethe_sum_rule(interband):
-    """∫ E Im(−1/ε) dE = π E_p² / 2 whatever the split of oscillator strength (Egerton Eq. 3.47)."""
+    """∫ E Im(−1/ε) dE = π E_p² / 2 whatever the split of
+    oscillator strength (Egerton Eq. 3.47)."""
     E = np.geomspace(1e-4, 1e6, 400001)
     elf = energy_loss_function(E, 22.0, 6.0, interband)
     integral = np.trapezoid(E * elf, E)
@@ -152,7 +154,7 @@ def test_loss_function_errors():
     )
 
 
-# ------------------------------------------------------------------------------ edge profile
+# ------------------------------------------------------------------------- edge profile
 
 
 @FAST
@@ -174,8 +176,9 @@ def test_edge_profile_shape(onset, delay, width, decay):
     assert p[E == peak][0] == pytest.approx(1.0, abs=1e-12)
     assert p.max() <= 1.0 + 1e-12 and p.min() >= 0.0
     if width <= delay / 2:
-        # the rise takes about `width` eV: one width below the maximum the profile is near
-        # e^(-1/2) (second order of the log of (x/d)^k e^(k(1-x/d)) with k = (d/w)^2)
+        # the rise takes about `width` eV: one width below the maximum the profile is
+        # near e^(-1/2) (second order of the log of (x/d)^k e^(k(1-x/d)) with
+        # k = (d/w)^2)
         assert 0.4 < p[E == peak - width][0] <= np.exp(-0.5) + 1e-12
     rising = (E >= onset) & (E <= peak)
     assert np.all(np.diff(p[rising]) >= -1e-12)
@@ -186,9 +189,11 @@ def test_edge_profile_shape(onset, delay, width, decay):
 
 @pytest.mark.parametrize("width", [0.3, 0.1])
 def test_edge_profile_sharp_rise_is_finite(width):
-    """A sharp rise (delay / width = 30, 90) is valid input: the profile must stay in [0, 1].
+    """A sharp rise (delay / width = 30, 90) is valid input:
+    the profile must stay in [0, 1].
 
-    Just above the onset (x/d)^k underflows to 0 while exp(k (1 − x/d)) overflows to inf.
+    Just above the onset (x/d)^k underflows to 0 while
+    exp(k (1 − x/d)) overflows to inf.
     """
     E = np.array([30.0, 35.5, 38.0, 43.0, 44.0, 60.0])
     with np.errstate(all="ignore"):
@@ -222,7 +227,7 @@ def test_power_law(a, r, ref):
         power_law(np.array([0.0, 1.0]), a, r)
 
 
-# ----------------------------------------------------------------------- reference spectra
+# -------------------------------------------------------------------- reference spectra
 
 
 @pytest.mark.parametrize("material", list(MATERIALS))
@@ -243,8 +248,9 @@ def test_reference_spectrum_unit_area_positive(material):
 @pytest.mark.parametrize("material", list(MATERIALS))
 @pytest.mark.parametrize("shift", [0.0, 4.0, -2.5])
 def test_first_edge_starts_exactly_at_its_onset(material, shift):
-    """Without edges the spectrum is the loss function alone; the ratio to it stays constant
-    (the normalization) below the first edge onset and departs from it right above."""
+    """Without edges the spectrum is the loss function alone; the ratio to it stays
+    constant (the normalization) below the first edge onset and departs from it right
+    above."""
     s = reference_spectrum(material, ENERGY, edge_shift=shift)
     s0 = reference_spectrum(material, ENERGY, edge_strength=0.0)
     q = s / s0
@@ -261,8 +267,8 @@ def test_first_edge_starts_exactly_at_its_onset(material, shift):
     )
 
 
-# 3d-metal M2,3 edges have delayed maxima about 10 eV above the onset; the La N4,5 "giant
-# resonance" peaks 15-20 eV above its onset.
+# 3d-metal M2,3 edges have delayed maxima about 10 eV above the onset; the La N4,5
+# "giant resonance" peaks 15-20 eV above its onset.
 _ABOVE = {"Ti M2,3": 9.0, "Mn M2,3": 9.0, "Fe M2,3": 9.0, "La N4,5": 18.0}
 
 
@@ -315,7 +321,7 @@ def test_reference_spectrum_errors():
         reference_spectrum("SrTiO3", np.r_[ENERGY, np.nan])
 
 
-# --------------------------------------------------------------------- make_eels_interface
+# ------------------------------------------------------------------ make_eels_interface
 
 
 @pytest.fixture(scope="module")
@@ -347,7 +353,8 @@ def test_interface_forward_model(interface):
     )
     np.testing.assert_allclose(d.fractions.sum(axis=-1), 1.0, atol=1e-12)
     assert d.fractions.min() >= 0.0
-    # the thickness wedge: t/λ from 0.45 on the first row to 0.75 on the last, ±4 % variation
+    # the thickness wedge: t/λ from 0.45 on the first row to 0.75 on the last,
+    # ±4 % variation
     rows = d.thickness.mean(axis=1)
     np.testing.assert_allclose(rows, np.linspace(0.45, 0.75, 32), rtol=0.1)
     assert np.all(d.interface_coefficient >= 0) and d.interface_coefficient.max() > 0
@@ -379,7 +386,8 @@ def test_interface_references_carry_the_dose():
         )
         assert ref.sum() == pytest.approx(1234.0, rel=1e-12)
     assert d.interface_spectrum.sum() == pytest.approx(1234.0, rel=1e-12)
-    # broadened by the resolution, the sums change only by what leaks past the ends of the axis
+    # broadened by the resolution, the sums change only by what leaks
+    # past the ends of the axis
     blurred = make_eels_interface(shape=(2, 6), noise=None, dose=1234.0, random_state=1)
     np.testing.assert_allclose(blurred.references.sum(axis=1), 1234.0, rtol=1e-2)
     assert blurred.interface_spectrum.sum() == pytest.approx(1234.0, rel=1e-2)

@@ -1,5 +1,5 @@
-"""Tests of lectlib.lattice (lattice and reciprocal vectors, Bragg spots, lattice points) and of
-the atom rendering and image noise in lectlib.datasets.rendering."""
+"""Tests of lectlib.lattice (lattice and reciprocal vectors, Bragg spots, lattice
+points) and of the atom rendering and image noise in lectlib.datasets.rendering."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ ANGLES = st.floats(-180.0, 180.0, allow_nan=False)
 SPACINGS = st.floats(2.0, 40.0, allow_nan=False)
 
 
-# ------------------------------------------------------------------------ lattice_vectors
+# ---------------------------------------------------------------------- lattice_vectors
 
 
 @FAST
@@ -56,7 +56,7 @@ def test_lattice_vectors_errors():
         lattice_vectors("square", 5.0, "10")
 
 
-# --------------------------------------------------------------------- reciprocal_vectors
+# ------------------------------------------------------------------- reciprocal_vectors
 
 
 @FAST
@@ -99,7 +99,7 @@ def test_a_periodic_image_has_its_fourier_peaks_at_the_reciprocal_vectors():
         assert np.min(np.hypot(*(found_k - k).T)) <= 1.0 / n
 
 
-# ------------------------------------------------------------------------------ bragg_spots
+# -------------------------------------------------------------------------- bragg_spots
 
 
 def _brute_force_shells(a, shells, reach=12):
@@ -176,7 +176,7 @@ def test_bragg_spots_errors():
         bragg_spots(a, k_max=0.0)
 
 
-# ---------------------------------------------------------------------------- lattice_points
+# ----------------------------------------------------------------------- lattice_points
 
 
 @FAST
@@ -230,7 +230,7 @@ def test_charge_order_bragg_vectors_come_from_the_lattice_module():
         assert np.min(np.hypot(*(first - g).T)) < 1e-12
 
 
-# ------------------------------------------------------------------------------ rendering
+# ---------------------------------------------------------------------------- rendering
 
 
 @FAST

@@ -1,11 +1,12 @@
 """Tests of the atomic-lattice dataset makers lectlib.datasets.make_lattice_phases and
 make_charge_order.
 
-Expected values come from crystallography, not from the implementation: atom densities of
-1 / (cell area), reciprocal vectors with b_i · a_j = δ_ij (|b| = 1/a for a square lattice,
-2/(√3 a) at θ + 30° + 60° n for a hexagonal one), Fourier transforms of windows computed here
-with numpy (zero-padded, or a direct sum at the exact frequency), Gaussian atoms evaluated
-exactly, and the ±1 sign pattern of M-point waves on a 2 × 2 superlattice.
+Expected values come from crystallography, not from the implementation: atom densities
+of 1 / (cell area), reciprocal vectors with b_i · a_j = δ_ij (|b| = 1/a for a square
+lattice, 2/(√3 a) at θ + 30° + 60° n for a hexagonal one), Fourier transforms of windows
+computed here with numpy (zero-padded, or a direct sum at the exact frequency), Gaussian
+atoms evaluated exactly, and the ±1 sign pattern of M-point waves on a 2 × 2
+superlattice.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ FAST = settings(deadline=None, max_examples=25)
 CLEAN = dict(drift=0.0, vacancies=0.0, defect_lines=0, noise=None)
 
 
-# -------------------------------------------------------------------------------- helpers
+# ------------------------------------------------------------------------------ helpers
 
 
 def _hann2(n):
@@ -77,7 +78,7 @@ def _inside(points, shape):
     )
 
 
-# ------------------------------------------------------------------- make_lattice_phases
+# ------------------------------------------------------------------ make_lattice_phases
 
 
 def test_lattice_phases_shapes_and_fields():
@@ -113,7 +114,8 @@ def test_every_phase_present_and_constant_in_each_grain(seed, n_phases, extra, h
     assert grains.min() >= 0 and grains.max() < n_phases + extra
     for g in grains:
         assert np.unique(d.phase_map[d.grain_map == g]).size == 1
-    # every phase is assigned to some grain; with one grain per phase each seed owns a cell
+    # every phase is assigned to some grain;
+    # with one grain per phase each seed owns a cell
     assert set(np.unique(d.phase_map)) <= set(range(n_phases))
     if extra == 0:
         assert set(np.unique(d.phase_map)) == set(range(n_phases))
@@ -127,8 +129,8 @@ def test_every_default_phase_is_present(seed):
 
 
 def test_every_phase_present_in_a_small_image():
-    """'every phase at least once' also holds when the image is small: with 6 phases in 6
-    grains of an 8 x 8 image, no grain may be left without pixels."""
+    """'every phase at least once' also holds when the image is small: with 6 phases in
+    6 grains of an 8 x 8 image, no grain may be left without pixels."""
     phases = [dict(symmetry="square", spacing=4.0, angle=15.0 * k) for k in range(6)]
     d = make_lattice_phases(
         (8, 8), phases=phases, n_grains=6, noise=None, random_state=4
@@ -137,7 +139,8 @@ def test_every_phase_present_in_a_small_image():
 
 
 def test_grains_are_voronoi_cells():
-    """Each grain is convex (a Voronoi cell): the pixels between two of its pixels are in it."""
+    """Each grain is convex (a Voronoi cell):
+    the pixels between two of its pixels are in it."""
     d = make_lattice_phases((96, 96), random_state=3, **CLEAN)
     rng = np.random.default_rng(0)
     for g in np.unique(d.grain_map):
@@ -174,7 +177,8 @@ def test_atom_density_is_one_per_unit_cell(seed):
 
 
 def test_lattices_are_periodic_with_the_phase_vectors():
-    """Atoms of one phase differ by integer combinations of the phase's lattice vectors."""
+    """Atoms of one phase differ by integer combinations of the
+    phase's lattice vectors."""
     d = make_lattice_phases((128, 128), random_state=5, **CLEAN)
     for k, ph in enumerate(d.phases):
         s, t = ph["spacing"], ph["angle"]
@@ -186,9 +190,9 @@ def test_lattices_are_periodic_with_the_phase_vectors():
 
 
 def test_local_lattice_matches_the_phase_spec():
-    """The zero-padded Fourier transform of a 48 x 48 window inside a grain of each phase
-    peaks at the first reciprocal shell of that phase: |k| = 1/a (square) or 2/(√3 a)
-    (hexagonal) along the expected directions."""
+    """The zero-padded Fourier transform of a 48 x 48 window inside a grain of each
+    phase peaks at the first reciprocal shell of that phase: |k| = 1/a (square) or
+    2/(√3 a) (hexagonal) along the expected directions."""
     d = make_lattice_phases((256, 256), random_state=0, **CLEAN)
     L, P = 48, 512
     k = np.fft.fftfreq(P)
@@ -220,9 +224,10 @@ def test_clean_noise_free_and_reproducible():
 
 
 def test_clean_image_is_gaussian_atoms_at_the_listed_positions():
-    """The clean image is a sum of Gaussians of width atom_size centered on ``atoms``, up to
-    the bilinear-splat approximation (measured ≤ 0.12 of an atom's peak in the interior) —
-    also at the image borders, where atoms just outside the image still show."""
+    """The clean image is a sum of Gaussians of width atom_size centered on ``atoms``,
+    up to the bilinear-splat approximation (measured ≤ 0.12 of an atom's peak in the
+    interior) — also at the image borders, where atoms just outside the image still
+    show."""
     d = make_lattice_phases((64, 64), random_state=3, **CLEAN)
     s = d.params["atom_size"]
     rr, cc = np.mgrid[:64, :64]
@@ -259,8 +264,9 @@ def test_defect_lines_remove_straight_rows_of_atoms():
 
 
 def test_drift_is_a_smooth_displacement_of_about_drift_pixels():
-    """The largest displacement is ``drift`` per component (so between drift and √2 drift in
-    length), the field varies slowly (scale ~ image / 4), and atoms move by the field."""
+    """The largest displacement is ``drift`` per component (so between drift and √2
+    drift in length), the field varies slowly (scale ~ image / 4), and atoms move by the
+    field."""
     d0 = make_lattice_phases((96, 96), random_state=4, **CLEAN)
     d = make_lattice_phases((96, 96), random_state=4, **{**CLEAN, "drift": 2.0})
     mag = np.hypot(*d.displacement)
@@ -330,7 +336,7 @@ def test_lattice_phases_bad_input(kwargs, exc, message):
         make_lattice_phases(**{"shape": (32, 32), **kwargs})
 
 
-# ---------------------------------------------------------------------- make_charge_order
+# -------------------------------------------------------------------- make_charge_order
 
 
 @pytest.mark.parametrize(
@@ -387,8 +393,9 @@ def test_q_is_half_bragg_and_bragg_is_reciprocal_to_the_lattice():
 
 
 def _spots(image, q, bragg, r0, c0, L):
-    """Superlattice (±q) and Bragg (±G) magnitudes of a Hann-tapered L x L window at the exact
-    frequencies, and the median magnitude of the window's FFT as the background."""
+    """Superlattice (±q) and Bragg (±G) magnitudes of a Hann-tapered L x L window at the
+    exact frequencies, and the median magnitude of the window's FFT as the
+    background."""
     win = image[r0 : r0 + L, c0 : c0 + L]
     win = (win - win.mean()) * _hann2(L)
     on = _dft_at(win, np.concatenate([q, -q]))
@@ -440,7 +447,8 @@ def test_superlattice_spots_inside_regions_of_a_mixed_image():
 
 
 def _atom_weights(d):
-    """Integrated intensity of each interior atom (disc of radius 2.5 px) of the clean image."""
+    """Integrated intensity of each interior atom
+    (disc of radius 2.5 px) of the clean image."""
     h, w = d.clean.shape
     rr, cc = np.mgrid[:h, :w]
     atoms = d.atoms[
@@ -453,9 +461,9 @@ def _atom_weights(d):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_hexagonal_order_is_a_two_by_two_superlattice(seed):
-    """With all three M-point waves, each ±1 on the lattice (their product is +1), the atom
-    intensities take two values: 1 + 3A on one atom of four and 1 − A on the other three
-    (calibrated against the unmodulated 'none' image of the same lattice)."""
+    """With all three M-point waves, each ±1 on the lattice (their product is +1), the
+    atom intensities take two values: 1 + 3A on one atom of four and 1 − A on the other
+    three (calibrated against the unmodulated 'none' image of the same lattice)."""
     hexa = make_charge_order(
         (96, 96), orders=("hexagonal",), noise=None, random_state=seed
     )

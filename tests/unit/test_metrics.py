@@ -1,7 +1,8 @@
 """Unit and property tests of lectlib.metrics.
 
-Expected values come from geometry (angles of hand-built vectors), brute force (double loops,
-all permutations), definitions (SNR, RMSE, chi-square) and the statistics of Gaussian noise.
+Expected values come from geometry (angles of hand-built vectors), brute force (double
+loops, all permutations), definitions (SNR, RMSE, chi-square) and the statistics of
+Gaussian noise.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def spectra(draw, n_rows=None, n_channels=None):
 
 
 def _angle(u, v):
-    """Independent reference: the angle from the law of cosines, via arctan2 (stable at 0/180)."""
+    """Independent reference: the angle from the law of cosines,
+    via arctan2 (stable at 0/180)."""
     u = np.asarray(u, float)
     v = np.asarray(v, float)
     cross = np.linalg.norm(np.outer(u, v) - np.outer(v, u)) / np.sqrt(
@@ -51,7 +53,7 @@ def _angle(u, v):
     return np.degrees(np.arctan2(cross, u @ v))
 
 
-# ---------------------------------------------------------------------------- spectral angle
+# ----------------------------------------------------------------------- spectral angle
 
 
 def test_spectral_angle_hand_values():
@@ -143,7 +145,7 @@ def test_pairwise_angles_errors():
         pairwise_spectral_angles(np.ones((2, 3)), np.zeros((1, 3)))
 
 
-# -------------------------------------------------------------------------- match_components
+# --------------------------------------------------------------------- match_components
 
 
 @FAST
@@ -180,14 +182,17 @@ def test_match_sign_invariant(k, seed):
     np.testing.assert_array_equal(result.order, np.argsort(perm))
     np.testing.assert_allclose(result.angles, 0.0, atol=1e-5)
     np.testing.assert_allclose(result.matched, reference, rtol=1e-10, atol=1e-12)
-    # without sign invariance the flipped component is 180 degrees away from its reference
-    # without sign invariance a flipped (positive) spectrum is > 90 degrees from every reference
+    # without sign invariance the flipped component is 180 degrees away from its
+    # reference
+    # without sign invariance a flipped (positive) spectrum is > 90 degrees from every
+    # reference
     plain = match_components(estimated, reference)
     assert plain.angles.max() > 90.0
 
 
 def test_match_is_globally_optimal_where_greedy_fails():
-    # Unit vectors in a plane: the angle between two is the difference of their directions.
+    # Unit vectors in a plane: the angle between two is the
+    # difference of their directions.
     def unit(deg):
         return np.array([np.cos(np.radians(deg)), np.sin(np.radians(deg))])
 
@@ -282,7 +287,7 @@ def test_match_errors():
         match_components(np.eye(2, 3), np.array([[1.0, np.nan, 0.0]]))
 
 
-# ---------------------------------------------------------------------------- abundance_rmse
+# ----------------------------------------------------------------------- abundance_rmse
 
 
 def test_abundance_rmse_hand_example():
@@ -336,7 +341,7 @@ def test_abundance_rmse_errors():
         abundance_rmse(np.ones(2), np.array([1.0, np.nan]))
 
 
-# ---------------------------------------------------------------------------------- snr_db
+# ------------------------------------------------------------------------------- snr_db
 
 
 def test_snr_hand_values():
@@ -357,7 +362,8 @@ def test_snr_definition_and_scaling(seed, a, g):
     noise = rng.normal(size=50)
     expected = 10 * np.log10(np.mean(clean**2) / np.mean(noise**2))
     assert snr_db(clean, clean + noise) == pytest.approx(expected, abs=1e-9)
-    # scaling signal and noise together leaves it; scaling the noise by g lowers it by 20 log10 g
+    # scaling signal and noise together leaves it;
+    # scaling the noise by g lowers it by 20 log10 g
     assert snr_db(a * clean, a * (clean + noise)) == pytest.approx(expected, abs=1e-8)
     assert snr_db(clean, clean + g * noise) == pytest.approx(
         expected - 20 * np.log10(g), abs=1e-8
@@ -373,7 +379,7 @@ def test_snr_errors():
         snr_db(np.ones(2), np.array([1.0, np.inf]))
 
 
-# ------------------------------------------------------------------------ reduced chi-square
+# ------------------------------------------------------------------- reduced chi-square
 
 
 @pytest.mark.parametrize("variance", [0.01, 1.0, 6.25])
@@ -383,13 +389,15 @@ def test_reduced_chi_square_is_one_for_the_right_noise(variance):
     r = rng.normal(scale=np.sqrt(variance), size=(n, d))
     chi2 = reduced_chi_square(r, variance, n_parameters=0)
     assert chi2.shape == (n,)
-    # each chi2_red has std sqrt(2/d); their mean over n spectra has std sqrt(2/d)/sqrt(n)
+    # each chi2_red has std sqrt(2/d); their mean over n spectra
+    # has std sqrt(2/d)/sqrt(n)
     assert abs(chi2.mean() - 1.0) < 4 * np.sqrt(2 / d) / np.sqrt(n)
     assert chi2.std() == pytest.approx(np.sqrt(2 / d), rel=0.1)
 
 
 def test_reduced_chi_square_counts_fitted_parameters():
-    # Fit p parameters by least squares to pure noise: the residual keeps d - p degrees of freedom.
+    # Fit p parameters by least squares to pure noise:
+    # the residual keeps d - p degrees of freedom.
     n, d, p = 3000, 20, 5
     rng = np.random.default_rng(2)
     design = rng.normal(size=(d, p))
@@ -484,7 +492,7 @@ def test_reduced_chi_square_errors():
         reduced_chi_square(r, np.nan, 1)
 
 
-# ---------------------------------------------------------------------- lag autocorrelation
+# ------------------------------------------------------------------ lag autocorrelation
 
 
 def test_lag_autocorrelation_white_noise():
@@ -533,7 +541,8 @@ def test_lag_autocorrelation_of_ar1_process(phi):
 def test_lag_autocorrelation_against_definition(r, lag):
     centered = r - r.mean(axis=1, keepdims=True)
     denom = sum(float(v) ** 2 for v in centered.ravel())
-    # all-constant input has its own test (test_lag_autocorrelation_constant_residual_is_undefined)
+    # all-constant input has its own test
+    # (test_lag_autocorrelation_constant_residual_is_undefined)
     assume(not np.all(r == r[:, :1]))
     num = 0.0
     for row in centered:
@@ -560,13 +569,14 @@ def test_lag_autocorrelation_errors():
 @pytest.mark.parametrize("value", [1.0, 0.1, 1 / 3, 2.2])
 @pytest.mark.parametrize("n", [3, 100])
 def test_lag_autocorrelation_constant_residual_is_undefined(value, n):
-    # A constant residual has no autocorrelation, whatever the constant; 0.1 is no different
-    # from 1.0 (its mean is not exactly 0.1 in floating point, which must not matter).
+    # A constant residual has no autocorrelation, whatever the constant; 0.1 is no
+    # different from 1.0 (its mean is not exactly 0.1 in floating point, which must not
+    # matter).
     with pytest.raises(ValueError, match=r"residuals are constant along the last axis"):
         lag_autocorrelation(np.full((2, n), value))
 
 
-# --------------------------------------------------------------------------- match_labels
+# ------------------------------------------------------------------------- match_labels
 
 
 @FAST
@@ -621,7 +631,7 @@ def test_match_labels_errors():
         match_labels([0, 1], [[0, 1]])
 
 
-# ------------------------------------------------------------------ variance_by_intensity
+# ---------------------------------------------------------------- variance_by_intensity
 
 
 def test_variance_by_intensity_tells_the_noise_models_apart():

@@ -1,7 +1,9 @@
-"""Unit and property tests of lectlib.mixing: the forward model, (un)folding, resolution, noise.
+"""Unit and property tests of lectlib.mixing: the forward model, (un)folding,
+resolution, noise.
 
 Expected values come from the mathematics (a loop over components, numpy.convolve with a
-Gaussian kernel, the statistics of Gaussian and Poisson noise), never from running lectlib.
+Gaussian kernel, the statistics of Gaussian and Poisson noise), never from running
+lectlib.
 """
 
 from __future__ import annotations
@@ -25,14 +27,15 @@ from lectlib.mixing import (
     unfold,
 )
 
-# fwhm values: exactly 0 (the identity) or a resolvable width; sub-channel widths have their own test
+# fwhm values: exactly 0 (the identity) or a resolvable width;
+# sub-channel widths have their own test
 fwhms = st.one_of(st.just(0.0), st.floats(0.01, 20.0))
 SIGMA_PER_FWHM = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
 finite = st.floats(-10.0, 10.0, allow_nan=False, allow_infinity=False)
 
 
-# --------------------------------------------------------------------------------------- mix
+# ---------------------------------------------------------------------------------- mix
 
 
 @FAST
@@ -116,7 +119,7 @@ def test_mix_rejects_empty():
         mix(np.ones((0, 2)), np.ones((2, 3)))
 
 
-# ----------------------------------------------------------------------------- unfold / fold
+# ------------------------------------------------------------------------ unfold / fold
 
 cubes = hnp.arrays(
     np.float64,
@@ -191,7 +194,8 @@ def test_fold_shape_of_another_length(shape):
 
 @pytest.mark.parametrize("shape", [5, "abc", "ab", None])
 def test_fold_shape_that_is_not_a_sequence(shape):
-    """A number, a string or None is a wrong type (as everywhere in lectlib): TypeError."""
+    """A number, a string or None is a wrong type (as everywhere in lectlib):
+    TypeError."""
     with pytest.raises(TypeError, match=r"shape must be a pair \(ny, nx\) of ints"):
         fold(np.ones((6, 2)), shape)
 
@@ -210,7 +214,7 @@ def test_fold_rejects_3d_input():
         fold(np.ones((2, 3, 4)), (2, 3))
 
 
-# ------------------------------------------------------------------------ resolution matrix
+# -------------------------------------------------------------------- resolution matrix
 
 
 @st.composite
@@ -330,7 +334,8 @@ def test_resolution_on_uneven_axis(energy, fwhm, where):
     np.testing.assert_allclose(R.sum(axis=1), 1.0, rtol=0, atol=1e-12)
     assert np.all(R >= 0)
 
-    # A unit-area spike, broadened, keeps its center (quadrature over the channel widths).
+    # A unit-area spike, broadened, keeps its center
+    # (quadrature over the channel widths).
     w = np.gradient(energy)
     j0 = int(np.argmin(np.abs(energy - (energy[0] + where * (energy[-1] - energy[0])))))
     spike = np.zeros(energy.size)
@@ -370,8 +375,9 @@ def test_blurred_mixture_is_a_mixture_of_same_rank(n_pixels, n_components, fwhm,
 
 @pytest.mark.parametrize("fwhm", [1e-3, 1e-30, 1e-160, 5e-324])
 def test_resolution_sub_channel_fwhm_is_identity_without_warnings(fwhm):
-    # A Gaussian far narrower than the 1 eV channels puts all weight on its own channel: the
-    # identity, and no overflow RuntimeWarning (a printed warning fails the -W book build).
+    # A Gaussian far narrower than the 1 eV channels puts all weight on its own channel:
+    # the identity, and no overflow RuntimeWarning (a printed warning fails the -W book
+    # build).
     import warnings
 
     with warnings.catch_warnings():
@@ -410,7 +416,7 @@ def test_resolution_rejects_bad_energy():
         resolution_matrix(np.array(["0", "1"]), 1.0)
 
 
-# ------------------------------------------------------------------------------------ noise
+# -------------------------------------------------------------------------------- noise
 
 
 @FAST
@@ -427,7 +433,8 @@ def test_gaussian_noise_reaches_requested_snr(target, seed):
     assert gaussian_noise_std(clean, target) ** 2 == pytest.approx(
         expected_variance, rel=1e-12
     )
-    # the noise power estimate has relative std sqrt(2/N): 0.02 dB here, so 0.1 dB is 5 sigma
+    # the noise power estimate has relative std sqrt(2/N): 0.02 dB here,
+    # so 0.1 dB is 5 sigma
     assert abs(snr_db(clean, noisy) - target) < 0.1
     noise = noisy - clean
     assert abs(noise.mean()) < 5 * np.sqrt(variance / noise.size)
@@ -533,7 +540,8 @@ def test_poisson_rejects_negative_and_nan():
 def test_poisson_noise_at_a_requested_snr(target, seed):
     clean = np.abs(np.random.default_rng(seed).normal(size=(30, 40))) + 0.1
     counts, expected = add_poisson_noise(clean, snr_db=target, random_state=seed)
-    # the scale is exact: expected counts have mean(lambda^2) / mean(lambda) = 10^(SNR/10)
+    # the scale is exact: expected counts have
+    # mean(lambda^2) / mean(lambda) = 10^(SNR/10)
     assert 10 * np.log10(np.mean(expected**2) / expected.mean()) == pytest.approx(
         target
     )

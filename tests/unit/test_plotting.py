@@ -1,4 +1,5 @@
-"""Tests of lectlib.plotting: the objects returned, what is drawn on them, and input errors."""
+"""Tests of lectlib.plotting: the objects returned, what is drawn on them,
+and input errors."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _image_axes(fig):
     return [ax for ax in fig.axes if ax.images]
 
 
-# ------------------------------------------------------------------------------ plot_spectra
+# ------------------------------------------------------------------------- plot_spectra
 
 
 def test_plot_spectra_draws_each_spectrum():
@@ -93,7 +94,7 @@ def test_plot_spectra_errors():
         plot_spectra(energy, np.array(["a", "b", "c", "d"]))
 
 
-# --------------------------------------------------------------------------------- plot_maps
+# ---------------------------------------------------------------------------- plot_maps
 
 
 @pytest.mark.parametrize("n", [1, 3, 4, 6])
@@ -105,8 +106,8 @@ def test_plot_maps_one_image_and_colorbar_per_map(n):
     assert isinstance(fig, Figure)
     image_axes = _image_axes(fig)
     assert len(image_axes) == n
-    # n maps visible, each with its colorbar inset beside it, exactly as tall as the map;
-    # unused grid cells are hidden
+    # n maps visible, each with its colorbar inset beside it, exactly as tall as the
+    # map; unused grid cells are hidden
     assert len(_visible_axes(fig)) == n
     fig.canvas.draw()
     for i, ax in enumerate(image_axes):
@@ -183,7 +184,7 @@ def test_plot_maps_errors():
         plot_maps(bad)
 
 
-# ---------------------------------------------------------------------- plot_singular_values
+# ----------------------------------------------------------------- plot_singular_values
 
 
 def test_plot_singular_values():
@@ -235,8 +236,8 @@ def test_plot_reciprocal_draws_the_centered_picture_and_circles_spots():
     features = fft.transform(image)[0]
     ax = plot_reciprocal(fft, features, title="fringes", spots=[[0.0, 0.125]])
     np.testing.assert_array_equal(ax.images[0].get_array(), fft.to_reciprocal(features))
-    # every pixel is centered on its frequency: the brightest, the fringes' k_x = 1/8, sits on
-    # the circled spot
+    # every pixel is centered on its frequency: the brightest, the fringes' k_x = 1/8,
+    # sits on the circled spot
     left, right, bottom, top = ax.images[0].get_extent()
     picture = ax.images[0].get_array()
     row, col = np.unravel_index(np.argmax(picture), picture.shape)

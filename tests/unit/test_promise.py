@@ -1,10 +1,11 @@
 """lectlib keeps its promise under any input (see tests/promise.py for the machinery).
 
-1. Every public callable, found by introspection, has a valid call in ``promise.cases()``, so a
-   function added tomorrow is tried the day it is added.
-2. Every argument of every call, replaced by each member of the families an adversarial user
-   tries, plus random values drawn by hypothesis, gives a result that keeps the promise or a
-   clear ``ValueError``/``TypeError``; each call runs in a worker process with a time limit.
+1. Every public callable, found by introspection, has a valid call in
+   ``promise.cases()``, so a function added tomorrow is tried the day it is added.
+2. Every argument of every call, replaced by each member of the families an adversarial
+   user tries, plus random values drawn by hypothesis, gives a result that keeps the
+   promise or a clear ``ValueError``/``TypeError``; each call runs in a worker process
+   with a time limit.
 3. The dataset generators are valid for every shape and noise setting their validation
    accepts, tiny grids included.
 4. The defects a fuzz run once found stay fixed, one test each.
@@ -84,7 +85,8 @@ def test_every_input_keeps_the_promise(outcomes):
     )
     print(f"\n{len(results)} calls in {seconds:.1f} s: {dict(counts)}")
     assert not broken, report
-    # Both outcomes occur: the families reach the validation and the valid calls succeed.
+    # Both outcomes occur: the families reach the validation
+    # and the valid calls succeed.
     assert counts[promise.OK] > 1000 and counts[promise.CLEAR_ERROR] > 1000
     assert len(results) > 5000
 
@@ -124,7 +126,7 @@ def test_a_hang_is_reported_as_a_timeout_and_the_run_goes_on(monkeypatch):
     assert all(r[3] in (promise.OK, promise.CLEAR_ERROR) for r in finished)
 
 
-# ------------------------------------------------------------------------------- datasets
+# ----------------------------------------------------------------------------- datasets
 
 
 def _promised(make, **kwargs):
@@ -321,12 +323,12 @@ def test_make_charge_order_on_any_grid_and_noise(
     assert set(np.unique(d.region_map)) <= set(range(len(orders)))
 
 
-# ---------------------------------------------------------- the defects a fuzz run found
+# --------------------------------------------------------- the defects a fuzz run found
 
 
 def test_row_1_eels_thickness_on_small_grids():
-    """The thickness variation had its spread removed but not its mean: on a 4 x 6 grid the
-    thickness swung by hundreds of percent, and went negative."""
+    """The thickness variation had its spread removed but not its mean: on a 4 x 6 grid
+    the thickness swung by hundreds of percent, and went negative."""
     for seed in range(20):
         d = make_eels_interface(shape=(4, 6), noise=None, random_state=seed)
         wedge = np.linspace(0.45, 0.75, 4)[:, None]

@@ -1,8 +1,9 @@
 """Unit and property tests of lectlib.regression.
 
-Expected values come from independent solvers (numpy.linalg.lstsq, scipy.optimize.nnls run
-pixel by pixel), from optimality conditions (the Karush–Kuhn–Tucker conditions of NNLS, the
-score equations of the Poisson likelihood) and from the χ² distribution of residuals.
+Expected values come from independent solvers (numpy.linalg.lstsq, scipy.optimize.nnls
+run pixel by pixel), from optimality conditions (the Karush–Kuhn–Tucker conditions of
+NNLS, the score equations of the Poisson likelihood) and from the χ² distribution of
+residuals.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from lectlib.regression import (
 
 @st.composite
 def problems(draw, cube=None):
-    """A random linear-mixing problem: data on a grid (cube or matrix) and its endmembers."""
+    """A random linear-mixing problem:
+    data on a grid (cube or matrix) and its endmembers."""
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     k = draw(st.integers(1, 4))
@@ -53,7 +55,7 @@ def _poisson_loglik(x, mu):
     return np.sum(x * np.log(mu) - mu, axis=-1)
 
 
-# ------------------------------------------------------------------ agreement with references
+# ------------------------------------------------------------ agreement with references
 
 
 @FAST
@@ -132,7 +134,7 @@ def test_exact_recovery_with_some_true_zeros():
         )
 
 
-# ------------------------------------------------------------------------------------- window
+# ------------------------------------------------------------------------------- window
 
 
 def test_window_restricts_channels():
@@ -190,7 +192,7 @@ def test_window_errors():
         fit_known_endmembers(data, E, energy=energy[:9], window=(1.0, 5.0))
 
 
-# ---------------------------------------------------------------------------------- χ² maps
+# ------------------------------------------------------------------------------ χ² maps
 
 
 def test_reduced_chi2_is_one_for_gaussian_noise():
@@ -201,7 +203,8 @@ def test_reduced_chi2_is_one_for_gaussian_noise():
     data = true @ E + sigma * rng.standard_normal((n, c))
     fit = fit_known_endmembers(data, E, method="ols", variance=sigma**2)
     dof = c - k
-    # RSS / σ² of a linear least-squares fit is χ²(dof): reduced χ² has mean 1, var 2/dof
+    # RSS / σ² of a linear least-squares fit is χ²(dof): reduced χ² has mean 1,
+    # var 2/dof
     se = np.sqrt(2.0 / dof / n)
     assert abs(fit.reduced_chi2.mean() - 1.0) < 4 * se
     assert fit.reduced_chi2.var() == pytest.approx(2.0 / dof, rel=0.15)
@@ -220,8 +223,9 @@ def test_reduced_chi2_is_one_for_gaussian_noise():
 def test_variance_of_the_cube_shape_is_accepted():
     """The docstring: variance is 'a value broadcastable to data's windowed shape'.
 
-    For a spectrum image (ny, nx, c) the natural per-element variance (e.g. the expected counts
-    returned by make_eels_interface as ``noise_variance``) has the shape of the cube.
+    For a spectrum image (ny, nx, c) the natural per-element variance (e.g. the expected
+    counts returned by make_eels_interface as ``noise_variance``) has the shape of the
+    cube.
     """
     rng = np.random.default_rng(5)
     E = np.abs(rng.normal(size=(2, 12))) + 0.5
@@ -292,7 +296,7 @@ def test_poisson_variance_floor_flags_counts_where_model_predicts_none():
     assert np.isfinite(fit.chi2).all() and fit.chi2[0] == pytest.approx(0.0, abs=1e-12)
 
 
-# ----------------------------------------------------------------------------------- NNLS
+# --------------------------------------------------------------------------------- NNLS
 
 
 @FAST
@@ -349,7 +353,7 @@ def test_nnls_batch_warns_when_stopped_early():
     assert n_iter == 1 and np.all(x >= 0)
 
 
-# ------------------------------------------------------------------------------- bad input
+# ---------------------------------------------------------------------------- bad input
 
 
 def test_bad_input_raises():
@@ -399,7 +403,7 @@ def test_single_endmember_as_1d_array():
     assert fit.dof == 2
 
 
-# ----------------------------------------------------------------- KnownEndmemberRegression
+# ------------------------------------------------------------- KnownEndmemberRegression
 
 
 def _dataset(seed=10, n=60, c=20, k=3):
@@ -489,10 +493,11 @@ def test_transformer_errors():
         est.inverse_transform(np.ones((4, 2)))
 
 
-# Estimator checks of scikit-learn 1.7, run with endmembers of 3 channels: that matches the
-# 3-feature data of most checks. Each check below instead fits random data with another number
-# of features, which the fixed endmembers cannot describe, so fit raises
-# "endmembers have 3 channels but data have N". (Verified in the test below for every one.)
+# Estimator checks of scikit-learn 1.7, run with endmembers of 3 channels: that matches
+# the 3-feature data of most checks. Each check below instead fits random data with
+# another number of features, which the fixed endmembers cannot describe, so fit raises
+# "endmembers have 3 channels but data have N". (Verified in the test below for every
+# one.)
 _N_FEATURES_REASON = (
     "endmembers fix the number of features at 3; this check fits data with {}"
 )
@@ -529,8 +534,8 @@ def test_check_estimator_known_endmember_regression():
 
 
 def test_function_and_estimator_share_the_default_method():
-    """One default for one parameter: fit_known_endmembers and KnownEndmemberRegression both
-    fit non-negative amounts unless told otherwise."""
+    """One default for one parameter: fit_known_endmembers and KnownEndmemberRegression
+    both fit non-negative amounts unless told otherwise."""
     import inspect
 
     function_default = (

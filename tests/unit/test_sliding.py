@@ -1,12 +1,13 @@
 """Unit and property tests of lectlib.sliding (sliding windows, SlidingFFT, local
 autocorrelations and histograms).
 
-Expected values are built independently of the implementation: explicit slices of the image,
-one window at a time, tapered with ``scipy.signal.get_window(..., fftbins=False)`` and
-transformed with ``numpy.fft`` (the implementation uses a separable, batched ``scipy.fft``
-transform of strided views); brute-force circular autocorrelations by ``numpy.roll``;
-``numpy.histogram`` of every window; and analytic results for plane waves (a spot at k, an
-autocorrelation cos(2π k·d)).
+Expected values are built independently of the implementation: explicit slices of the
+image, one window at a time, tapered with
+``scipy.signal.get_window(..., fftbins=False)`` and transformed with ``numpy.fft`` (the
+implementation uses a separable, batched ``scipy.fft`` transform of strided views);
+brute-force circular autocorrelations by ``numpy.roll``; ``numpy.histogram`` of every
+window; and analytic results for plane waves (a spot at k, an autocorrelation
+cos(2π k·d)).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from lectlib.sliding import (
 )
 
 
-# -------------------------------------------------------------------------------- references
+# --------------------------------------------------------------------------- references
 
 
 def _as_pair(v):
@@ -45,7 +46,8 @@ def _as_pair(v):
 
 
 def _ref_windows(image, window, step):
-    """Every window as an explicit slice, in row-major order, with its (row, col) center."""
+    """Every window as an explicit slice, in row-major order,
+    with its (row, col) center."""
     image = np.asarray(image, dtype=float)
     (wy, wx), (sy, sx) = _as_pair(window), _as_pair(step)
     h, w = image.shape
@@ -79,7 +81,8 @@ def _bins(wy, wx):
 
 
 def _ref_fft(image, window, step, *, taper="hann", log=True, crop=None, mask_center=1):
-    """Per-window reference of SlidingFFT: taper, numpy rfft2, |.|, log1p, crop, mask."""
+    """Per-window reference of SlidingFFT: taper, numpy rfft2, |.|, log1p, crop,
+    mask."""
     wy, wx = _as_pair(window)
     tp = np.outer(_taper_ref(taper, wy), _taper_ref(taper, wx))
     by, bx = _bins(wy, wx)
@@ -118,7 +121,7 @@ def _plane_wave(shape, k, phase=0.0):
     return np.cos(2 * np.pi * (k[0] * rr + k[1] * cc) + phase)
 
 
-# ------------------------------------------------------------ sliding_windows / window_grid
+# -------------------------------------------------------- sliding_windows / window_grid
 
 
 def test_sliding_windows_is_a_read_only_view_of_a_float64_image():
@@ -272,7 +275,7 @@ def test_window_grid_errors():
         window_grid((3, 0), 1, 1)
 
 
-# ------------------------------------------------------------------ SlidingFFT: reference
+# ---------------------------------------------------------------- SlidingFFT: reference
 
 
 FFT_CONFIGS = [
@@ -290,7 +293,8 @@ FFT_CONFIGS = [
 
 
 def _test_image(seed, shape=(70, 90)):
-    """Noise plus an oblique lattice, so that the spectra have both spots and a floor."""
+    """Noise plus an oblique lattice, so that the spectra have
+    both spots and a floor."""
     rng = np.random.default_rng(seed)
     return (
         rng.normal(size=shape)
@@ -362,8 +366,8 @@ def test_sliding_fft_reference_property(
 
 
 def test_taper_is_applied_before_the_transform():
-    """Tapering the spectrum instead (some peer code) smooths the spots and keeps the leakage;
-    lectlib must equal 'taper, then transform'."""
+    """Tapering the spectrum instead (some peer code) smooths the spots and keeps the
+    leakage; lectlib must equal 'taper, then transform'."""
     L = 32
     image = _plane_wave((L, L), (2.3 / L, 5.4 / L), 0.7) + 0.5 * _plane_wave(
         (L, L), (0, 3 / L)
@@ -372,7 +376,8 @@ def test_taper_is_applied_before_the_transform():
     before = np.abs(np.fft.rfft2(image * hann))
     # 'after': the full spectrum multiplied by the taper laid out in (centered) k space
     after = (np.abs(np.fft.fft2(image)) * np.fft.ifftshift(hann))[:, : L // 2 + 1]
-    # and 'after' as a smoothing of the spectrum (convolution with the taper's transform)
+    # and 'after' as a smoothing of the spectrum
+    # (convolution with the taper's transform)
     kernel = np.fft.fft2(hann) / hann.size
     spectrum = np.abs(np.fft.fft2(image))
     smoothed = np.abs(np.fft.ifft2(np.fft.fft2(spectrum) * kernel))[:, : L // 2 + 1]
@@ -415,8 +420,9 @@ def test_plane_wave_peaks_at_its_wave_vector(window, crop, taper):
     "k", [(0.0, 4.5 / 32), (2.3 / 32, 4.5 / 32), (3.7 / 32, -5.2 / 32)]
 )
 def test_hann_taper_removes_edge_leakage(k):
-    """Period not dividing the window: the boxcar leaks ~7-11 % of the energy further than
-    3 bins from the spot, the Hann taper ~0.02 % (measured); assert a 10x margin."""
+    """Period not dividing the window: the boxcar leaks ~7-11 % of the energy further
+    than 3 bins from the spot, the Hann taper ~0.02 % (measured); assert a 10x
+    margin."""
     L = 32
     image = _plane_wave((64, 64), k, 0.3)
     fractions = {}
@@ -432,12 +438,13 @@ def test_hann_taper_removes_edge_leakage(k):
     assert fractions["hann"].max() < 0.02 * fractions[None].min()
 
 
-# --------------------------------------------------------- SlidingFFT: grid, maps, reciprocal
+# --------------------------------------------------- SlidingFFT: grid, maps, reciprocal
 
 
 def test_transform_rows_are_windows_in_row_major_order():
-    """Each non-overlapping window holds its own plane wave: window (r, c) has its spot at
-    k = (r, 2 + c) bins, so the argmax of every row says which window it came from."""
+    """Each non-overlapping window holds its own plane wave: window (r, c) has its spot
+    at k = (r, 2 + c) bins, so the argmax of every row says which window it came
+    from."""
     L, n_rows, n_cols = 16, 3, 4
     image = np.zeros((n_rows * L, n_cols * L))
     for r, c in itertools.product(range(n_rows), range(n_cols)):
@@ -506,9 +513,9 @@ def test_to_reciprocal_odd_window_is_the_full_centered_spectrum(window):
 
 @pytest.mark.parametrize("window", [(16, 12), (8, 8), (10, 7), (7, 10)])
 def test_to_reciprocal_even_window_overlaps_the_full_centered_spectrum(window):
-    """Even, uncropped: the unpaired Nyquist row is dropped (n_ky = wy − 1), and the columns
-    run from k_x = −(n_kx − 1) to n_kx − 1 bins; on the rows and columns shared with
-    fftshift(|fft2|) the two are equal."""
+    """Even, uncropped: the unpaired Nyquist row is dropped (n_ky = wy − 1), and the
+    columns run from k_x = −(n_kx − 1) to n_kx − 1 bins; on the rows and columns shared
+    with fftshift(|fft2|) the two are equal."""
     image = _test_image(4, (33, 35))
     wy, wx = window
     fft = SlidingFFT(window, 7, log=False, mask_center=0, dtype=np.float64)
@@ -629,8 +636,8 @@ def test_fit_records_the_grid_of_the_image_size():
 
 
 def test_transform_takes_images_of_the_fitted_size_only():
-    """The grid, the centers and to_maps belong to one image size: another size is refused
-    with a message that says both sizes (fit again for another size)."""
+    """The grid, the centers and to_maps belong to one image size: another size is
+    refused with a message that says both sizes (fit again for another size)."""
     fft = SlidingFFT((16, 12), (5, 7)).fit(_test_image(8, (40, 40)))
     with pytest.raises(
         ValueError,
@@ -749,8 +756,8 @@ def test_sparse_image_error_names_sparse_input():
 
 
 def test_transform_peak_memory_is_within_twice_the_output():
-    """512 x 512, window 32, step 4: output 14641 x 544 float32 (31.9 MB); the peak traced
-    memory of transform was measured at 1.66x the output; the claim is < 2x."""
+    """512 x 512, window 32, step 4: output 14641 x 544 float32 (31.9 MB); the peak
+    traced memory of transform was measured at 1.66x the output; the claim is < 2x."""
     image = np.random.default_rng(11).normal(size=(512, 512))
     fft = SlidingFFT(32, 4, dtype=np.float32).fit(image)
     gc.collect()
@@ -766,7 +773,7 @@ def test_transform_peak_memory_is_within_twice_the_output():
     assert peak < 2.0 * out.nbytes, peak / out.nbytes
 
 
-# ------------------------------------------------------------------------- check_estimator
+# ---------------------------------------------------------------------- check_estimator
 
 # Every expected failure comes from one fact: a 2-D X is one image, its rows are rows of
 # pixels, not samples, and the output has a row per window. Checks that assume rows are
@@ -800,7 +807,9 @@ _EXPECTED_MESSAGE = {
     "check_transformer_general": "",
     "check_transformer_data_not_an_array": "",
     "check_methods_sample_order_invariance": "different sample order",
-    "check_methods_subset_invariance": "but SlidingFFT was fitted on images of 20 x 3 px",
+    "check_methods_subset_invariance": (
+        "but SlidingFFT was fitted on images of 20 x 3 px"
+    ),
     "check_fit_idempotent": "but SlidingFFT was fitted on images of",
     "check_fit2d_1sample": "a window of 2 x 2 does not fit in an image of 1 x 10",
     "check_fit2d_1feature": "a window of 2 x 2 does not fit in an image of 10 x 1",
@@ -824,11 +833,12 @@ def test_one_image_rows_reason_holds():
     assert out.shape[0] != X.shape[0]
 
 
-# ----------------------------------------------------------------- sliding_autocorrelation
+# -------------------------------------------------------------- sliding_autocorrelation
 
 
 def _ref_autocorrelation_roll(win, taper):
-    """Brute force: mean removed, tapered, sum over every circular shift by numpy.roll."""
+    """Brute force: mean removed, tapered,
+    sum over every circular shift by numpy.roll."""
     wy, wx = win.shape
     x = (win - win.mean()) * np.outer(_taper_ref(taper, wy), _taper_ref(taper, wx))
     ac = np.empty((wy, wx))
@@ -892,8 +902,8 @@ def test_autocorrelation_equals_numpy_fft_reference(window):
     ],
 )
 def test_autocorrelation_of_a_plane_wave_is_cos_k_dot_shift(window, cycles):
-    """A plane wave with a whole number of periods in the (untapered, periodic) window has
-    the autocorrelation cos(2π k·d): 1 at one period, −1 at half a period."""
+    """A plane wave with a whole number of periods in the (untapered, periodic) window
+    has the autocorrelation cos(2π k·d): 1 at one period, −1 at half a period."""
     wy, wx = _as_pair(window)
     k = (cycles[0] / wy, cycles[1] / wx)
     image = _plane_wave((2 * wy + 3, 2 * wx + 5), k, 0.9)
@@ -916,8 +926,8 @@ def test_autocorrelation_of_a_plane_wave_is_cos_k_dot_shift(window, cycles):
 @pytest.mark.parametrize("value", [0.0, 1.0, 0.1, 7.3])
 @pytest.mark.parametrize("taper", [None, "hann"])
 def test_autocorrelation_of_constant_windows_is_zero(value, taper):
-    """A flat window has no structure: its autocorrelation must be 0, not NaN and not the
-    normalized round-off of the mean removal."""
+    """A flat window has no structure: its autocorrelation must be 0, not NaN and not
+    the normalized round-off of the mean removal."""
     ac = sliding_autocorrelation(np.full((32, 32), value), 8, 4, taper=taper)
     assert np.all(np.isfinite(ac))
     np.testing.assert_array_equal(ac, 0.0)
@@ -932,7 +942,7 @@ def test_autocorrelation_bad_input():
         sliding_autocorrelation(np.array([[np.nan, 0.0], [0.0, 0.0]]), 1)
 
 
-# ------------------------------------------------------------------------ sliding_histogram
+# -------------------------------------------------------------------- sliding_histogram
 
 
 @FAST
@@ -986,8 +996,8 @@ def test_histogram_values_at_the_range_edges_land_in_the_end_bins():
 
 @pytest.mark.parametrize("n_levels", [10, 16, 22, 26])
 def test_histogram_one_bin_per_integer_level(n_levels):
-    """Integer data (counts), range (0, n) and n bins: the edges are the integers, so value v
-    belongs to bin v (n to the last bin) — as np.histogram says."""
+    """Integer data (counts), range (0, n) and n bins: the edges are the integers, so
+    value v belongs to bin v (n to the last bin) — as np.histogram says."""
     values = np.arange(n_levels + 1, dtype=float)
     image = np.tile(values, (2, 1))
     got = sliding_histogram(
@@ -1014,7 +1024,7 @@ def test_histogram_bad_input():
         sliding_histogram(np.zeros(4), 1)
 
 
-# ------------------------------------------------------ window_fractions, labels_at_centers
+# -------------------------------------------------- window_fractions, labels_at_centers
 
 
 @FAST

@@ -1,12 +1,13 @@
-"""Unit and property tests of lectlib.unmixing (N-FINDR, FCLS, Bayesian unmixing), of the
-active-set engine in lectlib._active_set and of lectlib.plotting.plot_simplex.
+"""Unit and property tests of lectlib.unmixing (N-FINDR, FCLS, Bayesian unmixing), of
+the active-set engine in lectlib._active_set and of lectlib.plotting.plot_simplex.
 
 Expected values are built independently of the implementation: hand-made simplices whose
-vertices and barycentric coordinates are known by construction, the intrinsic volume of a
-simplex from its Gram determinant, brute-force determinants (one per pixel), an exact
-quadratic-programming reference that enumerates every support set and solves its KKT system,
-the closed-form Euclidean projection onto the probability simplex, scipy.optimize (nnls,
-SLSQP), scipy.spatial.ConvexHull and the analytic Gaussian posterior of the linear model.
+vertices and barycentric coordinates are known by construction, the intrinsic volume of
+a simplex from its Gram determinant, brute-force determinants (one per pixel), an exact
+quadratic-programming reference that enumerates every support set and solves its KKT
+system, the closed-form Euclidean projection onto the probability simplex,
+scipy.optimize (nnls, SLSQP), scipy.spatial.ConvexHull and the analytic Gaussian
+posterior of the linear model.
 """
 
 from __future__ import annotations
@@ -40,15 +41,15 @@ from lectlib.plotting import plot_simplex  # noqa: E402
 from lectlib.unmixing import NFINDR, BayesianUnmixing, fcls  # noqa: E402
 
 
-# The default max_iter of the active-set method must suffice: a ConvergenceWarning is an error
-# unless a test asks for it with pytest.warns.
+# The default max_iter of the active-set method must suffice: a ConvergenceWarning is an
+# error unless a test asks for it with pytest.warns.
 pytestmark = [
     pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning"),
     pytest.mark.usefixtures("close_figures"),
 ]
 
 
-# -------------------------------------------------------------------------------- references
+# --------------------------------------------------------------------------- references
 
 
 def _affinely_well_conditioned(rng, k, c, max_cond=1e3):
@@ -63,16 +64,18 @@ def _affinely_well_conditioned(rng, k, c, max_cond=1e3):
 
 
 def _simplex_volume(V):
-    """(k−1)-dimensional volume of the simplex with vertices V (k, c), from the Gram determinant
-    of its edges: √det(D Dᵀ) / (k−1)!, independent of any coordinate system."""
+    """(k−1)-dimensional volume of the simplex with vertices V (k, c), from the Gram
+    determinant of its edges: √det(D Dᵀ) / (k−1)!, independent of any coordinate
+    system."""
     D = V[1:] - V[0]
     return math.sqrt(abs(np.linalg.det(D @ D.T))) / math.factorial(V.shape[0] - 1)
 
 
 def _exact_simplex(rng, k, c, n_inside, concentration=1.0, margin=0.05):
-    """Pixels = the k vertices of a random simplex plus Dirichlet mixtures strictly inside it
-    (every abundance ≥ margin / k), shuffled. Returns X, vertices W, the vertices' row
-    indices (in the order of W) and the true abundances of every pixel (n, k)."""
+    """Pixels = the k vertices of a random simplex plus Dirichlet mixtures strictly
+    inside it (every abundance ≥ margin / k), shuffled. Returns X, vertices W, the
+    vertices' row indices (in the order of W) and the true abundances of every pixel
+    (n, k)."""
     W = _affinely_well_conditioned(rng, k, c)
     inside = (1 - margin) * rng.dirichlet(
         np.full(k, concentration), n_inside
@@ -85,12 +88,14 @@ def _exact_simplex(rng, k, c, n_inside, concentration=1.0, margin=0.05):
 
 
 def _fcls_reference(x, E):
-    """Exact minimiser of ‖x − Eᵀa‖² subject to a ≥ 0, Σa = 1, by enumerating every support set.
+    """Exact minimiser of ‖x − Eᵀa‖² subject to a ≥ 0, Σa = 1,
+    by enumerating every support set.
 
-    For each non-empty S the equality-constrained least squares on S is the bordered (KKT)
-    system [[E_S E_Sᵀ, 1], [1ᵀ, 0]] [a_S; μ] = [E_S x; 1]. Among the solutions with a_S ≥ 0 the
-    one with the smallest residual is the optimum of the (strictly convex) QP: the optimum is
-    the equality-constrained solution on its own support, and every candidate is feasible.
+    For each non-empty S the equality-constrained least squares on S is the bordered
+    (KKT) system [[E_S E_Sᵀ, 1], [1ᵀ, 0]] [a_S; μ] = [E_S x; 1]. Among the solutions
+    with a_S ≥ 0 the one with the smallest residual is the optimum of the
+    (strictly convex) QP: the optimum is the equality-constrained solution on its own
+    support, and every candidate is feasible.
     """
     k = E.shape[0]
     best, best_res = None, np.inf
@@ -114,7 +119,8 @@ def _fcls_reference(x, E):
 
 
 def _project_to_probability_simplex(v):
-    """Euclidean projection onto {a ≥ 0, Σa = 1} (the sort-and-threshold closed form)."""
+    """Euclidean projection onto {a ≥ 0, Σa = 1}
+    (the sort-and-threshold closed form)."""
     u = np.sort(v)[::-1]
     css = np.cumsum(u)
     j = np.arange(1, v.size + 1)
@@ -131,8 +137,9 @@ def _pca_axes(X, n):
 
 
 def _brute_force_nfindr(Y, idx, max_iter):
-    """N-FINDR written the slow way: for each vertex j, the determinant of the homogeneous
-    matrix with column j replaced by every pixel, one np.linalg.det per pixel."""
+    """N-FINDR written the slow way: for each vertex j, the determinant of the
+    homogeneous matrix with column j replaced by every pixel, one np.linalg.det per
+    pixel."""
     n, p = Y.shape[0], len(idx)
     H = np.vstack([np.ones(n), Y.T])
     idx = list(idx)
@@ -155,7 +162,7 @@ def _brute_force_nfindr(Y, idx, max_iter):
     return np.array(idx), n_iter
 
 
-# ------------------------------------------------------------------- N-FINDR: exact simplices
+# ------------------------------------------------------------- N-FINDR: exact simplices
 
 
 @settings(deadline=None, max_examples=40)
@@ -171,8 +178,9 @@ def _brute_force_nfindr(Y, idx, max_iter):
 def test_nfindr_finds_the_vertices_of_an_exact_simplex(
     seed, k, extra, n_inside, concentration, scale, fit_seed
 ):
-    # scales below one: see test_nfindr_is_scale_equivariant (kept out of here so that this
-    # property test does not fail at random on that separate, deterministic finding)
+    # scales below one: see test_nfindr_is_scale_equivariant (kept out of here so that
+    # this property test does not fail at random on that separate, deterministic
+    # finding)
     rng = np.random.default_rng(seed)
     c = k + extra
     X, W, vertex_rows, A = _exact_simplex(rng, k, c, n_inside, concentration)
@@ -183,10 +191,11 @@ def test_nfindr_finds_the_vertices_of_an_exact_simplex(
     np.testing.assert_array_equal(model.endmembers_, X[model.indices_])
     assert 1 <= model.n_iter_ <= model.max_iter
     assert model.n_features_in_ == c
-    # the volume is the simplex's own (k−1)-volume: the PCA axes are orthonormal and, for an
-    # exact simplex, span its affine hull.
+    # the volume is the simplex's own (k−1)-volume: the PCA axes are orthonormal and,
+    # for an exact simplex, span its affine hull.
     assert model.volume_ == pytest.approx(_simplex_volume(W), rel=1e-6)
-    # ... and the homogeneous determinant of the true vertices in an independent PCA basis
+    # ... and the homogeneous determinant of the true vertices
+    # in an independent PCA basis
     mean, V = _pca_axes(X, k - 1)
     M = np.vstack([np.ones(k), ((W - mean) @ V.T).T])
     assert model.volume_ == pytest.approx(
@@ -201,7 +210,8 @@ def test_nfindr_finds_the_vertices_of_an_exact_simplex(
         model.components_.T @ model.components_, V.T @ V, atol=2e-3
     )
 
-    # transform: the barycentric coordinates of every pixel, columns in the order of indices_
+    # transform: the barycentric coordinates of every pixel,
+    # columns in the order of indices_
     column_of = {int(row): i for i, row in enumerate(vertex_rows)}
     expected = A[:, [column_of[int(row)] for row in model.indices_]]
     np.testing.assert_allclose(model.transform(X), expected, atol=1e-10)
@@ -217,8 +227,9 @@ def test_nfindr_finds_the_vertices_of_an_exact_simplex(
 @FAST
 @given(seed=SEEDS, p=st.integers(2, 6), n=st.integers(1, 40))
 def test_volume_ratio_is_linear_in_the_swapped_column(seed, p, n):
-    """|inv(M)[j] @ h| = |det(M with column j replaced by h)| / |det M| for every pixel h: the
-    determinant is linear in one column (Cramer's rule), which N-FINDR's swap step relies on."""
+    """|inv(M)[j] @ h| = |det(M with column j replaced by h)| / |det M| for every pixel
+    h: the determinant is linear in one column (Cramer's rule), which N-FINDR's swap
+    step relies on."""
     rng = np.random.default_rng(seed)
     for _ in range(100):
         M = np.vstack([np.ones(p), rng.normal(size=(p - 1, p))])
@@ -242,8 +253,8 @@ def test_volume_ratio_is_linear_in_the_swapped_column(seed, p, n):
 @pytest.mark.parametrize("p", [3, 4, 5])
 @pytest.mark.parametrize("max_iter", [1, 2, 20])
 def test_nfindr_swaps_match_brute_force_determinants(p, max_iter):
-    """On a noisy cloud (no exact simplex), every pass of N-FINDR makes the same swaps as the
-    brute-force determinant search in an independent PCA of the data."""
+    """On a noisy cloud (no exact simplex), every pass of N-FINDR makes the same swaps
+    as the brute-force determinant search in an independent PCA of the data."""
     rng = np.random.default_rng(100 + p)
     n, c = 70, 12
     latent = rng.normal(size=(n, p - 1)) * np.linspace(6.0, 3.0, p - 1)
@@ -257,7 +268,8 @@ def test_nfindr_swaps_match_brute_force_determinants(p, max_iter):
     model = NFINDR(p, init=init, max_iter=max_iter).fit(X)
     np.testing.assert_array_equal(model.indices_, ref_idx)
     assert model.n_iter_ == ref_iter
-    # volume_ is the vertex spectra's own simplex volume (Gram determinant of the edges) ...
+    # volume_ is the vertex spectra's own simplex volume
+    # (Gram determinant of the edges) ...
     edges = X[ref_idx[1:]] - X[ref_idx[0]]
     own = np.sqrt(np.linalg.det(edges @ edges.T)) / math.factorial(p - 1)
     assert model.volume_ == pytest.approx(own, rel=1e-10)
@@ -276,11 +288,11 @@ def test_nfindr_swaps_match_brute_force_determinants(p, max_iter):
 def test_nfindr_is_scale_equivariant(k, scale):
     """Multiplying the data by s changes no vertex and multiplies the volume by s^(k−1).
 
-    Fails for small data: the "spans no volume" test compares det(H[:, idx] / max|H|) with
-    1e-10, and max|H| ≥ 1 because of the row of ones in H, so for data with values below one
-    the normalized determinant shrinks like s^(k−1) and a perfectly good simplex is refused
-    ("the data span fewer than n_endmembers - 1 dimensions" or, with init, "the initial
-    pixels span no volume")."""
+    Fails for small data: the "spans no volume" test compares det(H[:, idx] / max|H|)
+    with 1e-10, and max|H| ≥ 1 because of the row of ones in H, so for data with values
+    below one the normalized determinant shrinks like s^(k−1) and a perfectly good
+    simplex is refused ("the data span fewer than n_endmembers - 1 dimensions" or, with
+    init, "the initial pixels span no volume")."""
     rng = np.random.default_rng(20 + k)
     X, W, vertex_rows, _ = _exact_simplex(rng, k, 30, 200)
     model = NFINDR(k, random_state=0).fit(scale * X)
@@ -296,14 +308,14 @@ def test_nfindr_is_scale_equivariant(k, scale):
 @pytest.mark.parametrize("k", [3, 4, 6])
 @pytest.mark.parametrize("offset", [100.0, 1000.0])
 def test_nfindr_is_shift_invariant(k, offset):
-    """Adding one spectrum b to every pixel (a background) moves the simplex without changing
-    its shape: same vertices, same volume, same abundances.
+    """Adding one spectrum b to every pixel (a background) moves the simplex without
+    changing its shape: same vertices, same volume, same abundances.
 
-    Fails while the data are projected without centering: max|H| then grows with ‖b‖ while
-    the determinant does not, so the normalized-determinant test (< 1e-10) refuses the
-    simplex ("the data span fewer than n_endmembers - 1 dimensions"). With centering the
-    vertices are found, but transform (FCLS) is off by up to 0.02 at offset 1000 (see
-    test_fcls_is_shift_invariant)."""
+    Fails while the data are projected without centering: max|H| then grows with ‖b‖
+    while the determinant does not, so the normalized-determinant test (< 1e-10) refuses
+    the simplex ("the data span fewer than n_endmembers - 1 dimensions"). With centering
+    the vertices are found, but transform (FCLS) is off by up to 0.02 at offset 1000
+    (see test_fcls_is_shift_invariant)."""
     rng = np.random.default_rng(20 + k)
     X, W, vertex_rows, A = _exact_simplex(rng, k, 30, 200)
     b = offset * np.random.default_rng(1).uniform(0.5, 1.5, 30)
@@ -328,7 +340,7 @@ def test_nfindr_with_as_many_pixels_as_endmembers():
     assert model.n_iter_ == 1
 
 
-# -------------------------------------------------------------------------- N-FINDR: init
+# ------------------------------------------------------------------------ N-FINDR: init
 
 
 def test_nfindr_init_as_indices():
@@ -373,9 +385,9 @@ def test_nfindr_bad_init_raises():
 
 
 def test_nfindr_refuses_an_initial_simplex_without_volume():
-    """Two vertices and their midpoint span no area. (Fails while the projection is done in
-    single precision: its rounding gives the three collinear pixels a normalized determinant
-    ~1e-8, above the 1e-10 threshold.)"""
+    """Two vertices and their midpoint span no area. (Fails while the projection is done
+    in single precision: its rounding gives the three collinear pixels a normalized
+    determinant ~1e-8, above the 1e-10 threshold.)"""
     rng = np.random.default_rng(2)
     X, _, vertex_rows, _ = _exact_simplex(rng, 3, 6, 20)
     n = X.shape[0]
@@ -421,9 +433,10 @@ def test_nfindr_bad_input_raises():
 def test_nfindr_refuses_a_tetrahedron_in_planar_data():
     """Pixels in a 2-D affine plane: a triangle is fine, a tetrahedron has no volume.
 
-    Fails while the projection is done in single precision: the third principal axis is then
-    float32 rounding noise, the 1e-10 threshold lets a random start through, and fit returns
-    four "endmembers" with a volume of ~1e-17 (and misses one of the true vertices)."""
+    Fails while the projection is done in single precision: the third principal axis is
+    then float32 rounding noise, the 1e-10 threshold lets a random start through, and
+    fit returns four "endmembers" with a volume of ~1e-17 (and misses one of the true
+    vertices)."""
     rng = np.random.default_rng(3)
     in_plane, W, vertex_rows, _ = _exact_simplex(rng, 3, 8, 40)
     model = NFINDR(3, random_state=0).fit(in_plane)
@@ -433,11 +446,11 @@ def test_nfindr_refuses_a_tetrahedron_in_planar_data():
 
 
 def test_nfindr_transform_when_a_vertex_is_the_zero_spectrum():
-    """A vacuum (all-zero) pixel is a perfectly good vertex: the three vertices below span a
-    triangle of positive area, so every pixel has unique barycentric coordinates (the
-    sum-to-one constraint makes FCLS invariant to a common shift of data and endmembers; it
-    needs affinely, not linearly, independent endmembers). N-FINDR finds the vertices, and
-    transform gives the barycentric coordinates."""
+    """A vacuum (all-zero) pixel is a perfectly good vertex: the three vertices below
+    span a triangle of positive area, so every pixel has unique barycentric coordinates
+    (the sum-to-one constraint makes FCLS invariant to a common shift of data and
+    endmembers; it needs affinely, not linearly, independent endmembers). N-FINDR finds
+    the vertices, and transform gives the barycentric coordinates."""
     rng = np.random.default_rng(4)
     W = np.vstack([np.zeros(5), rng.uniform(0.5, 1.5, (2, 5))])  # vacuum, two materials
     A = np.vstack([np.eye(3), 0.9 * rng.dirichlet([1.0, 1.0, 1.0], 40) + 0.1 / 3])
@@ -448,7 +461,7 @@ def test_nfindr_transform_when_a_vertex_is_the_zero_spectrum():
     np.testing.assert_allclose(model.transform(X), A[:, model.indices_], atol=1e-10)
 
 
-# ------------------------------------------------------------------ N-FINDR: noisy mixtures
+# -------------------------------------------------------------- N-FINDR: noisy mixtures
 
 
 def _nfindr_on_mixture(seed, n_pure, concentration):
@@ -476,13 +489,14 @@ def test_nfindr_on_noisy_data_with_and_without_pure_pixels(seed):
     assert angles.max() < 4.0, angles
     assert rmse < 0.02
     mixed_angles, mixed_rmse = _nfindr_on_mixture(seed, n_pure=0, concentration=5.0)
-    # highly mixed pixels: the largest simplex among the pixels is much smaller than the truth
+    # highly mixed pixels: the largest simplex among the pixels is
+    # much smaller than the truth
     assert mixed_angles.min() > 3 * angles.max(), (mixed_angles, angles)
     assert mixed_angles.mean() > 10.0
     assert mixed_rmse > 5 * rmse
 
 
-# ------------------------------------------------------------------------------------- FCLS
+# --------------------------------------------------------------------------------- FCLS
 
 
 @FAST
@@ -524,7 +538,8 @@ def test_fcls_matches_the_enumerated_qp_optimum(seed, k, extra, n, scale, offset
     np.testing.assert_allclose(a.sum(axis=1), 1.0, rtol=0, atol=1e-12)
     ref = np.array([_fcls_reference(x, E) for x in X])
     np.testing.assert_allclose(a, ref, rtol=0, atol=1e-6)
-    # and no feasible point fits better (objective-level check, relative to the data scale)
+    # and no feasible point fits better
+    # (objective-level check, relative to the data scale)
     res = np.sum((X - a @ E) ** 2, axis=1)
     res_ref = np.sum((X - ref @ E) ** 2, axis=1)
     assert np.all(res <= res_ref + 1e-9 * np.sum(X**2, axis=1) + 1e-300)
@@ -541,8 +556,9 @@ def test_fcls_matches_the_enumerated_qp_optimum(seed, k, extra, n, scale, offset
 def test_fcls_with_orthonormal_endmembers_is_the_projection_onto_the_simplex(
     seed, k, extra, n, scale
 ):
-    """With E = s Qᵀ (orthonormal columns of Q), ‖x − Eᵀa‖² = s²‖Qᵀx/s − a‖² + const, so FCLS
-    is the Euclidean projection of Qᵀx/s onto the probability simplex (closed form)."""
+    """With E = s Qᵀ (orthonormal columns of Q), ‖x − Eᵀa‖² = s²‖Qᵀx/s − a‖² + const, so
+    FCLS is the Euclidean projection of Qᵀx/s onto the probability simplex
+    (closed form)."""
     rng = np.random.default_rng(seed)
     c = k + extra
     Q = np.linalg.qr(rng.normal(size=(c, k)))[0]
@@ -553,8 +569,8 @@ def test_fcls_with_orthonormal_endmembers_is_the_projection_onto_the_simplex(
 
 
 def test_fcls_outside_points_get_the_closest_point_of_the_simplex():
-    """A triangle in the plane z = 1 of R³: points pushed out of a face or off a vertex get the
-    coordinates of the foot of the perpendicular (computed by hand)."""
+    """A triangle in the plane z = 1 of R³: points pushed out of a face or off a vertex
+    get the coordinates of the foot of the perpendicular (computed by hand)."""
     E = np.array([[0.0, 0.0, 1.0], [4.0, 0.0, 1.0], [0.0, 4.0, 1.0]])
     X = np.array(
         [
@@ -583,10 +599,11 @@ def test_fcls_outside_points_get_the_closest_point_of_the_simplex():
 
 @pytest.mark.parametrize("offset", [10.0, 100.0, 1000.0])
 def test_fcls_is_shift_invariant(offset):
-    """With Σa = 1, x − Eᵀa = (x + b) − (E + 1bᵀ)ᵀa: adding one spectrum b (a background) to
-    the data and to every endmember changes no abundance. The enumerated reference, solving
-    the same bordered KKT systems in double precision on the shifted problem, stays within
-    ~1e-8 of the truth up to offset 1000; FCLS must too (to 1e-6).
+    """With Σa = 1, x − Eᵀa = (x + b) − (E + 1bᵀ)ᵀa: adding one spectrum b
+    (a background) to the data and to every endmember changes no abundance. The
+    enumerated reference, solving the same bordered KKT systems in double precision on
+    the shifted problem, stays within ~1e-8 of the truth up to offset 1000; FCLS must
+    too (to 1e-6).
 
     Fails at offset 1000: FCLS silently returns abundances off by up to 0.019
     (0.35 at offset 10⁴), e.g. one abundance of 0.0186 set to zero."""
@@ -665,7 +682,7 @@ def test_fcls_bad_input_raises():
         fcls(X, E[0])
 
 
-# ------------------------------------------------------------------------ active-set engine
+# -------------------------------------------------------------------- active-set engine
 
 
 @FAST
@@ -699,7 +716,8 @@ def test_active_set_warns_when_max_iter_is_too_small():
         0.5 * rng.dirichlet(np.ones(5), 6) + 0.1
     )  # all five variables free at the optimum
     X = A_true @ E
-    # with sum-to-one: one variable is freed per outer iteration, starting from one vertex
+    # with sum-to-one: one variable is freed per outer iteration,
+    # starting from one vertex
     with pytest.warns(ConvergenceWarning, match=r"fcls stopped after max_iter=2"):
         a = fcls(X, E, max_iter=2)
     assert np.all(a >= 0)
@@ -722,13 +740,14 @@ def test_active_set_per_row_gram_with_sum_to_one_raises():
         active_set(gram, np.ones((4, 3)), sum_to_one=True)
 
 
-# ----------------------------------------------------------------------- Bayesian unmixing
+# -------------------------------------------------------------------- Bayesian unmixing
 
 _SNR_DB = 33.0
 
 
 def _bayes_data(noise_factor=1.0, seed=3):
-    """3 endmembers, 30 × 30 pixels, 40 channels, pure pixels, Gaussian noise of known σ."""
+    """3 endmembers, 30 × 30 pixels, 40 channels, pure pixels,
+    Gaussian noise of known σ."""
     data = make_mixture(
         n_components=3,
         shape=(30, 30),
@@ -789,12 +808,12 @@ def test_bayesian_recovers_noise_endmembers_and_covers_the_truth(bayes_fit):
     assert match.angles.mean() <= start.angles.mean(), (match.angles, start.angles)
     low, high = model.abundances_interval_[:, :, match.order]
     coverage = np.mean((low <= A) & (A <= high))
-    # Measured 0.77 here (0.74–0.90 over other random_state values for these data, 0.52–0.94
-    # over other datasets at this SNR) and the same with chains ten times longer, so it is not
-    # the chain length; 0.95 with sample_endmembers=False. Not 0.95: the endmembers (hence the
-    # size of the simplex) are only weakly pinned by the flat prior, and the posterior-mean
-    # abundances carry a bias comparable to their posterior width (mean |bias| 0.005 vs
-    # mean standard deviation 0.004 here).
+    # Measured 0.77 here (0.74–0.90 over other random_state values for these data,
+    # 0.52–0.94 over other datasets at this SNR) and the same with chains ten times
+    # longer, so it is not the chain length; 0.95 with sample_endmembers=False. Not
+    # 0.95: the endmembers (hence the size of the simplex) are only weakly pinned by the
+    # flat prior, and the posterior-mean abundances carry a bias comparable to their
+    # posterior width (mean |bias| 0.005 vs mean standard deviation 0.004 here).
     assert coverage > 0.7, coverage
 
 
@@ -817,10 +836,10 @@ def test_bayesian_uncertainty_grows_with_the_noise(bayes_fit):
 
 
 def test_bayesian_abundance_posterior_is_the_analytic_gaussian():
-    """With the endmembers fixed, a pixel far from every face of the simplex has the Gaussian
-    posterior of sum-to-one least squares: a = e_k + B t with B = [I; −1ᵀ], t ~ N(t̂, σ²
-    (Bᵀ E Eᵀ B)⁻¹). Its mean is FCLS's solution; its standard deviations follow in closed
-    form."""
+    """With the endmembers fixed, a pixel far from every face of the simplex has the
+    Gaussian posterior of sum-to-one least squares: a = e_k + B t with B = [I; −1ᵀ], t ~
+    N(t̂, σ² (Bᵀ E Eᵀ B)⁻¹). Its mean is FCLS's solution; its standard deviations follow
+    in closed form."""
     X, *_ = _bayes_data()
     model = BayesianUnmixing(
         3, n_samples=150, burn_in=50, sample_endmembers=False, random_state=1
@@ -833,9 +852,9 @@ def test_bayesian_abundance_posterior_is_the_analytic_gaussian():
     a_hat = fcls(X, E)
     interior = a_hat.min(axis=1) > 8 * sd.max()
     assert interior.sum() > 200
-    # σ²: integrating the abundances out (k − 1 free per pixel) leaves, under Jeffreys' prior,
-    # the inverse-gamma posterior IG((n(c − k + 1))/2, SSR/2) with SSR the least-squares
-    # residual, whose mean is SSR / (n(c − k + 1) − 2) (truncation aside)
+    # σ²: integrating the abundances out (k − 1 free per pixel) leaves, under Jeffreys'
+    # prior, the inverse-gamma posterior IG((n(c − k + 1))/2, SSR/2) with SSR the
+    # least-squares residual, whose mean is SSR / (n(c − k + 1) − 2) (truncation aside)
     n, c = X.shape
     ssr = np.sum((X - a_hat @ E) ** 2)
     assert model.noise_variance_ == pytest.approx(ssr / (n * (c - 2) - 2), rel=0.01)
@@ -850,9 +869,9 @@ def test_bayesian_abundance_posterior_is_the_analytic_gaussian():
 
 
 def test_bayesian_fit_when_a_vertex_is_the_zero_spectrum():
-    """Counts with a vacuum region: the vacuum pixels record exactly zero counts. The data are
-    non-negative and span a triangle of positive area; N-FINDR takes an all-zero pixel as a
-    vertex, and the FCLS start must accept it."""
+    """Counts with a vacuum region: the vacuum pixels record exactly zero counts. The
+    data are non-negative and span a triangle of positive area; N-FINDR takes an
+    all-zero pixel as a vertex, and the FCLS start must accept it."""
     rng = np.random.default_rng(4)
     W = np.vstack(
         [np.zeros(20), rng.uniform(0.5, 1.5, (2, 20))]
@@ -879,7 +898,7 @@ def test_bayesian_bad_parameters_raise():
         BayesianUnmixing(3).fit(nan)
 
 
-# ------------------------------------------------------------------------- check_estimator
+# ---------------------------------------------------------------------- check_estimator
 
 _CENTERED = (
     "standardized blobs: two of N-FINDR's vertices are negative in every channel and "
@@ -890,7 +909,8 @@ _CENTERED = (
 # NFINDR passes every check.
 NFINDR_EXPECTED_FAILURES = {}
 
-# BayesianUnmixing keeps its endmembers non-negative, which the checks' centered data defeat.
+# BayesianUnmixing keeps its endmembers non-negative,
+# which the checks' centered data defeat.
 BAYESIAN_EXPECTED_FAILURES = {
     "check_transformer_general": _CENTERED,
     "check_transformer_data_not_an_array": _CENTERED,
@@ -919,8 +939,8 @@ def test_check_estimator_bayesian_unmixing():
 
 
 def test_centered_blobs_reason_holds():
-    """The reason given for the centered-data checks: on the checks' standardized blobs two of
-    N-FINDR's vertices are negative in every channel."""
+    """The reason given for the centered-data checks: on the checks' standardized blobs
+    two of N-FINDR's vertices are negative in every channel."""
     X, _ = make_blobs(
         n_samples=30,
         centers=[[0, 0, 0], [1, 1, 1]],
@@ -936,7 +956,7 @@ def test_centered_blobs_reason_holds():
             BayesianUnmixing(3, n_samples=2, burn_in=0, random_state=seed).fit(X)
 
 
-# ---------------------------------------------------------------------------- plot_simplex
+# ------------------------------------------------------------------------- plot_simplex
 
 
 def _scatter(ax, label):
@@ -958,7 +978,8 @@ def test_plot_simplex_artists_and_projection():
         "truth",
         "found",
     ]
-    # the pixel cloud is the data in the plane of the first two principal axes (any sign)
+    # the pixel cloud is the data in the plane of the first two
+    # principal axes (any sign)
     mean, V = _pca_axes(X, 2)
     ref = (X - mean) @ V.T
     xy = _scatter(ax, "pixels")

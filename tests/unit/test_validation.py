@@ -1,4 +1,5 @@
-"""Tests of lectlib._validation, the one vocabulary every public function checks its input with."""
+"""Tests of lectlib._validation, the one vocabulary every public function
+checks its input with."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tests of lectlib.widgets: sliders over precomputed frames, with and without ipywidgets Stack."""
+"""Tests of lectlib.widgets: sliders over precomputed frames,
+with and without ipywidgets Stack."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.usefixtures("close_figures")
 
 
 def _draw_factory(calls=None):
-    """A draw function whose figure spells its arguments as gray levels, so frames differ."""
+    """A draw function whose figure spells its arguments as gray levels,
+    so frames differ."""
 
     def draw(a, b="x"):
         if calls is not None:
@@ -57,7 +59,7 @@ def test_stack_is_available():
     assert hasattr(widgets, "Stack")
 
 
-# ---------------------------------------------------------------------------------- frames
+# ------------------------------------------------------------------------------- frames
 
 
 @pytest.mark.parametrize(
@@ -79,7 +81,8 @@ def test_one_png_frame_per_combination(a_values, b_values):
 
 
 def test_frames_are_the_drawn_figures():
-    # frame (i, j) is the PNG of draw(a=values[i], b=values[j]), drawn independently here
+    # frame (i, j) is the PNG of draw(a=values[i], b=values[j]),
+    # drawn independently here
     draw = _draw_factory()
     w = interact(draw, a=[1, 2], b=["x", "y"], dpi=DPI)
     for (i, j), png in w.frames.items():
@@ -142,7 +145,7 @@ def test_draw_returning_nothing_raises():
     assert plt.get_fignums() == before
 
 
-# ------------------------------------------------------------------- sliders, stacks, links
+# --------------------------------------------------------------- sliders, stacks, links
 
 
 def test_single_slider_stack_and_initial_value():
@@ -244,7 +247,7 @@ def test_repr_mimebundle_includes_current_frame():
     assert "application/vnd.jupyter.widget-view+json" in bundle
 
 
-# ----------------------------------------------------------------- fallback without Stack
+# --------------------------------------------------------------- fallback without Stack
 
 
 def test_kernel_callback_fallback_without_stack(monkeypatch):
@@ -264,7 +267,7 @@ def test_kernel_callback_fallback_without_stack(monkeypatch):
     assert w._repr_mimebundle_()["image/png"] == image.value
 
 
-# ------------------------------------------------------------------------------ bad input
+# ---------------------------------------------------------------------------- bad input
 
 
 def test_interact_errors():
@@ -300,7 +303,7 @@ def test_errors_leave_no_figures():
     assert plt.get_fignums() == before
 
 
-# ---------------------------------------------------------------------------- cube_browser
+# ------------------------------------------------------------------------- cube_browser
 
 
 def test_cube_browser_frame_counts():
@@ -347,7 +350,8 @@ def test_cube_browser_errors():
         ValueError, match=r"n_positions=7 exceeds the image size \(6, 6\)"
     ):
         cube_browser(cube, np.arange(10.0), n_energies=3, n_positions=7)
-    # With the default window=1 a slice spans 3 channels, so only 10 - 2 = 8 can be centers.
+    # With the default window=1 a slice spans 3 channels,
+    # so only 10 - 2 = 8 can be centers.
     with pytest.raises(ValueError, match=r"n_energies must be <= 8"):
         cube_browser(cube, np.arange(10.0), n_energies=9)
     with pytest.raises(ValueError, match=r"cube must be 3-D"):
@@ -357,7 +361,8 @@ def test_cube_browser_errors():
 
 
 def test_cube_browser_window_wider_than_the_spectrum_is_a_value_error():
-    # 2 * window + 1 = 13 channels do not fit in 10: say so, instead of an IndexError or NaN
+    # 2 * window + 1 = 13 channels do not fit in 10: say so,
+    # instead of an IndexError or NaN
     cube = np.random.default_rng(0).random((6, 6, 10))
     with pytest.raises(ValueError, match=r"window"):
         cube_browser(
