@@ -8,7 +8,8 @@ the text between each pair of marker comments in ``chapters/appendix_benchmarks.
     <!-- results:NAME:end -->
 
 with the markdown that :func:`render_blocks` makes from the JSON, for NAME in
-``machine``, ``regression``, ``poisson_scaling``, ``unmixing`` and ``sliding``.
+``machine``, ``regression``, ``poisson_scaling``, ``unmixing``, ``sliding`` and
+``runtimes``.
 Everything outside the markers is left as it is. ``run.sh`` (``make bench``) calls it
 after the benchmarks; on its own::
 
@@ -31,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 PAGE = ROOT / "chapters" / "appendix_benchmarks.md"
-BLOCKS = ("machine", "regression", "poisson_scaling", "unmixing", "sliding")
+BLOCKS = ("machine", "regression", "poisson_scaling", "unmixing", "sliding", "runtimes")
 MARKER = re.compile(
     r"<!-- results:(?P<name>[a-z_]+):start -->\n(?P<body>.*?)"
     r"<!-- results:(?P=name):end -->",
@@ -119,6 +120,7 @@ def render_machine(results):
         "poisson_scaling": "Poisson scaling",
         "unmixing": "unmixing",
         "sliding": "sliding FFT",
+        "runtimes": "chapter run times",
     }
     for key in BLOCKS[1:]:
         if key not in results:
@@ -136,6 +138,8 @@ def render_machine(results):
                 f"pysptools {p['pysptools']}, numpy {p['numpy']}, scipy {p['scipy']}, "
                 f"cvxopt {p['cvxopt']}, scikit-learn {p['sklearn']} (own venv)"
             )
+        elif key == "runtimes":
+            peer = "the same chapters without the set-up cell's one-thread default"
         else:
             peer = f"scipy.fft {v['scipy']} (the floor, same venv); " + "; ".join(
                 sliding_peer_versions(name, r["peers"][name])
@@ -643,6 +647,43 @@ def render_sliding(r):
     return "\n".join(lines)
 
 
+def render_runtimes(r):
+    chapters = r["chapters"]
+    slow = [
+        f"{name} ({k.removesuffix('_s')}, {t[k]:.1f} s)"
+        for name, t in chapters.items()
+        for k in ("quiet_s", "busy_s")
+        if t[k] > r["budget_s"]
+    ]
+    verdict = (
+        f"every chapter within {r['budget_s']:.0f} s, quiet and with one core busy"
+        if not slow
+        else "over budget: " + ", ".join(slow)
+    )
+    lines = [
+        f"Each chapter executed top to bottom in a fresh kernel (`jupyter nbconvert "
+        f"--execute`), wall time including the kernel's start, median of "
+        f"{r['repeats']} run(s); {r['machine']['logical_cpus']} logical CPUs.",
+        "",
+        r["table_markdown"],
+        "",
+        f"- Target, at most {r['budget_s']:.0f} s with no thread variables set: "
+        f"{'met' if not slow else 'missed'} ({verdict}).",
+    ]
+    if all("busy_unlimited_s" in t for t in chapters.values()):
+        worst = max(
+            chapters.values(), key=lambda t: t["busy_unlimited_s"] / t["busy_s"]
+        )
+        name = next(k for k, t in chapters.items() if t is worst)
+        lines.append(
+            "- Without the set-up cell's default (every variable set to the core "
+            f"count), the slowest chapter with one core busy is {name}: "
+            f"{worst['busy_unlimited_s']:.1f} s against {worst['busy_s']:.1f} s "
+            f"({worst['busy_unlimited_s'] / worst['busy_s']:.1f}×)."
+        )
+    return "\n".join(lines)
+
+
 def render_blocks(results):
     """Markdown for every block, from the loaded results
     (a dict: JSON file stem → data)."""
@@ -657,6 +698,7 @@ def render_blocks(results):
         poisson_scaling=render_poisson(results["poisson_scaling"]),
         unmixing=render_unmixing(results["unmixing"]),
         sliding=render_sliding(results["sliding"]),
+        runtimes=render_runtimes(results["runtimes"]),
     )
 
 

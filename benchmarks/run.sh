@@ -18,11 +18,13 @@
 #    with the course's venv (.venv, made by `make venv`); all but the first run their peers'
 #    modules (poisson_scaling_peer.py, unmixing_peer.py, sliding_peers.py) in the peers' venvs
 #    on the same arrays.
+#    Then bench_runtimes.py executes every chapter in a fresh kernel with the thread variables
+#    unset (quiet, one core busy), pinned, and with them set to the core count.
 # 3. Runs report.py, which renders the tables of every results/*.json into the appendix page.
 # BLAS/OpenMP are limited to one thread. Overrides: PYTHON (base interpreter for the peer venvs,
 # default python3), MAIN_PYTHON (default .venv/bin/python), PEER_VENV (the HyperSpy venv),
 # PYSPTOOLS_VENV, PYCROSCOPY_VENV, ATOMAI_VENV, REPEATS (lectlib and HyperSpy; the timing rounds
-# of the sliding FFT), PEER_REPEATS (scipy loop, pysptools, NMF/ICA), SLIDING_PEER_REPEATS
+# of the sliding FFT), RUNTIME_REPEATS (chapter runs per condition, default 3), PEER_REPEATS (scipy loop, pysptools, NMF/ICA), SLIDING_PEER_REPEATS
 # (pycroscopy and atomai, default 1), SLIDING_PEERS (default "pycroscopy atomai"; leave a name
 # out to skip that peer and its 6-7 GB venv), PEER_INSTALL_TIMEOUT (seconds, default 1200),
 # RESULTS_DIR (default benchmarks/results) and APPENDIX_PAGE (default
@@ -40,6 +42,7 @@ ATOMAI_VENV="${ATOMAI_VENV:-$HERE/.venv-atomai}"
 REPEATS="${REPEATS:-7}"
 PEER_REPEATS="${PEER_REPEATS:-3}"
 SLIDING_PEER_REPEATS="${SLIDING_PEER_REPEATS:-1}"
+RUNTIME_REPEATS="${RUNTIME_REPEATS:-3}"
 SLIDING_PEERS="${SLIDING_PEERS-pycroscopy atomai}"
 PEER_INSTALL_TIMEOUT="${PEER_INSTALL_TIMEOUT:-1200}"
 RESULTS_DIR="${RESULTS_DIR:-$HERE/results}"
@@ -139,6 +142,10 @@ echo "== lectlib.sliding.SlidingFFT vs the batched rfft2 floor; pycroscopy and a
   --peer-repeats "$SLIDING_PEER_REPEATS" --pycroscopy-python "$PYCROSCOPY_VENV/bin/python" \
   --atomai-python "$ATOMAI_VENV/bin/python" ${SKIP_SLIDING[@]+"${SKIP_SLIDING[@]}"} \
   --out "$RESULTS_DIR/sliding.json"
+echo
+echo "== each chapter's run time in a fresh kernel without thread variables"
+"$MAIN_PYTHON" "$HERE/bench_runtimes.py" --repeats "$RUNTIME_REPEATS" --without-limit \
+  --out "$RESULTS_DIR/runtimes.json" || echo "warning: a chapter is over its run-time budget" >&2
 echo
 echo "== the tables of chapters/appendix_benchmarks.md"
 "$MAIN_PYTHON" "$HERE/report.py" --results "$RESULTS_DIR" --page "$APPENDIX_PAGE"

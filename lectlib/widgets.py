@@ -89,17 +89,39 @@ def figure_to_png(fig, dpi=100, *, colors=None):
     if colors is not None:
         colors = check_scalar(colors, "colors", low=2, high=256, integer=True)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     if colors is None:
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
         return buf.getvalue()
     from PIL import Image
 
-    image = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    # Raw RGBA pixels, not a PNG to decode again: the encoding is most of the time of a
+    # frame after drawing it.
+    fig.savefig(buf, format="rgba", dpi=dpi)
+    image = _rgba_image(buf.getvalue(), fig.get_size_inches() * dpi)
+    if image is None:  # a cropped size (savefig.bbox = "tight"): read the PNG instead
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
+        image = Image.open(io.BytesIO(buf.getvalue()))
     out = io.BytesIO()
-    image.quantize(colors, method=Image.Quantize.MEDIANCUT).save(
-        out, format="PNG", optimize=True
+    image.convert("RGB").quantize(colors, method=Image.Quantize.MEDIANCUT).save(
+        out, format="PNG"
     )
     return out.getvalue()
+
+
+def _rgba_image(raw, size):
+    """A PIL image of raw RGBA bytes of a figure of ``size`` (w, h) pixels, or None.
+
+    Agg truncates the figure's size in pixels, which may be one less than its rounded
+    value; None when neither width fits the bytes (e.g. a cropped figure).
+    """
+    from PIL import Image
+
+    n = len(raw) // 4
+    for w in dict.fromkeys((int(size[0]), int(round(size[0])))):
+        if w > 0 and n % w == 0 and abs(n // w - size[1]) < 1:
+            return Image.frombuffer("RGBA", (w, n // w), raw, "raw", "RGBA", 0, 1)
+    return None
 
 
 #: Frames are rendered at this multiple of their on-page resolution, for HiDPI screens.
