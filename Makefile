@@ -23,7 +23,9 @@ HTML_MANAGER_VERSION := 1.0.15
 REQUIREJS_VERSION := 2.3.8
 MATHJAX_VERSION := 3.2.2
 ASSETS := _build/web-assets
-ASSETS_STAMP := $(ASSETS)/.versions-$(HTML_MANAGER_VERSION)-$(REQUIREJS_VERSION)-$(MATHJAX_VERSION)
+# Bump ASSETS_LAYOUT when the set of files copied below changes, so `make` refreshes them.
+ASSETS_LAYOUT := 2
+ASSETS_STAMP := $(ASSETS)/.versions-$(HTML_MANAGER_VERSION)-$(REQUIREJS_VERSION)-$(MATHJAX_VERSION)-$(ASSETS_LAYOUT)
 
 CHROMIUM ?= /usr/bin/chromium
 
@@ -46,6 +48,12 @@ $(STAMP): requirements.txt pyproject.toml
 
 assets: $(ASSETS_STAMP)
 
+# Only what the site loads is copied: the embed manager with its woff2 icon fonts (every
+# browser the site supports takes those; the eot, ttf, woff and svg copies are for browsers
+# of the last decade), and MathJax's tex-chtml.js, which bundles the TeX input, CHTML
+# output, menu and assistive MathML, with what it loads on demand (fonts, TeX extensions,
+# the SVG renderer and the accessibility explorer the menu offers, which needs the MathML
+# input).
 $(ASSETS_STAMP):
 	@command -v npm >/dev/null 2>&1 || { \
 	  echo "error: npm is needed once to fetch the site's offline scripts (ipywidgets embed, MathJax)."; \
@@ -59,11 +67,13 @@ $(ASSETS_STAMP):
 	tar -xzf $(ASSETS)/npm/requirejs-$(REQUIREJS_VERSION).tgz -C $(ASSETS)/npm/rq
 	tar -xzf $(ASSETS)/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(ASSETS)/npm/mj
 	mkdir -p $(ASSETS)/static/ipywidgets
-	cd $(ASSETS)/npm/hm/package/dist && cp embed-amd.js *.woff2 *.woff *.ttf *.eot *.svg \
+	cd $(ASSETS)/npm/hm/package/dist && cp embed-amd.js *.woff2 \
 	  $(CURDIR)/$(ASSETS)/static/ipywidgets/
 	cp $(ASSETS)/npm/rq/package/require.js $(ASSETS)/static/ipywidgets/
-	cd $(ASSETS)/npm/mj/package/es5 && cp -r tex-chtml.js output input ui a11y adaptors ../LICENSE \
+	cd $(ASSETS)/npm/mj/package/es5 && cp -r tex-chtml.js output input a11y ../LICENSE \
 	  $(CURDIR)/$(ASSETS)/static/mathjax/
+	cd $(ASSETS)/static/mathjax && rm -f input/asciimath.js input/tex.js input/tex-base.js \
+	  input/tex-full.js output/chtml.js
 	rm -rf $(ASSETS)/npm
 	@touch $@
 
@@ -100,10 +110,17 @@ lab: $(STAMP)
 bench: $(STAMP)
 	PYTHON=$(PYTHON) MAIN_PYTHON=$(BIN)/python bash benchmarks/run.sh
 
-# Publishing: set the repository URL in _config.yml and every chapter's install cell at once.
+# Publishing: set the repository URL in _config.yml, every chapter's install cell,
+# CITATION.cff and pyproject.toml at once; REF is the commit or tag the install cells pin
+# (default main), BRANCH the branch the launch buttons open (default: unchanged). The
+# publishing workflow runs it with the forge's URL, the commit it builds and
+# BRANCH=published (README.md, "Publishing the course").
 repo-url: $(STAMP)
-	@test -n "$(URL)" || { echo "usage: make repo-url URL=https://github.com/ORG/REPO"; exit 1; }
-	$(BIN)/python chapters/_ext/repository.py "$(URL)"
+	@test -n "$(URL)" || { \
+	  echo "usage: make repo-url URL=https://github.com/ORG/REPO [REF=main] [BRANCH=main]"; \
+	  exit 1; }
+	$(BIN)/python chapters/_ext/repository.py "$(URL)" --ref "$(or $(REF),main)" \
+	  $(if $(BRANCH),--branch "$(BRANCH)")
 
 clean:
 	rm -rf _build

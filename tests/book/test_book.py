@@ -1,65 +1,25 @@
-"""The book: it builds with warnings as errors, every page is there, and it works offline.
+"""The book: it builds with warnings as errors, every page is there, it works offline.
 
-One session-scoped build (``jupyter-book build -W``) into a temporary folder executes every
-chapter; the tests then read its HTML, and a real Chromium opens it from a loopback server.
+One session-scoped build (``built_book`` in ``conftest.py``: ``jupyter-book build -W``
+into a temporary folder) executes every chapter; the tests then read its HTML, and a
+real Chromium opens it from a loopback server that serves it as a static host does
+(``site``). ``test_pages.py`` checks every page's layout, weight and alt text at two
+widths.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 
 import pytest
 
-from helpers import REPO, free_port, screenshot_dir
-
-ASSETS = REPO / "_build" / "web-assets" / "static"
+from helpers import REPO, screenshot_dir
 
 
 def _toc_pages():
     text = (REPO / "_toc.yml").read_text()
     root = re.search(r"^root:\s*(\S+)", text, re.M).group(1)
     return [root] + re.findall(r"^\s*-?\s*file:\s*(\S+)", text, re.M)
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    if not (ASSETS / "ipywidgets" / "embed-amd.js").is_file():
-        pytest.fail(
-            "the site's offline scripts are missing; run `make assets` (make test does)"
-        )
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    start = time.perf_counter()
-    run = subprocess.run(
-        [
-            str(jupyter_book),
-            "build",
-            "--warningiserror",
-            "--keep-going",
-            "--path-output",
-            str(out),
-            ".",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
-    elapsed = time.perf_counter() - start
-    log = run.stdout + run.stderr
-    assert run.returncode == 0, (
-        f"jupyter-book build -W failed after {elapsed:.0f} s:\n{log[-6000:]}"
-    )
-    html = out / "_build" / "html"
-    print(f"\nbook built in {elapsed:.1f} s")
-    return html
 
 
 def _page(html, page):
@@ -120,25 +80,6 @@ def test_launch_buttons_and_install_cells_use_the_one_repository_url(built_book)
     assert set(install_cell_urls(REPO).values()) == {url}
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="session")
-def site(built_book):
-    port = free_port()
-    handler = functools.partial(_QuietHandler, directory=str(built_book))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _watch(page, origin):
     problems = []
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
@@ -167,6 +108,16 @@ def _watch(page, origin):
     return problems
 
 
+def _scroll_through(page):
+    """Scroll to the bottom and back, so that lazily loaded images load."""
+    height = page.evaluate("document.scrollingElement.scrollHeight")
+    for y in range(0, height + 800, 800):
+        page.evaluate(f"window.scrollTo(0, {y})")
+        page.wait_for_timeout(30)
+    page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")
+
+
 @pytest.mark.browser
 def test_intro_page_renders_offline(site, browser, tmp_path):
     page = browser.new_page()
@@ -176,7 +127,9 @@ def test_intro_page_renders_offline(site, browser, tmp_path):
     assert page.locator("table").first.is_visible()
     assert page.get_by_text("Secondary-ion mass spectrometry").count() >= 1
     assert (
-        page.locator(".bibliography dd, .bibliography .citation, div.citation").count()
+        page.locator(
+            ".bibliography dd, .bibliography .citation, div.citation, aside.footnote"
+        ).count()
         >= 10
     )
     page.screenshot(
@@ -215,19 +168,24 @@ def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(
     page = browser.new_page()
     problems = _watch(page, site)
     page.goto(f"{site}/chapters/{chapter}.html", wait_until="networkidle")
+    _scroll_through(page)
 
-    # Static figures (files in _images/, not the widgets' frames): every one has loaded.
+    # Static figures (files in _images/, not the widgets' frames): every one shown has
+    # loaded (those in closed solutions load lazily when opened).
     figures = page.locator(".cell_output img[src*='_images/']")
     page.wait_for_function(
         """() => [...document.querySelectorAll('.cell_output img')]
-                              .every(img => img.complete && img.naturalWidth > 0)""",
+             .filter(img => img.checkVisibility({visibilityProperty: true,
+                                                 opacityProperty: true}))
+             .every(img => img.complete && img.naturalWidth > 0)""",
         timeout=30000,
     )
     assert figures.count() >= min_figures, f"only {figures.count()} figures"
     # Math is typeset by the locally served MathJax.
     page.wait_for_selector("mjx-container", timeout=30000)
 
-    # The embedded widgets render: sliders, and one visible frame under each slider group.
+    # The embedded widgets render: sliders, and one visible frame under each slider
+    # group.
     page.wait_for_selector(
         ".jupyter-widgets .widget-image, .jupyter-widgets img", timeout=30000
     )
@@ -236,7 +194,8 @@ def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(
     )
     assert sliders.count() >= min_sliders, f"only {sliders.count()} sliders rendered"
 
-    # Move the first slider of the chapter's first FrameSlider and watch its figure change.
+    # Move the first slider of the chapter's first FrameSlider and watch its figure
+    # change.
     slider = sliders.first
     slider.scroll_into_view_if_needed()
     group = slider.locator("xpath=ancestor::div[contains(@class,'widget-vbox')][1]")
