@@ -677,7 +677,7 @@ def render_runtimes(r):
         name = next(k for k, t in chapters.items() if t is worst)
         lines.append(
             "- Without the set-up cell's default (every variable set to the core "
-            f"count), the slowest chapter with one core busy is {name}: "
+            f"count), the chapter slowed most with one core busy is {name}: "
             f"{worst['busy_unlimited_s']:.1f} s against {worst['busy_s']:.1f} s "
             f"({worst['busy_unlimited_s'] / worst['busy_s']:.1f}×)."
         )
