@@ -103,3 +103,40 @@ def run_estimator_checks(estimator, expected):
     assert set(xfailed) == set(expected)
     assert sum(r["status"] == "passed" for r in results) > 20
     return xfailed
+
+
+def watch_page(page, origin):
+    """Collect what goes wrong on a playwright ``page``: errors, failed or refused
+    requests, and any request that leaves ``origin`` (the local server)."""
+    problems = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    # Chromium asks every site for /favicon.ico by itself; the book has none.
+    page.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and not m.location.get("url", "").endswith("/favicon.ico")
+            and problems.append(f"console error: {m.text} ({m.location.get('url')})")
+        ),
+    )
+    page.on(
+        "requestfailed",
+        lambda r: problems.append(f"request failed: {r.url} ({r.failure})"),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            r.status >= 400
+            and not r.url.endswith("/favicon.ico")
+            and problems.append(f"HTTP {r.status}: {r.url}")
+        ),
+    )
+    page.on(
+        "request",
+        lambda r: (
+            r.url.startswith(("http:", "https:", "ws:", "wss:"))
+            and not r.url.startswith(origin)
+            and problems.append(f"external request: {r.url}")
+        ),
+    )
+    return problems

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from helpers import REPO, screenshot_dir
+from helpers import REPO, screenshot_dir, watch_page
 
 
 def _toc_pages():
@@ -80,34 +80,6 @@ def test_launch_buttons_and_install_cells_use_the_one_repository_url(built_book)
     assert set(install_cell_urls(REPO).values()) == {url}
 
 
-def _watch(page, origin):
-    problems = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    # Chromium asks every site for /favicon.ico by itself; the book has none.
-    page.on(
-        "console",
-        lambda m: (
-            m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico")
-            and problems.append(f"console error: {m.text} ({m.location.get('url')})")
-        ),
-    )
-    page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-    page.on(
-        "response",
-        lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"),
-    )
-    page.on(
-        "request",
-        lambda r: (
-            r.url.startswith(("http:", "https:"))
-            and not r.url.startswith(origin)
-            and problems.append(f"external request: {r.url}")
-        ),
-    )
-    return problems
-
-
 def _scroll_through(page):
     """Scroll to the bottom and back, so that lazily loaded images load."""
     height = page.evaluate("document.scrollingElement.scrollHeight")
@@ -121,7 +93,7 @@ def _scroll_through(page):
 @pytest.mark.browser
 def test_intro_page_renders_offline(site, browser, tmp_path):
     page = browser.new_page()
-    problems = _watch(page, site)
+    problems = watch_page(page, site)
     page.goto(f"{site}/intro.html", wait_until="networkidle")
     assert "Machine Learning for Spectroscopy and Imaging Data" in page.title()
     assert page.locator("table").first.is_visible()
@@ -166,7 +138,7 @@ def test_chapter_page_shows_figures_and_its_sliders_work_without_a_kernel(
 ):
     min_figures, min_sliders = CHAPTER_PAGES[chapter]
     page = browser.new_page()
-    problems = _watch(page, site)
+    problems = watch_page(page, site)
     page.goto(f"{site}/chapters/{chapter}.html", wait_until="networkidle")
     _scroll_through(page)
 

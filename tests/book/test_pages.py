@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO
+from helpers import REPO, watch_page
 
 DESKTOP, PHONE = 1400, 400
 #: A chapter page transfers at most this much, cold, as a static host serves it.
@@ -196,41 +196,6 @@ LAYOUT = """
 """
 
 
-def _watch(page, origin):
-    problems = []
-    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
-    # Chromium asks every site for /favicon.ico by itself; the book has none.
-    page.on(
-        "console",
-        lambda m: (
-            m.type == "error"
-            and not m.location.get("url", "").endswith("/favicon.ico")
-            and problems.append(f"console error: {m.text} ({m.location.get('url')})")
-        ),
-    )
-    page.on(
-        "requestfailed",
-        lambda r: problems.append(f"request failed: {r.url} ({r.failure})"),
-    )
-    page.on(
-        "response",
-        lambda r: (
-            r.status >= 400
-            and not r.url.endswith("/favicon.ico")
-            and problems.append(f"HTTP {r.status}: {r.url}")
-        ),
-    )
-    page.on(
-        "request",
-        lambda r: (
-            r.url.startswith(("http:", "https:", "ws:", "wss:"))
-            and not r.url.startswith(origin)
-            and problems.append(f"external request: {r.url}")
-        ),
-    )
-    return problems
-
-
 def _kind(mime, url):
     path = url.split("?")[0]
     if "html" in mime:
@@ -291,7 +256,7 @@ def _visit(context, origin, name, width, throttle, shots):
     cdp.on("Network.responseReceived", on_response)
     cdp.on("Network.dataReceived", on_data)
     cdp.on("Network.loadingFinished", on_finished)
-    problems = _watch(page, origin)
+    problems = watch_page(page, origin)
     page.add_init_script(STAMP_IMAGES)
     start = time.perf_counter()
     page.goto(f"{origin}/{name}.html", wait_until="load", timeout=180000)
