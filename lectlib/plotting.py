@@ -292,6 +292,7 @@ def plot_maps(
     vmin=None,
     vmax=None,
     share_scale=False,
+    symmetric=False,
     colorbar=True,
     axes=None,
     ncols=None,
@@ -313,6 +314,10 @@ def plot_maps(
     share_scale : bool, default=False
         One color range for all maps (their common min and max),
         so they compare directly.
+    symmetric : bool, default=False
+        A scale centered on zero, from -m to m with m the largest magnitude (of each
+        map, or of all with ``share_scale``): for signed maps such as loadings, whose
+        zero then takes the middle color of a diverging ``cmap`` (e.g. ``"RdBu_r"``).
     colorbar : bool, default=True
         A color bar beside every map.
     axes : sequence of Axes, optional
@@ -350,6 +355,10 @@ def plot_maps(
     >>> fig = plot_maps(maps, titles=["a", "b", "c"])
     >>> len(fig.axes), [len(ax.child_axes) for ax in fig.axes]  # a colorbar per map
     (3, [1, 1, 1])
+    >>> fig = plot_maps(maps - 0.5, cmap="RdBu_r", symmetric=True)
+    >>> lo, hi = fig.axes[0].images[0].get_clim()
+    >>> bool(-lo == hi == np.abs(maps[:, :, 0] - 0.5).max())
+    True
     """
     maps = as_float_array(maps, "maps", ndim=(2, 3))
     if maps.ndim == 2:
@@ -388,15 +397,21 @@ def plot_maps(
         for ax in axes[:n]:
             _axes(ax, None)
         fig = axes[0].figure
+    if symmetric and (vmin is not None or vmax is not None):
+        raise ValueError("symmetric takes its limits from the maps: omit vmin, vmax")
     if share_scale:
         vmin = maps.min() if vmin is None else vmin
         vmax = maps.max() if vmax is None else vmax
     for i, ax in enumerate(axes[:n]):
+        lo, hi = vmin, vmax
+        if symmetric:
+            hi = np.abs(maps if share_scale else maps[:, :, i]).max()
+            lo = -hi
         im = ax.imshow(
             maps[:, :, i],
             cmap=cmap,
-            vmin=vmin,
-            vmax=vmax,
+            vmin=lo,
+            vmax=hi,
             origin="upper",
             interpolation="nearest",
         )

@@ -135,6 +135,21 @@ def test_plot_maps_share_scale_gives_one_color_range():
         assert clim == pytest.approx((maps.min(), maps.max()))
 
 
+def test_plot_maps_symmetric_centers_each_scale_or_the_shared_one_on_zero():
+    rng = np.random.default_rng(3)
+    maps = np.stack([rng.normal(size=(6, 6)), 4 + rng.random((6, 6))], -1)
+    fig = plot_maps(maps, symmetric=True)
+    for i, ax in enumerate(_image_axes(fig)):
+        m = np.abs(maps[:, :, i]).max()
+        assert ax.images[0].get_clim() == pytest.approx((-m, m))
+    fig = plot_maps(maps, symmetric=True, share_scale=True)
+    m = np.abs(maps).max()
+    for ax in _image_axes(fig):
+        assert ax.images[0].get_clim() == pytest.approx((-m, m))
+    with pytest.raises(ValueError, match="symmetric"):
+        plot_maps(maps, symmetric=True, vmax=1.0)
+
+
 def test_plot_maps_explicit_limits_and_no_colorbar():
     maps = np.random.default_rng(2).random((5, 5, 2))
     fig = plot_maps(maps, vmin=-1.0, vmax=2.0, colorbar=False)
