@@ -34,7 +34,8 @@ Conventions, the same in every module:
 Modules, one per idea:
 
 * :mod:`~lectlib.datasets` — data with ground truth: spectral mixtures, EELS, lattice
-  images, and the named datasets in ``data/``;
+  images, ferroic and alloy crystals, the named datasets in ``data/``, and real images
+  fetched from PyPI;
 * :mod:`~lectlib.mixing` — the linear mixing model, Gaussian and Poisson noise,
   resolution;
 * :mod:`~lectlib.eels` — physics of the EELS references: plasmons, energy-loss function,
@@ -49,11 +50,14 @@ Modules, one per idea:
   Bayesian unmixing;
 * :mod:`~lectlib.sliding` — sliding-window descriptors of images: FFT, autocorrelation,
   histograms, and the ground truth of windows;
+* :mod:`~lectlib.crystallography` — atoms as descriptors: finding and refining atoms,
+  neighbor vectors, point groups and symmetry-adapted modes;
 * :mod:`~lectlib.plotting` — the course's figure style and figure helpers;
 * :mod:`~lectlib.widgets` — sliders that work live and on the static site.
 """
 
 from . import (
+    crystallography,
     datasets,
     decomposition,
     eels,
@@ -70,6 +74,7 @@ from . import (
 __version__ = "0.4.0"
 
 __all__ = [
+    "crystallography",
     "datasets",
     "decomposition",
     "eels",

@@ -29,10 +29,65 @@ from matplotlib.figure import Figure
 
 from ._validation import as_float_array, check_scalar
 
-__all__ = ["interact", "FrameSlider", "cube_browser", "figure_to_png", "HAS_STACK"]
+__all__ = [
+    "interact",
+    "FrameSlider",
+    "cube_browser",
+    "figure_to_png",
+    "glue",
+    "HAS_STACK",
+]
 
 #: Whether this ipywidgets has ``Stack`` (8.0+); without it, sliders need a kernel.
 HAS_STACK = hasattr(widgets, "Stack")
+
+
+def glue(name, value):
+    """Record a computed number for the page's prose, and return it unchanged.
+
+    On the built site the text cites it as ``{glue:text}`name:.2f``` (MyST-NB's
+    ``glue``), so every number in the prose is the one the notebook computed. Where
+    MyST-NB is not installed (Google Colab, a plain Jupyter), nothing is recorded and
+    the cell still runs.
+
+    Parameters
+    ----------
+    name : str
+        The key the prose refers to.
+    value : object
+        The value; numbers are formatted by the prose's format spec.
+
+    Returns
+    -------
+    object
+        ``value``, so that ``x = glue("x", compute())`` reads naturally.
+
+    See Also
+    --------
+    interact : a figure that changes with a slider, where this is one number.
+
+    Notes
+    -----
+    The value is stored with ``display=False``: it shows only where the prose cites it.
+
+    Examples
+    --------
+    >>> from lectlib.widgets import glue
+    >>> glue("answer", 42)
+    42
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str, got {name!r}")
+    try:
+        from myst_nb import glue as myst_glue
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - Colab, plain Jupyter
+        return value
+    if get_ipython() is not None:  # outside a kernel there is no page to glue into
+        # a numpy scalar would be shown as "np.float64(...)": glue the Python number
+        shown = value.item() if isinstance(value, np.generic) else value
+        myst_glue(name, shown, display=False)
+    return value
 
 
 def figure_to_png(fig, dpi=100, *, colors=None):

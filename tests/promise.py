@@ -140,12 +140,21 @@ def _register(**kwargs):
         registry.DATASETS.update(saved)
 
 
+def _srtio3_home():
+    """The cache folder holding the real SrTiO₃ images (downloaded once if needed)."""
+    from lectlib.datasets import fetch_srtio3, get_data_home
+
+    fetch_srtio3()
+    return str(get_data_home())
+
+
 def cases():
     """Every public callable of lectlib (and every estimator method)
     with a small valid call."""
     import matplotlib.pyplot as plt
 
     from lectlib import (
+        crystallography,
         datasets,
         decomposition,
         eels,
@@ -170,6 +179,11 @@ def cases():
     )
     image, labels = d["image"], d["labels"]
     vectors = lattice.lattice_vectors("square", 4.0, 10.0)
+    atoms = lattice.lattice_points((24, 24), vectors, origin=(12.0, 12.0))[0]
+    atoms = atoms + d["rng"].normal(0.0, 0.1, atoms.shape)
+    atom_image = datasets.render_atoms((24, 24), atoms, atom_size=1.0) * 30.0 + 2.0
+    square_site = 4.0 * np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]])
+    site_vectors = square_site + d["rng"].normal(0.0, 0.2, (5, 4, 2))
     fft = sliding.SlidingFFT(8, 4, crop=2).fit(image)
     est = dict
     tmp = tempfile.mkdtemp(prefix="lectlib-promise-")
@@ -258,6 +272,48 @@ def cases():
                 random_state=0,
             ),
             seed="random_state",
+        ),
+        "lectlib.datasets.ferroics.make_ferroic_lattice": Case(
+            datasets.make_ferroic_lattice,
+            dict(
+                shape=(48, 48),
+                spacing=8.0,
+                displacement=0.07,
+                dose=50.0,
+                background=0.05,
+                doubled=True,
+                atom_size=None,
+                b_intensity=None,
+                jitter=0.01,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.datasets.alloys.make_alloy_series": Case(
+            datasets.make_alloy_series,
+            dict(
+                compositions=(0.1, 0.8),
+                shape=(40, 40),
+                spacing=8.0,
+                angle=0.0,
+                distortion=0.06,
+                chain_length=2.0,
+                domain_size=4.0,
+                dose=50.0,
+                background=0.05,
+                atom_size=None,
+                jitter=0.01,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.datasets.fetchers.get_data_home": Case(
+            datasets.get_data_home, dict(data_home=tmp)
+        ),
+        # the cached copy only: the fuzz must not download (fetched once here)
+        "lectlib.datasets.fetchers.fetch_srtio3": Case(
+            datasets.fetch_srtio3,
+            dict(data_home=_srtio3_home(), download_if_missing=False, timeout=60.0),
         ),
         "lectlib.datasets.registry.register": Case(
             _register,
@@ -636,6 +692,96 @@ def cases():
         ),
         "lectlib.widgets.figure_to_png": Case(
             widgets.figure_to_png, dict(fig=plt.figure(figsize=(1, 1)), dpi=20)
+        ),
+        "lectlib.widgets.glue": Case(
+            widgets.glue, dict(name="x", value=1.0), opaque=("value",)
+        ),
+        # crystallography
+        "lectlib.crystallography.atoms.find_atoms": Case(
+            crystallography.find_atoms,
+            dict(
+                image=atom_image,
+                min_distance=2,
+                threshold=None,
+                refine="gaussian",
+                atom_size=1.0,
+                exclude_border=True,
+                max_atoms=None,
+            ),
+        ),
+        "lectlib.crystallography.atoms.refine_positions": Case(
+            crystallography.refine_positions,
+            dict(
+                image=atom_image,
+                positions=atoms[:6] + 0.3,
+                method="gaussian",
+                sigma=None,
+                radius=None,
+                max_iter=10,
+                tol=1e-4,
+                noise="poisson",
+                background="local",
+                subtract_neighbors=True,
+            ),
+        ),
+        "lectlib.crystallography.atoms.position_crlb": Case(
+            crystallography.position_crlb,
+            dict(
+                amplitude=np.array([20.0, 50.0]),
+                sigma=1.2,
+                background=2.0,
+                radius=4.0,
+                offset=None,
+            ),
+        ),
+        "lectlib.crystallography.neighbors.neighbor_vectors": Case(
+            crystallography.neighbor_vectors,
+            dict(
+                positions=atoms,
+                n_neighbors=4,
+                lattice_vectors=None,
+                reference=None,
+                targets=atoms[::2] + 0.3,
+                tolerance=0.3,
+                random_state=0,
+            ),
+            seed="random_state",
+            nan_fields=frozenset({"vectors"}),
+        ),
+        "lectlib.crystallography.neighbors.neighbor_angles": Case(
+            crystallography.neighbor_angles,
+            dict(vectors=atoms[:12].reshape(3, 4, 2) + 1.0, sort=True),
+        ),
+        "lectlib.crystallography.symmetry.point_group": Case(
+            crystallography.point_group, dict(name="6mm")
+        ),
+        "lectlib.crystallography.symmetry.character_table": Case(
+            crystallography.character_table, dict(name="D2h")
+        ),
+        "lectlib.crystallography.symmetry.symmetry_modes": Case(
+            crystallography.symmetry_modes,
+            dict(offsets=square_site, point_group="4mm", tol=1e-6),
+        ),
+        "lectlib.crystallography.symmetry.reduce_representation": Case(
+            crystallography.reduce_representation,
+            dict(offsets=square_site, point_group="4mm", tol=1e-6),
+        ),
+        "lectlib.crystallography.symmetry.mode_amplitudes": Case(
+            crystallography.mode_amplitudes,
+            dict(
+                displacements=site_vectors - square_site,
+                modes=crystallography.symmetry_modes(square_site, "4mm"),
+            ),
+        ),
+        "lectlib.crystallography.symmetry.replicas": Case(
+            crystallography.replicas,
+            dict(
+                vectors=site_vectors, offsets=square_site, point_group="4mm", tol=1e-6
+            ),
+        ),
+        "lectlib.crystallography.neighbors.fit_lattice_vectors": Case(
+            crystallography.fit_lattice_vectors,
+            dict(positions=atoms, lattice_vectors=vectors, max_residual=0.25),
         ),
     }
     return c

@@ -2,7 +2,8 @@
 
 Every ``make_*`` function returns a :class:`sklearn.utils.Bunch` holding the data, their
 axes and the truth they were made from, so that every claim of the course can be checked
-against a number. All randomness goes through ``random_state``; nothing is downloaded.
+against a number. All randomness goes through ``random_state``; nothing is downloaded,
+except by the fetchers of real data.
 
 One module per family of data, all importable from here:
 
@@ -13,6 +14,12 @@ One module per family of data, all importable from here:
 * :mod:`~lectlib.datasets.lattices` — atomic-resolution images of crystals: grains of
   several phases, charge orders (:func:`make_lattice_phases`,
   :func:`make_charge_order`);
+* :mod:`~lectlib.datasets.ferroics` — a ferroelectric perovskite with polar domains,
+  a flux closure, non-polar and antipolar regions (:func:`make_ferroic_lattice`);
+* :mod:`~lectlib.datasets.alloys` — a Mo₁₋ₓReₓS₂-like composition series whose Re
+  chains break the hexagonal symmetry (:func:`make_alloy_series`);
+* :mod:`~lectlib.datasets.fetchers` — real images downloaded once from PyPI, checked
+  and cached: SrTiO₃ ADF/ABF from atomap's wheel (:func:`fetch_srtio3`);
 * :mod:`~lectlib.datasets.rendering` — atoms and detector noise shared by the image
   datasets (:func:`render_atoms`, :func:`add_image_noise`);
 * :mod:`~lectlib.datasets.registry` — named, fixed datasets: :func:`load` returns one
@@ -21,7 +28,10 @@ One module per family of data, all importable from here:
   the file. The test suite checks that both give the same numbers.
 """
 
+from .alloys import ALLOY_SPECIES, make_alloy_series
 from .eels import make_eels_interface
+from .ferroics import FERROIC_VARIANTS, make_ferroic_lattice
+from .fetchers import fetch_srtio3, get_data_home
 from .lattices import (
     CHARGE_ORDERS,
     LATTICE_PHASES,
@@ -39,6 +49,12 @@ __all__ = [
     "make_charge_order",
     "LATTICE_PHASES",
     "CHARGE_ORDERS",
+    "make_ferroic_lattice",
+    "FERROIC_VARIANTS",
+    "make_alloy_series",
+    "ALLOY_SPECIES",
+    "fetch_srtio3",
+    "get_data_home",
     "render_atoms",
     "add_image_noise",
     "load",

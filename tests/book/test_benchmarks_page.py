@@ -38,7 +38,15 @@ def test_every_results_file_has_a_block_on_the_page(report):
 
 @pytest.mark.parametrize(
     "name",
-    ["machine", "regression", "poisson_scaling", "unmixing", "sliding", "runtimes"],
+    [
+        "machine",
+        "regression",
+        "poisson_scaling",
+        "unmixing",
+        "sliding",
+        "crystallography",
+        "runtimes",
+    ],
 )
 def test_page_table_equals_the_rendered_results(report, name):
     expected = report.render_blocks(report.load_results(RESULTS))[name]

@@ -611,13 +611,11 @@ def test_binder_is_runtime_only_and_pinned_like_the_course(repo_root):
     # lectlib itself, from the checkout Binder built (pip runs from the root)
     assert "." in lines
     pins = _pins(text)
+    # exactly lectlib's own dependencies (pyproject), each pinned as the course pins it
+    pyproject = tomllib.loads((repo_root / "pyproject.toml").read_text())
     runtime = {
-        "numpy",
-        "scipy",
-        "scikit-learn",
-        "matplotlib",
-        "ipywidgets",
-        "threadpoolctl",
+        re.split(r"[<>=!~ ;\[]", dep, maxsplit=1)[0]
+        for dep in pyproject["project"]["dependencies"]
     }
     assert set(pins) == runtime and len(lines) == len(runtime) + 1, lines
     course = _pins((repo_root / "requirements.txt").read_text())
