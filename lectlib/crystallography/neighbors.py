@@ -72,14 +72,19 @@ def _shortest_lattice_vectors(vectors, shift, k):
     return cand[:k]
 
 
+#: Vectors within this fraction of the shortest length count as the first shell (so
+#: that measured lattice vectors, equal only to within the noise, give a whole shell).
+_FIRST_SHELL_TOL = 0.05
+
+
 def _first_shell_size(vectors, shift):
-    """How many vectors ``shift + n₁a₁ + n₂a₂`` share the shortest length."""
+    """How many vectors ``shift + n₁a₁ + n₂a₂`` are (nearly) the shortest."""
     n = np.arange(-3, 4)
     n1, n2 = np.meshgrid(n, n, indexing="ij")
     cand = shift + n1.reshape(-1, 1) * vectors[0] + n2.reshape(-1, 1) * vectors[1]
     length = np.hypot(*cand.T)
     length = length[length > 1e-9 * length.max()]
-    return int(np.sum(length <= length.min() * (1 + _SHELL_TOL)))
+    return int(np.sum(length <= length.min() * (1 + _FIRST_SHELL_TOL)))
 
 
 def _fractional_shift(positions, targets, vectors):
@@ -155,8 +160,8 @@ def neighbor_vectors(
     n_neighbors : int, optional
         How many neighbors (slots) per atom. Needed when the reference vectors are
         estimated from the data; with ``lattice_vectors`` it defaults to the first
-        shell (4 on a square lattice, 6 on a hexagonal one); with ``reference`` it must
-        equal ``len(reference)`` when given.
+        shell, the vectors within 5 % of the shortest (4 on a square lattice, 6 on a
+        hexagonal one); with ``reference`` it must equal ``len(reference)`` when given.
     lattice_vectors : array-like of shape (2, 2), optional
         Rows ``a₁``, ``a₂`` of the lattice of ``targets`` (``(row, col)``, pixels). The
         reference vectors are then the ``n_neighbors`` shortest vectors from an atom to

@@ -240,11 +240,12 @@ def fetch_srtio3(*, data_home=None, download_if_missing=True, timeout=60.0):
     """Experimental ADF and ABF STEM images of SrTiO₃ along [110], from atomap's
     wheel on PyPI.
 
-    The pair of images atomap uses in its tests: annular dark field (ADF: Sr and Ti–O
-    columns bright, Z contrast) and annular bright field (ABF: columns dark, oxygen
-    visible too) of the same area, 400 × 380 pixels of 0.0933 Å. The data are
-    GPL-3.0 and are not part of this course: the first call downloads the one pinned
-    file (868,859 bytes) and caches it.
+    The pair of images atomap uses in its tests: annular dark field (ADF: the Sr–O and
+    Ti columns of the [110] projection bright, Z contrast) and annular bright field
+    (ABF: every column dark, the pure O columns visible too) of the same area,
+    400 × 380 pixels of 0.0933 Å. The data are GPL-3.0 and are not part of this
+    course: the first call downloads the one pinned file (868,859 bytes) and caches
+    it.
 
     Parameters
     ----------

@@ -119,6 +119,7 @@ CHAPTER_PAGES = {
     "03_pca_history": (6, 2),
     "04_unmixing_methods": (9, 3),
     "05_sliding_fft": (8, 3),
+    "06_local_crystallography": (8, 4),
 }
 
 

@@ -181,3 +181,16 @@ def test_input_is_not_modified():
     neighbor_vectors(pts, 4)
     fit_lattice_vectors(pts, a)
     assert np.array_equal(pts, before)
+
+
+def test_measured_lattice_vectors_give_the_whole_first_shell():
+    # fitted vectors are square only to within the noise: still four neighbors
+    a = np.array([[0.003, 12.0004], [11.9991, -0.002]])
+    A = lattice_points((120, 120), a, origin=(60.0, 60.0))[0]
+    B = A + (a[0] + a[1]) / 2
+    nb = neighbor_vectors(B, lattice_vectors=a, targets=A)
+    assert len(nb.reference) == 4
+    # a rectangular cell 10 % longer along one axis has a first shell of two
+    rect = np.array([[0.0, 11.0], [10.0, 0.0]])
+    pts = lattice_points((120, 120), rect, origin=(60.0, 60.0))[0]
+    assert len(neighbor_vectors(pts, lattice_vectors=rect).reference) == 2
