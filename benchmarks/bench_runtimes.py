@@ -19,6 +19,7 @@ the course map on the intro page reads ``quiet_s`` and ``busy_s`` from there.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import statistics
@@ -105,6 +106,12 @@ def main(argv=None):
         help="also run with the thread variables set to the core count",
     )
     parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the other chapters' rows of the --out file (e.g. after adding one "
+        "chapter); each row records when it was measured",
+    )
+    parser.add_argument(
         "chapters", nargs="*", help="notebooks to run (default: every chapter)"
     )
     args = parser.parse_args(argv)
@@ -120,8 +127,18 @@ def main(argv=None):
     if args.without_limit:
         conditions["quiet_unlimited_s"] = (student_env(cores), False)
         conditions["busy_unlimited_s"] = (student_env(cores), True)
-    chapters = {}
+    chapters, measured, repeats = {}, {}, str(args.repeats)
+    if args.update and Path(args.out).is_file():
+        kept = json.loads(Path(args.out).read_text())
+        counts = sorted({int(n) for n in str(kept["repeats"]).split("–")})
+        counts = sorted(set(counts) | {args.repeats})
+        repeats = str(counts[0]) if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        previous = kept.get("measured", {})
+        for name, row in kept["chapters"].items():
+            chapters[name] = row
+            measured[name] = previous.get(name, kept["date"])
     for path in paths:
+        measured[path.stem] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
         chapters[path.stem] = row = {}
         for name, (env, busy) in conditions.items():
             row[name] = round(timed_runs(path, env, args.repeats, busy), 1)
@@ -130,8 +147,10 @@ def main(argv=None):
     header = ["chapter", "quiet", "one core busy", "pinned (CI)"]
     if args.without_limit:
         header += ["quiet, all threads", "busy, all threads"]
+    chapters = dict(sorted(chapters.items()))
     rows = [
-        [name] + [f"{t[k]:.1f} s" for k in conditions] for name, t in chapters.items()
+        [name] + [f"{t[k]:.1f} s" if k in t else "–" for k in conditions]
+        for name, t in chapters.items()
     ]
     result = harness.run_header(
         "chapter run times in a fresh kernel without thread variables",
@@ -141,9 +160,10 @@ def main(argv=None):
     result.update(
         python=result["machine"]["python"],
         versions=harness.course_versions(),
-        repeats=args.repeats,
+        repeats=repeats if args.update else args.repeats,
         budget_s=BUDGET_S,
         chapters=chapters,
+        measured=dict(sorted(measured.items())),
         table_markdown=harness.md_table(header, rows),
     )
     harness.write_result(args.out, result)

@@ -189,6 +189,20 @@ def test_overlapping_atoms_are_refined_jointly():
     np.testing.assert_allclose(lsq.positions, truth, atol=1e-3)
 
 
+@pytest.mark.parametrize("background", ["local", "global"])
+def test_a_cluster_of_overlapping_atoms_is_refined_jointly(background):
+    # four atoms 2 to 3σ apart, each patch holding all the others: the blocks between
+    # two neighbors of one patch are needed for the joint step to converge
+    truth = np.array([[18.0, 18.2], [19.1, 21.5], [21.4, 18.9], [15.3, 20.7]])
+    image = _gaussians((40, 40), truth, [100.0, 60.0, 80.0, 50.0], 1.5, 4.0)
+    fit = refine_positions(image, np.round(truth), background=background)
+    assert fit.converged.all() and fit.n_iter <= 20
+    np.testing.assert_allclose(fit.positions, truth, atol=1e-3)
+    np.testing.assert_allclose(fit.background, 4.0, atol=0.01)
+    if background == "global":
+        assert np.ptp(fit.background) == 0.0
+
+
 @pytest.mark.parametrize(
     ("amplitude", "background"), [(20.0, 2.0), (100.0, 10.0), (500.0, 20.0)]
 )
@@ -373,6 +387,10 @@ def test_the_bound_broadcasts():
         (
             lambda: refine_positions(np.ones((9, 9)), [[4.0, 4.0]], noise="shot"),
             "noise",
+        ),
+        (
+            lambda: refine_positions(np.ones((9, 9)), [[4, 4]], background="none"),
+            "background",
         ),
         (lambda: refine_positions(np.ones((9, 9)), [[4.0, 4.0]], radius=0.5), "radius"),
         (lambda: refine_positions(np.ones((9, 9)), [[4.0, 4.0]], sigma=0.0), "sigma"),
