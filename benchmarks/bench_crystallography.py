@@ -178,18 +178,12 @@ def errors(positions, truth):
 def match(found, truth, tol=MATCH_TOL):
     """Recall and precision: found positions matched one to one to true atoms
     within ``tol``, closest pairs first."""
-    from scipy.spatial import cKDTree
+    from lectlib.metrics import match_positions
 
     found = np.asarray(found, dtype=float).reshape(-1, 2)
-    pairs = cKDTree(found).sparse_distance_matrix(
-        cKDTree(truth), tol, output_type="ndarray"
-    )
-    order = np.argsort(pairs["v"], kind="stable")
-    used_found, used_true = set(), set()
-    for i, j in zip(pairs["i"][order], pairs["j"][order]):
-        if i not in used_found and j not in used_true:
-            used_found.add(int(i))
-            used_true.add(int(j))
+    m = match_positions(found, truth, tol)
+    used_found = set(m.found_index.tolist())
+    used_true = set(m.truth_index.tolist())
     n = len(used_true)
     # where the unmatched peaks lie: the band within BORDER px of the edges has no atom
     unmatched = np.delete(found, sorted(used_found), axis=0)

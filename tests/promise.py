@@ -447,6 +447,10 @@ def cases():
         "lectlib.metrics.abundance_rmse": Case(
             metrics.abundance_rmse, dict(estimated=A, true=A[::-1], per_component=False)
         ),
+        "lectlib.metrics.match_positions": Case(
+            metrics.match_positions,
+            dict(found=atoms[::2] + 0.2, truth=atoms, max_distance=1.0),
+        ),
         "lectlib.metrics.snr_db": Case(
             metrics.snr_db, dict(clean=A @ E, noisy=X), nan_fields=frozenset({"result"})
         ),  # inf: no noise

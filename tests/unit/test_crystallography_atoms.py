@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import maximum_bipartite_matching
 from scipy.spatial import cKDTree
 
 from helpers import FAST
 from lectlib.crystallography import find_atoms, position_crlb, refine_positions
 from lectlib.datasets import add_image_noise, render_atoms
 from lectlib.lattice import lattice_points, lattice_vectors
+from lectlib.metrics import match_positions
 
 OFFSETS = st.floats(-0.5, 0.5, allow_nan=False)
 
@@ -43,16 +42,8 @@ def _isolated_atoms(n_side, spacing, rng):
 
 def _recall_precision(found, truth, tolerance):
     """One-to-one matching within ``tolerance`` px."""
-    if not len(found):
-        return 0.0, 1.0
-    close = cKDTree(found).sparse_distance_matrix(
-        cKDTree(truth), tolerance, output_type="coo_matrix"
-    )
-    graph = csr_matrix(
-        (np.ones(close.nnz), (close.row, close.col)), shape=(len(found), len(truth))
-    )
-    matched = int((maximum_bipartite_matching(graph, perm_type="column") >= 0).sum())
-    return matched / len(truth), matched / len(found)
+    m = match_positions(found, truth, tolerance)
+    return m.recall, m.precision
 
 
 def _lattice(shape=(200, 200), spacing=10.0, angle=7.0):

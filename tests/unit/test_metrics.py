@@ -656,3 +656,46 @@ def test_variance_by_intensity_errors():
         variance_by_intensity(np.arange(3.0), np.arange(3.0), n_bins=5)
     with pytest.raises(ValueError, match=r"bins are empty"):
         variance_by_intensity(np.ones(100), np.ones(100), n_bins=4)
+
+
+def _greedy_closest_first(found, truth, max_distance):
+    pairs = sorted(
+        (np.hypot(*(f - t)), i, j)
+        for i, f in enumerate(found)
+        for j, t in enumerate(truth)
+        if np.hypot(*(f - t)) <= max_distance
+    )
+    used_f, used_t, matched = set(), set(), []
+    for _, i, j in pairs:
+        if i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+            matched.append((i, j))
+    return sorted(matched, key=lambda p: p[1])
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_match_positions_is_the_greedy_closest_first_matching(seed):
+    from lectlib.metrics import match_positions
+
+    rng = np.random.default_rng(seed)
+    truth = rng.uniform(0, 20, (30, 2))
+    found = np.vstack(
+        [truth[:25] + rng.normal(0, 0.8, (25, 2)), rng.uniform(0, 20, (8, 2))]
+    )
+    m = match_positions(found, truth, 1.5)
+    expected = _greedy_closest_first(found, truth, 1.5)
+    assert list(zip(m.found_index.tolist(), m.truth_index.tolist())) == expected
+    assert m.recall == len(expected) / 30 and m.precision == len(expected) / 33
+    assert np.all(m.distance <= 1.5)
+
+
+def test_match_positions_edge_cases():
+    from lectlib.metrics import match_positions
+
+    empty = match_positions(np.zeros((0, 2)), [[1.0, 1.0]], 1.0)
+    assert empty.recall == 0.0 and empty.precision == 1.0 and empty.n_matched == 0
+    with pytest.raises(ValueError, match="max_distance"):
+        match_positions([[0, 0]], [[0, 0]], 0.0)
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        match_positions([[0, 0, 0]], [[0, 0]], 1.0)
