@@ -450,19 +450,8 @@ def make_alloy_series(
         jitter=jitter,
     )
     frames = [_frame(x, rng, geom, settings) for x in compositions]
-    params = dict(
-        compositions=compositions,
-        shape=(h, w),
-        spacing=spacing,
-        angle=angle,
-        distortion=distortion,
-        chain_length=chain_length,
-        domain_size=domain_size,
-        dose=dose,
-        background=background,
-        atom_size=atom_size,
-        jitter=jitter,
-    )
+    params = dict(compositions=compositions, angle=angle, **settings)
+    del params["margin"]  # derived, not a parameter
     listed = ", ".join(f"{100 * x:g}" for x in compositions)
     descr = (
         f"Mo(1-x)Re(x)S2-like layer, {len(frames)} frames of {h} x {w} px at "
