@@ -9,7 +9,7 @@ the text between each pair of marker comments in ``chapters/appendix_benchmarks.
 
 with the markdown that :func:`render_blocks` makes from the JSON, for NAME in
 ``machine``, ``regression``, ``poisson_scaling``, ``unmixing``, ``sliding``,
-``crystallography`` and ``runtimes``.
+``crystallography``, ``markov`` and ``runtimes``.
 Everything outside the markers is left as it is. ``run.sh`` (``make bench``) calls it
 after the benchmarks; on its own::
 
@@ -39,6 +39,7 @@ BLOCKS = (
     "unmixing",
     "sliding",
     "crystallography",
+    "markov",
     "runtimes",
 )
 MARKER = re.compile(
@@ -129,6 +130,7 @@ def render_machine(results):
         "unmixing": "unmixing",
         "sliding": "sliding FFT",
         "crystallography": "atom finding and refinement",
+        "markov": "Markov state models",
         "runtimes": "chapter run times",
     }
     for key in BLOCKS[1:]:
@@ -154,6 +156,12 @@ def render_machine(results):
             peer = (
                 f"atomap {p['atomap']}, HyperSpy {p['hyperspy']}, numpy {p['numpy']}, "
                 f"scipy {p['scipy']} (own venv)"
+            )
+        elif key == "markov":
+            p = v["peer"]
+            peer = (
+                f"deeptime {p['deeptime']}, numpy {p['numpy']}, scipy {p['scipy']} "
+                "(own venv)"
             )
         else:
             peer = f"scipy.fft {v['scipy']} (the floor, same venv); " + "; ".join(
@@ -810,6 +818,249 @@ def render_crystallography(r):
     return "\n".join(lines)
 
 
+def render_markov(r):
+    data, t, tol_, cases = r["data"], r["targets"], r["tolerances"], r["cases"]
+    names = {
+        "traj_10": "10 states, one trajectory",
+        "traj_50": "50 states, one trajectory",
+        "gapped": "10 states, short trajectories with gaps",
+    }
+    agree_rows = []
+    for key, c in cases.items():
+        d = data[key]
+        frames = (
+            f"{grouped(d['n_frames'])} frames"
+            if key != "gapped"
+            else f"{d['n_trajectories']} × 20–400 frames, "
+            f"{grouped(d['n_missing'])} missing"
+        )
+        err = c["rev"]["max_abs_error_to_truth"]
+        agree_rows.append(
+            [
+                names[key],
+                frames,
+                "equal"
+                if c["counts_max_abs_diff"] == 0
+                else sci(c["counts_max_abs_diff"]),
+                sci(c["nonrev"]["T_max_abs_diff"]),
+                sci(c["rev"]["T_max_abs_diff"]),
+                sci(c["rev"]["pi_max_abs_diff"]),
+                sci(c["rev"]["timescales_max_rel_diff"]),
+                f"{err['lectlib']:.4f} / {err['deeptime']:.4f}",
+            ]
+        )
+    agree_header = [
+        "case",
+        "data",
+        "counts",
+        "T, non-reversible",
+        "T, reversible",
+        "π (reversible)",
+        "timescales (relative)",
+        "max \\|T − true T\\|, reversible: lectlib / deeptime",
+    ]
+    time_rows = []
+    for key, x in r["timing"].items():
+        ours, theirs = x["lectlib"], x["deeptime"]
+        time_rows.append(
+            [
+                names[key],
+                ms(theirs["count"]),
+                ms(theirs["count_and_reversible_default_maxerr"]),
+                ms(theirs["count_and_reversible"]),
+                ms(ours["count"]),
+                ms(ours["count_and_reversible"]),
+                f"**{times(x['ratio_deeptime_over_lectlib'])}**",
+            ]
+        )
+    time_header = [
+        "case",
+        "deeptime counting",
+        "deeptime counting + reversible (maxerr "
+        f"{tol(tol_['deeptime_default_maxerr'])})",
+        f"same, maxerr {tol(tol_['deeptime_maxerr'])}",
+        "lectlib counting",
+        "lectlib counting + reversible",
+        "deeptime / lectlib",
+    ]
+    dc = r["disconnected"]
+    rev_sets = dc["deeptime"]["rev"]["connected_sets"]
+    nonrev_sets = dc["deeptime"]["nonrev"]["connected_sets"]
+
+    def states(s):
+        if len(s) > 2 and s[-1] - s[0] == len(s) - 1:
+            return f"{s[0]}–{s[-1]}"
+        return ", ".join(str(i) for i in s)
+
+    def said(warns):
+        if not warns:
+            return "nothing"
+        names = sorted({w.split(":")[0] for w in warns})
+        return ", ".join(f"`{n}`" for n in names) + " (quoted below)"
+
+    def rows(x):
+        """lectlib's rows of the added states, in words."""
+        parts = []
+        for i, row in x["added_state_rows"].items():
+            to = ", ".join(
+                f"{p:.2g} to {'itself' if str(j) == i else j}" for j, p in row
+            )
+            parts.append(f"row {i}: {to}")
+        return "; ".join(parts)
+
+    log = "; ".join(f"`{m}`" for m in dc["deeptime_log"]) or (
+        "nothing (no warning, no log message)"
+    )
+    disc_rows = [
+        [
+            "deeptime, reversible",
+            f"states {states(dc['deeptime_rev_active_set'])} (the largest of "
+            f"{len(rev_sets)} strongly connected sets)",
+            sci(dc["lectlib_rev"]["T_max_abs_diff_on_deeptime_active_set"]),
+            log,
+        ],
+        [
+            "deeptime, non-reversible",
+            f"states {states(dc['deeptime_nonrev_active_set'])} (the largest of "
+            f"{len(nonrev_sets)} weakly connected sets)",
+            sci(dc["lectlib_nonrev"]["T_max_abs_diff_on_deeptime_active_set"]),
+            log,
+        ],
+        [
+            "lectlib, reversible",
+            f"all {dc['lectlib_rev']['shape'][0]} states ({rows(dc['lectlib_rev'])})",
+            "—",
+            said(dc["lectlib_rev"]["warnings"]),
+        ],
+        [
+            "lectlib, non-reversible",
+            f"all {dc['lectlib_nonrev']['shape'][0]} states "
+            f"({rows(dc['lectlib_nonrev'])})",
+            "—",
+            said(dc["lectlib_nonrev"]["warnings"]),
+        ],
+    ]
+    disc_header = ["estimate", "T covers", "max abs diff to lectlib there", "says"]
+    pi_error = dc["lectlib_rev"]["stationary_distribution_error"]
+    all_ok = all(c["agreement_ok"] for c in cases.values()) and dc["agreement_ok"]
+    worst_nonrev = max(c["nonrev"]["T_max_abs_diff"] for c in cases.values())
+    worst_rev = max(c["rev"]["T_max_abs_diff"] for c in cases.values())
+    lines = [
+        "Data: trajectories simulated from known reversible transition matrices with "
+        "metastable groups of states (the 50-state one with "
+        f"{100 * (1 - data['traj_50']['linked_pairs']):.0f} % zero entries); the short "
+        f"trajectories have {grouped(data['gapped']['n_missing'])} frames marked `-1` "
+        "(state unknown), which deeptime cannot mark: its side splits them there. Both "
+        "libraries get the same arrays. lectlib's reversible estimate uses its "
+        "defaults (`method=" + repr(tol_["lectlib_method"]) + "`, Newton's method, to "
+        f"`tol={tol(tol_['lectlib_tol'])}`, the largest relative change of the "
+        "stationary vector in one step); deeptime's, a fixed-point iteration, runs "
+        f"to `maxerr={tol(tol_['deeptime_maxerr'])}` (its default is "
+        f"{tol(tol_['deeptime_default_maxerr'])}; a norm of the relative changes of "
+        f"the stationary vector). Best of {r['timing_settings']['repeats']} calls, "
+        "with glibc's allocator thresholds fixed in both processes (as for the "
+        "sliding FFT).",
+        "",
+        "**Agreement**: max |lectlib − deeptime| over the entries, each from its own "
+        "counts of the same trajectories; the last column is each library's largest "
+        "error against the true matrix, for scale.",
+        "",
+        table(agree_header, agree_rows),
+        "",
+        "**Time**, from the trajectory in memory to the reversible T: counting "
+        '(deeptime `TransitionCountEstimator(lagtime=1, count_mode="sliding")`, '
+        "lectlib `count_transitions`) and the estimate (`MaximumLikelihoodMSM"
+        "(reversible=True)`, `transition_matrix(C, reversible=True)`).",
+        "",
+        table(time_header, time_rows),
+        "",
+        "**Disconnected states**: the counts of the 10-state trajectory with state 10 "
+        "(left once for state 2, never entered) and state 11 (only stays) added, each "
+        "library with its defaults.",
+        "",
+        table(disc_header, disc_rows),
+        "",
+        "- lectlib's warnings: "
+        + "; ".join(
+            f"{label}: “{w.split(': ', 1)[-1]}”"
+            for label, key in (
+                ("reversible", "lectlib_rev"),
+                ("non-reversible", "lectlib_nonrev"),
+            )
+            for w in dc[key]["warnings"]
+        )
+        + "."
+        + (
+            " lectlib's `stationary_distribution` of the reversible T raises "
+            f"`ValueError`: “{pi_error}”; deeptime gives the stationary distribution "
+            "of its active set."
+            if pi_error
+            else ""
+        ),
+        f"- Agreement targets, max abs diff ≤ {tol(t['nonrev_max_abs_diff'])} "
+        f"(non-reversible) and ≤ {tol(t['rev_max_abs_diff'])} (reversible), counts "
+        f"equal: {met(all_ok)} (largest {sci(worst_nonrev)} and {sci(worst_rev)}).",
+        f"- Speed target, deeptime / lectlib ≥ {t['speed_ratio']:g}× for counting + "
+        "reversible estimation, deeptime at its default maxerr: "
+        + "; ".join(
+            f"{met(x['speed_target_met'])} with {x['n_states']} states "
+            f"({times(x['ratio_deeptime_over_lectlib'])}; "
+            f"{times(x['ratio_deeptime_tight_over_lectlib'])} against maxerr "
+            f"{tol(tol_['deeptime_maxerr'])})"
+            for x in r["timing"].values()
+        )
+        + ".",
+    ]
+    fp = [c["rev"]["fixed_point_method_T_max_abs_diff"] for c in cases.values()]
+    res = [c["rev"]["fixed_point_residual"] for c in cases.values()]
+    lines.append(
+        "- Which is nearer the maximum-likelihood estimate: the largest relative "
+        "residual of the likelihood's fixed-point equations is "
+        f"{sci(max(x['lectlib'] for x in res))} for lectlib and "
+        f"{sci(max(x['deeptime'] for x in res))} for deeptime. lectlib's "
+        '`method="fixed-point"`, deeptime\'s algorithm, is within '
+        f"{sci(max(x['to_deeptime'] for x in fp))} of deeptime and "
+        f"{sci(max(x['to_newton'] for x in fp))} of lectlib's Newton estimate."
+    )
+    lines.append(
+        "- Where the time goes: "
+        + "; ".join(
+            f"with {x['n_states']} states deeptime counts in "
+            f"{ms(x['deeptime']['count'])} and estimates from the counts in "
+            f"{ms(x['deeptime']['reversible_from_counts'])}, lectlib in "
+            f"{ms(x['lectlib']['count'])} and "
+            f"{ms(x['lectlib']['reversible_from_counts'])} (its fixed-point "
+            f"iteration: {ms(x['lectlib']['reversible_from_counts_fixed_point'])})"
+            for x in r["timing"].values()
+        )
+        + "."
+    )
+    p = r.get("posterior")
+    if p:
+        s = p["lectlib_seed_vs_seed"]
+
+        def spread(x, name):
+            y = x[name]
+            return (
+                f"{y['width_ratio_median']:.2f} ({y['width_ratio_min']:.2f}–"
+                f"{y['width_ratio_max']:.2f})"
+            )
+
+        lines.append(
+            f"- Posterior (reported only): {grouped(p['n_samples'])} samples of the "
+            "non-reversible posterior of the 10-state counts from each library. The "
+            "widths of the 95 % credible intervals, lectlib's over deeptime's, median "
+            f"(range): {spread(p, 'T')} over the {p['T']['n_quantities']} non-zero "
+            f"entries of T, {spread(p, 'pi')} over π, {spread(p, 'its')} over the "
+            "timescales; between two seeds of lectlib alone, the spread that sampling "
+            f"gives: {spread(s, 'T')}, {spread(s, 'pi')} and {spread(s, 'its')}. "
+            f"Time: {ms(p['time_s']['lectlib'])} (lectlib, the samples of T), "
+            f"{ms(p['time_s']['deeptime'])} (deeptime, which also fits the "
+            "maximum-likelihood MSM and builds an MSM object for every sample)."
+        )
+    return "\n".join(lines)
+
+
 def render_runtimes(r):
     chapters = r["chapters"]
     slow = [
@@ -862,6 +1113,7 @@ def render_blocks(results):
         unmixing=render_unmixing(results["unmixing"]),
         sliding=render_sliding(results["sliding"]),
         crystallography=render_crystallography(results["crystallography"]),
+        markov=render_markov(results["markov"]),
         runtimes=render_runtimes(results["runtimes"]),
     )
 

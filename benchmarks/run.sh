@@ -9,23 +9,25 @@
 #      benchmarks/.venv-hyperspy    from requirements-hyperspy.txt    (HyperSpy 2.5)
 #      benchmarks/.venv-pysptools   from requirements-pysptools.txt   (pysptools 0.15, numpy 1.23)
 #      benchmarks/.venv-atomap      from requirements-atomap.txt      (atomap 0.4.2, HyperSpy 2.5)
+#      benchmarks/.venv-deeptime    from requirements-deeptime.txt    (deeptime 0.4.5)
 #      benchmarks/.venv-pycroscopy  from requirements-pycroscopy.txt  (pycroscopy 0.63, torch)
 #      benchmarks/.venv-atomai      from requirements-atomai.txt      (atomai 0.8, torch)
 #    The last two are optional: if pip fails (or takes longer than PEER_INSTALL_TIMEOUT), the
 #    reason goes to benchmarks/.venv-NAME.install-error.txt, bench_sliding.py reports the peer
 #    as not installed, and the run goes on. A failed install is tried again only once the
 #    requirements file is newer than that error file (or the file is deleted).
-# 2. Runs bench_regression.py, bench_poisson_scaling.py, bench_unmixing.py, bench_sliding.py and
-#    bench_crystallography.py with the course's venv (.venv, made by `make venv`); all but the
-#    first run their peers' modules (poisson_scaling_peer.py, unmixing_peer.py, sliding_peers.py,
-#    crystallography_peer.py) in the peers' venvs on the same arrays.
+# 2. Runs bench_regression.py, bench_poisson_scaling.py, bench_unmixing.py, bench_sliding.py,
+#    bench_crystallography.py and bench_markov.py with the course's venv (.venv, made by
+#    `make venv`); all but the first run their peers' modules (poisson_scaling_peer.py,
+#    unmixing_peer.py, sliding_peers.py, crystallography_peer.py, markov_peer.py) in the peers'
+#    venvs on the same arrays.
 #    Then bench_runtimes.py executes every chapter in a fresh kernel with the thread variables
 #    unset (quiet, one core busy), pinned, and with them set to the core count.
 # 3. Runs report.py, which renders the tables of every results/*.json into the appendix page.
 # BLAS/OpenMP are limited to one thread. Overrides: PYTHON (base interpreter for the peer venvs,
 # default python3), MAIN_PYTHON (default .venv/bin/python), PEER_VENV (the HyperSpy venv),
-# PYSPTOOLS_VENV, PYCROSCOPY_VENV, ATOMAI_VENV, ATOMAP_VENV, REPEATS (lectlib and HyperSpy; the
-# timing rounds of the sliding FFT), RUNTIME_REPEATS (chapter runs per condition, default 3), PEER_REPEATS (scipy loop, pysptools, NMF/ICA, atomap's finding and centre of mass), SLIDING_PEER_REPEATS
+# PYSPTOOLS_VENV, PYCROSCOPY_VENV, ATOMAI_VENV, ATOMAP_VENV, DEEPTIME_VENV, REPEATS (lectlib,
+# HyperSpy and deeptime; the timing rounds of the sliding FFT), RUNTIME_REPEATS (chapter runs per condition, default 3), PEER_REPEATS (scipy loop, pysptools, NMF/ICA, atomap's finding and centre of mass), SLIDING_PEER_REPEATS
 # (pycroscopy and atomai, default 1), ATOMAP_GAUSSIAN_REPEATS (atomap's 2-D Gaussian refinement,
 # default 1), SLIDING_PEERS (default "pycroscopy atomai"; leave a name
 # out to skip that peer and its 6-7 GB venv), PEER_INSTALL_TIMEOUT (seconds, default 1200),
@@ -42,6 +44,7 @@ PYSPTOOLS_VENV="${PYSPTOOLS_VENV:-$HERE/.venv-pysptools}"
 PYCROSCOPY_VENV="${PYCROSCOPY_VENV:-$HERE/.venv-pycroscopy}"
 ATOMAI_VENV="${ATOMAI_VENV:-$HERE/.venv-atomai}"
 ATOMAP_VENV="${ATOMAP_VENV:-$HERE/.venv-atomap}"
+DEEPTIME_VENV="${DEEPTIME_VENV:-$HERE/.venv-deeptime}"
 REPEATS="${REPEATS:-7}"
 PEER_REPEATS="${PEER_REPEATS:-3}"
 SLIDING_PEER_REPEATS="${SLIDING_PEER_REPEATS:-1}"
@@ -117,6 +120,7 @@ make_optional_peer_venv() {
 make_peer_venv "$PEER_VENV" "$HERE/requirements-hyperspy.txt" HyperSpy
 make_peer_venv "$PYSPTOOLS_VENV" "$HERE/requirements-pysptools.txt" pysptools
 make_peer_venv "$ATOMAP_VENV" "$HERE/requirements-atomap.txt" atomap
+make_peer_venv "$DEEPTIME_VENV" "$HERE/requirements-deeptime.txt" deeptime
 SKIP_SLIDING=()
 for peer in pycroscopy atomai; do
   case " $SLIDING_PEERS " in
@@ -152,6 +156,10 @@ echo "== lectlib.crystallography (find_atoms, refine_positions) vs atomap; the C
 "$MAIN_PYTHON" "$HERE/bench_crystallography.py" --repeats "$REPEATS" \
   --peer-repeats "$PEER_REPEATS" --gaussian-repeats "$ATOMAP_GAUSSIAN_REPEATS" \
   --peer-python "$ATOMAP_VENV/bin/python" --out "$RESULTS_DIR/crystallography.json"
+echo
+echo "== lectlib.markov (counts, maximum-likelihood and reversible T, posterior) vs deeptime"
+"$MAIN_PYTHON" "$HERE/bench_markov.py" --repeats "$REPEATS" \
+  --peer-python "$DEEPTIME_VENV/bin/python" --out "$RESULTS_DIR/markov.json"
 echo
 echo "== each chapter's run time in a fresh kernel without thread variables"
 "$MAIN_PYTHON" "$HERE/bench_runtimes.py" --repeats "$RUNTIME_REPEATS" --without-limit \

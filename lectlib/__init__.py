@@ -50,8 +50,12 @@ Modules, one per idea:
   Bayesian unmixing;
 * :mod:`~lectlib.sliding` — sliding-window descriptors of images: FFT, autocorrelation,
   histograms, and the ground truth of windows;
-* :mod:`~lectlib.crystallography` — atoms as descriptors: finding and refining atoms,
-  neighbor vectors, point groups and symmetry-adapted modes;
+* :mod:`~lectlib.crystallography` — atoms as descriptors: finding and refining atoms
+  (classically and with a learned detector), neighbor vectors, point groups and
+  symmetry-adapted modes, rotation-aligned neighborhood descriptors, tracking;
+* :mod:`~lectlib.markov` — Markov state models: pooled transition counts, transition
+  matrices with error bars, stationary distribution, timescales, the
+  Chapman–Kolmogorov test;
 * :mod:`~lectlib.plotting` — the course's figure style and figure helpers;
 * :mod:`~lectlib.widgets` — sliders that work live and on the static site.
 """

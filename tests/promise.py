@@ -159,6 +159,7 @@ def cases():
         decomposition,
         eels,
         lattice,
+        markov,
         metrics,
         mixing,
         plotting,
@@ -185,6 +186,28 @@ def cases():
     square_site = 4.0 * np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]])
     site_vectors = square_site + d["rng"].normal(0.0, 0.2, (5, 4, 2))
     fft = sliding.SlidingFFT(8, 4, crop=2).fit(image)
+    # two trajectories with an unknown frame (-1), the counts of a connected chain and
+    # a transition matrix
+    markov_trajectories = [
+        np.array([0, 1, 1, 2, 0, -1, 2, 2, 1, 0, 0, 1]),
+        np.array([2, 1, 1, 0, 2]),
+    ]
+    markov_counts = np.array([[20.0, 5.0, 1.0], [4.0, 30.0, 6.0], [2.0, 7.0, 25.0]])
+    markov_T = markov_counts / markov_counts.sum(axis=1, keepdims=True)
+
+    # two small training frames (the square lattice of atom_image and its transpose)
+    # and detectors fitted once, on scaled images and on raw intensities
+    detector_images = np.stack([atom_image, atom_image.T])
+    detector_atoms = [atoms, atoms[:, ::-1].copy()]
+    detector_params = dict(
+        patch_size=5, label_radius=1.0, min_distance=1, n_train_pixels=400
+    )
+    detector = crystallography.LearnedAtomDetector(
+        random_state=0, **detector_params
+    ).fit(detector_images, detector_atoms)
+    raw_detector = crystallography.LearnedAtomDetector(
+        normalize=None, random_state=0, **detector_params
+    ).fit(detector_images, detector_atoms)
     est = dict
     tmp = tempfile.mkdtemp(prefix="lectlib-promise-")
 
@@ -787,6 +810,160 @@ def cases():
             crystallography.fit_lattice_vectors,
             dict(positions=atoms, lattice_vectors=vectors, max_residual=0.25),
         ),
+        "lectlib.datasets.dynamics.make_dopant_movie": Case(
+            datasets.make_dopant_movie,
+            dict(
+                n_frames=3,
+                n_dopants=1,
+                shape=(48, 48),
+                pixel_size=0.25,
+                dose=20.0,
+                transition_matrix=np.array(
+                    [[0.8, 0.12, 0.08], [0.2, 0.7, 0.1], [0.2, 0.15, 0.65]]
+                ),
+                miss_rate=0.3,
+                drift=1.0,
+                scan_noise=0.15,
+                atom_size=None,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.crystallography.descriptors.polar_descriptors": Case(
+            crystallography.polar_descriptors,
+            dict(
+                positions=atoms,
+                centers=atoms[[5, 14]] + 0.2,
+                radius=5.0,
+                n_radial=2,
+                n_angles=6,
+                width=1.0,
+                weights=np.linspace(0.5, 1.5, len(atoms)),
+            ),
+        ),
+        "lectlib.crystallography.descriptors.align_rotations": Case(
+            crystallography.align_rotations,
+            dict(
+                descriptors=np.random.default_rng(3).uniform(0.0, 1.0, (7, 12)),
+                n_angles=6,
+                n_fold=3,
+                mirror=True,
+                reference=None,
+                n_references=3,
+                n_iter=20,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.crystallography.tracking.link_positions": Case(
+            crystallography.link_positions,
+            dict(
+                positions=[atoms[:5], atoms[1:6] + 0.3, atoms[:0], atoms[:4] - 0.2],
+                max_distance=2.0,
+                max_gap=1,
+            ),
+        ),
+        "lectlib.crystallography.detector.LearnedAtomDetector.fit": Case(
+            lambda images, positions, **p: crystallography.LearnedAtomDetector(**p).fit(
+                images, positions
+            ),
+            dict(
+                images=detector_images,
+                positions=detector_atoms,
+                classifier=None,
+                patch_size=5,
+                label_radius=1.0,
+                normalize="image",
+                threshold=0.5,
+                min_distance=1,
+                n_train_pixels=400,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.crystallography.detector.LearnedAtomDetector.predict_proba": Case(
+            detector.predict_proba, dict(image=atom_image[:20, 3:])
+        ),
+        "lectlib.crystallography.detector.LearnedAtomDetector.predict": Case(
+            detector.predict, dict(image=atom_image[:20, 3:])
+        ),
+        "lectlib.crystallography.detector.LearnedAtomDetector.predict_proba[raw]": Case(
+            raw_detector.predict_proba, dict(image=atom_image[2:, :21])
+        ),
+        "lectlib.crystallography.detector.LearnedAtomDetector.predict[raw]": Case(
+            raw_detector.predict, dict(image=atom_image[2:, :21])
+        ),
+        # markov
+        "lectlib.markov.DisconnectedStatesWarning": Case(
+            lambda message: markov.DisconnectedStatesWarning(message),
+            dict(message="states [2] lie outside the largest set"),
+        ),
+        "lectlib.markov.count_transitions": Case(
+            markov.count_transitions,
+            dict(trajectories=markov_trajectories, n_states=3, lag=1),
+        ),
+        "lectlib.markov.count_transitions[one trajectory]": Case(
+            markov.count_transitions,
+            dict(trajectories=markov_trajectories[0], n_states=None, lag=2),
+        ),
+        "lectlib.markov.transition_matrix": Case(
+            markov.transition_matrix,
+            dict(
+                counts=markov_counts,
+                reversible=True,
+                tol=1e-12,
+                max_iter=None,
+                method="newton",
+            ),
+        ),
+        "lectlib.markov.transition_matrix[non-reversible]": Case(
+            markov.transition_matrix, dict(counts=markov_counts, reversible=False)
+        ),
+        "lectlib.markov.stationary_distribution": Case(
+            markov.stationary_distribution, dict(T=markov_T)
+        ),
+        # inf: |λ| = 1 (a second closed set, a periodic chain), documented
+        "lectlib.markov.implied_timescales": Case(
+            markov.implied_timescales,
+            dict(T=markov_T, lag=1.0),
+            nan_fields=frozenset({"result"}),
+        ),
+        # inf: a state from which the target may never be reached, documented
+        "lectlib.markov.mean_first_passage_time": Case(
+            markov.mean_first_passage_time,
+            dict(T=markov_T, target=0),
+            nan_fields=frozenset({"result"}),
+        ),
+        "lectlib.markov.mean_first_passage_time[set]": Case(
+            markov.mean_first_passage_time,
+            dict(T=markov_T, target=[0, 2]),
+            nan_fields=frozenset({"result"}),
+        ),
+        "lectlib.markov.sample_path": Case(
+            markov.sample_path,
+            dict(T=markov_T, n_steps=20, start=None, random_state=0),
+            seed="random_state",
+        ),
+        "lectlib.markov.dwell_times": Case(
+            markov.dwell_times, dict(trajectories=markov_trajectories, n_states=3)
+        ),
+        "lectlib.markov.posterior_samples": Case(
+            markov.posterior_samples,
+            dict(counts=markov_counts, n_samples=20, prior=0.5, random_state=0),
+            seed="random_state",
+        ),
+        # inf std: a row without counts at a lag (nothing known), documented
+        "lectlib.markov.chapman_kolmogorov": Case(
+            markov.chapman_kolmogorov,
+            dict(
+                trajectories=markov_trajectories,
+                n_states=3,
+                lag=1,
+                n_steps=2,
+                reversible=False,
+            ),
+            nan_fields=frozenset({"estimated_std"}),
+        ),
     }
     return c
 
@@ -1182,7 +1359,10 @@ def run_hypothesis(case, send):
 def _allowed_warnings():
     from sklearn.exceptions import ConvergenceWarning
 
-    return (ConvergenceWarning,)
+    from lectlib.markov import DisconnectedStatesWarning
+
+    # a count graph that falls apart is said, by a documented warning
+    return (ConvergenceWarning, DisconnectedStatesWarning)
 
 
 # --------------------------------------------------------------------- worker processes

@@ -1,7 +1,7 @@
 """Local crystallography: atoms as descriptors of an atomic-resolution image.
 
 A sliding window must trade spatial resolution against the quality of its Fourier
-transform; atomic coordinates need no window. Three modules, in the order of the work:
+transform; atomic coordinates need no window. Six modules, in the order of the work:
 
 * :mod:`~lectlib.crystallography.atoms` — find atoms (a filter matched to the atom
   size, a threshold set by the noise), refine all of them at once to sub-pixel
@@ -17,10 +17,21 @@ transform; atomic coordinates need no window. Three modules, in the order of the
   amplitudes, the reduction of a representation, and the replicas of a descriptor
   under a group's operations (:func:`point_group`, :func:`character_table`,
   :func:`symmetry_modes`, :func:`mode_amplitudes`, :func:`reduce_representation`,
-  :func:`replicas`).
+  :func:`replicas`);
+* :mod:`~lectlib.crystallography.detector` — a learned atom detector: a classifier of
+  image patches trained on frames with known atoms, evaluated densely like a small
+  convolutional network (:class:`LearnedAtomDetector`);
+* :mod:`~lectlib.crystallography.descriptors` — the neighborhood of a site as a
+  density on a polar grid, and its alignment by the lattice's discrete rotations, so
+  that every orientation of one configuration gives one vector
+  (:func:`polar_descriptors`, :func:`align_rotations`);
+* :mod:`~lectlib.crystallography.tracking` — positions found frame by frame linked
+  into tracks, with gaps for missed frames (:func:`link_positions`).
 """
 
 from .atoms import find_atoms, position_crlb, refine_positions
+from .descriptors import align_rotations, polar_descriptors
+from .detector import LearnedAtomDetector
 from .neighbors import fit_lattice_vectors, neighbor_angles, neighbor_vectors
 from .symmetry import (
     POINT_GROUPS,
@@ -31,6 +42,7 @@ from .symmetry import (
     replicas,
     symmetry_modes,
 )
+from .tracking import link_positions
 
 __all__ = [
     "find_atoms",
@@ -46,4 +58,8 @@ __all__ = [
     "mode_amplitudes",
     "reduce_representation",
     "replicas",
+    "LearnedAtomDetector",
+    "polar_descriptors",
+    "align_rotations",
+    "link_positions",
 ]

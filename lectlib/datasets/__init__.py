@@ -18,6 +18,9 @@ One module per family of data, all importable from here:
   a flux closure, non-polar and antipolar regions (:func:`make_ferroic_lattice`);
 * :mod:`~lectlib.datasets.alloys` — a Mo₁₋ₓReₓS₂-like composition series whose Re
   chains break the hexagonal symmetry (:func:`make_alloy_series`);
+* :mod:`~lectlib.datasets.dynamics` — a movie of Si dopants in graphene whose local
+  configuration changes from frame to frame by a known Markov chain
+  (:func:`make_dopant_movie`);
 * :mod:`~lectlib.datasets.fetchers` — real images downloaded once from PyPI, checked
   and cached: SrTiO₃ ADF/ABF from atomap's wheel (:func:`fetch_srtio3`);
 * :mod:`~lectlib.datasets.rendering` — atoms and detector noise shared by the image
@@ -29,6 +32,7 @@ One module per family of data, all importable from here:
 """
 
 from .alloys import ALLOY_SPECIES, make_alloy_series
+from .dynamics import DOPANT_CLASSES, make_dopant_movie
 from .eels import make_eels_interface
 from .ferroics import FERROIC_VARIANTS, make_ferroic_lattice
 from .fetchers import fetch_srtio3, get_data_home
@@ -53,6 +57,8 @@ __all__ = [
     "FERROIC_VARIANTS",
     "make_alloy_series",
     "ALLOY_SPECIES",
+    "make_dopant_movie",
+    "DOPANT_CLASSES",
     "fetch_srtio3",
     "get_data_home",
     "render_atoms",

@@ -45,6 +45,7 @@ def test_every_results_file_has_a_block_on_the_page(report):
         "unmixing",
         "sliding",
         "crystallography",
+        "markov",
         "runtimes",
     ],
 )

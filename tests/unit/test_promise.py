@@ -33,7 +33,15 @@ from lectlib.datasets import (
     make_mixture,
 )
 
-METHODS = ("fit", "transform", "inverse_transform", "to_maps", "to_reciprocal")
+METHODS = (
+    "fit",
+    "transform",
+    "inverse_transform",
+    "to_maps",
+    "to_reciprocal",
+    "predict",
+    "predict_proba",
+)
 DATASETS = settings(
     deadline=None,
     max_examples=100,
