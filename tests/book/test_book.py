@@ -120,7 +120,7 @@ CHAPTER_PAGES = {
     "04_unmixing_methods": (9, 3),
     "05_sliding_fft": (8, 3),
     "06_local_crystallography": (8, 4),
-    "07_markov_dynamics": (7, 3),
+    "07_markov_dynamics": (4, 3),
 }
 
 
