@@ -410,7 +410,15 @@ def reduced_chi_square(residuals, variance, n_parameters):
         raise ValueError(
             f"{r.shape[-1]} channels leave no degrees of freedom for {p} parameters"
         )
-    return np.sum(r**2 / var, axis=-1) / dof
+    with np.errstate(over="ignore"):
+        chi2 = np.sum(r**2 / var, axis=-1) / dof
+    if not np.all(np.isfinite(chi2)):
+        raise ValueError(
+            "the chi-square exceeds float64's range: the residuals are too large for "
+            f"the variance (largest |residual| {np.abs(r).max():.3g}, smallest "
+            f"variance {var.min():.3g}); rescale the data and the variance together"
+        )
+    return chi2
 
 
 def lag_autocorrelation(residuals, lag=1):

@@ -467,6 +467,14 @@ def test_reduced_chi_square_map_shape():
     )
 
 
+def test_reduced_chi_square_refuses_a_value_beyond_float64():
+    # 1e100 squared over 1e-272 is 1e472: no float64 holds it, so no number is returned
+    r = np.full((2, 6), 1e100)
+    with pytest.raises(ValueError, match=r"exceeds float64's range"):
+        reduced_chi_square(r, 1e-272, 1)
+    assert np.isfinite(reduced_chi_square(r, 1e100, 1)).all()
+
+
 def test_reduced_chi_square_errors():
     r = np.ones((3, 5))
     with pytest.raises(ValueError, match=r"variance must be positive everywhere"):
