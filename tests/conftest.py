@@ -27,6 +27,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 
+# Property tests draw the same examples on every run (derandomized, no example store):
+# a red CI run then means the change, not the dice. HYPOTHESIS_PROFILE=explore draws new
+# examples each run, to search for bugs on purpose.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("course", derandomize=True, database=None)
+_hypothesis_settings.register_profile("explore", derandomize=False)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "course"))
+
 import functools  # noqa: E402
 import gzip  # noqa: E402
 import http.server  # noqa: E402
