@@ -56,6 +56,10 @@ Modules, one per idea:
 * :mod:`~lectlib.markov` — Markov state models: pooled transition counts, transition
   matrices with error bars, stationary distribution, timescales, the
   Chapman–Kolmogorov test;
+* :mod:`~lectlib.provenance` — what produced a result: a pipeline's description, its
+  random states, the versions and the data's hashes as JSON, and its bit-for-bit replay;
+* :mod:`~lectlib.lazy` — the per-pixel methods on cubes larger than memory, block by
+  block with dask, on one machine or a cluster;
 * :mod:`~lectlib.plotting` — the course's figure style and figure helpers;
 * :mod:`~lectlib.widgets` — sliders that work live and on the static site.
 """
@@ -66,9 +70,12 @@ from . import (
     decomposition,
     eels,
     lattice,
+    lazy,
+    markov,
     metrics,
     mixing,
     plotting,
+    provenance,
     regression,
     sliding,
     unmixing,
@@ -83,9 +90,12 @@ __all__ = [
     "decomposition",
     "eels",
     "lattice",
+    "lazy",
+    "markov",
     "metrics",
     "mixing",
     "plotting",
+    "provenance",
     "regression",
     "sliding",
     "unmixing",

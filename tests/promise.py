@@ -125,6 +125,30 @@ def _fit_transform(cls, X, **params):
     return cls(**params).fit_transform(X)
 
 
+def _lazy(call, **kwargs):
+    """Call a function of lectlib.lazy and compute the dask arrays it returns, with
+    dask's synchronous scheduler: the promise's workers are forked, and a thread pool
+    that dask made in the parent process (tests/unit/test_lazy.py runs first) has no
+    threads in a child."""
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        result = call(**kwargs)
+        if isinstance(result, dict):
+            return dict(zip(result, dask.compute(*result.values())))
+        if isinstance(result, tuple):
+            return dask.compute(*result)
+        return dask.compute(result)[0]
+
+
+def _traced(interval):
+    from lectlib.lazy import MemoryTrace
+
+    with MemoryTrace(interval) as trace:
+        np.ones((64, 64)).sum()
+    return trace.peak_mib, trace.times, trace.mib
+
+
 def _transform(cls, fit_on, X, params):
     return cls(**params).fit(fit_on).transform(X)
 
@@ -152,6 +176,8 @@ def cases():
     """Every public callable of lectlib (and every estimator method)
     with a small valid call."""
     import matplotlib.pyplot as plt
+    from sklearn.cluster import KMeans
+    from sklearn.pipeline import make_pipeline
 
     from lectlib import (
         crystallography,
@@ -159,10 +185,12 @@ def cases():
         decomposition,
         eels,
         lattice,
+        lazy,
         markov,
         metrics,
         mixing,
         plotting,
+        provenance,
         regression,
         sliding,
         unmixing,
@@ -208,8 +236,29 @@ def cases():
     raw_detector = crystallography.LearnedAtomDetector(
         normalize=None, random_state=0, **detector_params
     ).fit(detector_images, detector_atoms)
+    # regression on the known endmembers, then k-means (seeded: record() warns on an
+    # unseeded random_state, and a warning must not escape a valid call)
+    provenance_pipe = make_pipeline(
+        regression.KnownEndmemberRegression(E), KMeans(2, n_init=1, random_state=0)
+    )
+    provenance_labels = provenance_pipe.fit_predict(X)
+    provenance_record = provenance.record(
+        provenance_pipe, X, provenance_labels, method="fit_predict"
+    )
+    provenance_allow = ("lectlib", "sklearn", "numpy")
     est = dict
     tmp = tempfile.mkdtemp(prefix="lectlib-promise-")
+    # a cube of counts (3 × 4 pixels, 8 channels) on disk in float32, a fitted model
+    lazy_cube = counts.reshape(3, 4, 8)
+    lazy_file = os.path.join(tmp, "lazy_cube.npy")
+    np.save(lazy_file, lazy_cube.astype(np.float32))
+    lazy_model = _fit(decomposition.WeightedPCA, counts, n_components=2)
+
+    def lazy_compute(array, progress):
+        import dask.array
+
+        lazy_array = dask.array.from_array(np.asarray(array), chunks=-1)
+        return lazy.compute(lazy_array * 1.0, progress=progress)
 
     def transform_case(cls, params, fit_on, X_new):
         return Case(
@@ -963,6 +1012,122 @@ def cases():
                 reversible=False,
             ),
             nan_fields=frozenset({"estimated_std"}),
+        ),
+        # provenance: X and result are only hashed (any numbers, NaN included, have a
+        # hash), so they are opaque; a record is written into the scratch folder
+        "lectlib.provenance.UnseededWarning": Case(
+            lambda message: provenance.UnseededWarning(message),
+            dict(message="random_state is None at ['kmeans__random_state']"),
+        ),
+        "lectlib.provenance.describe": Case(
+            provenance.describe, dict(estimator=provenance_pipe)
+        ),
+        "lectlib.provenance.build": Case(
+            provenance.build,
+            dict(
+                description=provenance.describe(provenance_pipe),
+                allow=provenance_allow,
+            ),
+        ),
+        "lectlib.provenance.array_hash": Case(
+            provenance.array_hash, dict(X=X), opaque=("X",)
+        ),
+        "lectlib.provenance.array_hash[sequence]": Case(
+            provenance.array_hash, dict(X=[X, E]), opaque=("X",)
+        ),
+        "lectlib.provenance.record": Case(
+            provenance.record,
+            dict(
+                estimator=provenance_pipe,
+                X=X,
+                result=provenance_labels,
+                method="fit_predict",
+                path=os.path.join(tmp, "record.json"),
+                note="two layers",
+            ),
+            opaque=("X", "result"),
+        ),
+        "lectlib.provenance.replay": Case(
+            provenance.replay,
+            dict(record=provenance_record, X=X, check=True, allow=provenance_allow),
+        ),
+        # lazy (out-of-core): results computed, so that their values are judged
+        "lectlib.lazy.open_cube": Case(
+            lambda **kw: _lazy(lazy.open_cube, **kw),
+            dict(path=lazy_file, chunk_pixels=5),
+        ),
+        "lectlib.lazy.write_cube": Case(
+            lambda **kw: np.load(_lazy(lazy.write_cube, **kw)),
+            dict(
+                path=os.path.join(tmp, "lazy_written.npy"),
+                shape=(3, 4, 8),
+                make_block=lambda rows: lazy_cube[rows],
+                dtype="float32",
+                block_rows=2,
+            ),
+        ),
+        "lectlib.lazy.store_cube": Case(
+            lambda **kw: np.load(_lazy(lazy.store_cube, **kw)),
+            dict(
+                array=lazy_cube,
+                path=os.path.join(tmp, "lazy_stored.npy"),
+                dtype="float64",
+                progress=False,
+            ),
+        ),
+        "lectlib.lazy.map_spectra": Case(
+            lambda **kw: _lazy(lazy.map_spectra, **kw),
+            dict(
+                func=lambda X: X[:, :2] * 2.0,
+                cube=lazy_cube,
+                n_out=2,
+                dtype=np.float64,
+                chunk_pixels=5,
+            ),
+        ),
+        "lectlib.lazy.transform_cube": Case(
+            lambda **kw: _lazy(lazy.transform_cube, **kw),
+            dict(estimator=lazy_model, cube=lazy_cube, n_out=None, chunk_pixels=5),
+        ),
+        "lectlib.lazy.fcls_cube": Case(
+            lambda **kw: _lazy(lazy.fcls_cube, **kw),
+            dict(cube=cube, endmembers=E, max_iter=20, chunk_pixels=5),
+        ),
+        "lectlib.lazy.fit_known_endmembers_cube": Case(
+            lambda **kw: _lazy(lazy.fit_known_endmembers_cube, **kw),
+            dict(
+                cube=lazy_cube,
+                endmembers=E,
+                method="nnls",
+                energy=energy,
+                window=(15.0, 60.0),
+                variance="poisson",
+                max_iter=20,
+                chunk_pixels=5,
+            ),
+        ),
+        "lectlib.lazy.poisson_normalize_cube": Case(
+            lambda **kw: _lazy(lazy.poisson_normalize_cube, **kw),
+            dict(cube=lazy_cube, chunk_pixels=5, progress=False),
+        ),
+        "lectlib.lazy.incremental_pca": Case(
+            lambda **kw: _lazy(lazy.incremental_pca, **kw),
+            dict(
+                cube=lazy_cube,
+                n_components=2,
+                batch_pixels=5,
+                center=True,
+                progress=False,
+            ),
+        ),
+        # compute passes values through: NaN in, NaN out is the caller's business
+        "lectlib.lazy.compute": Case(
+            lambda **kw: _lazy(lazy_compute, **kw),
+            dict(array=cube, progress=False),
+            opaque=("array",),
+        ),
+        "lectlib.lazy.MemoryTrace": Case(
+            lambda interval: _traced(interval), dict(interval=0.01)
         ),
     }
     return c

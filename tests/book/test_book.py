@@ -121,6 +121,7 @@ CHAPTER_PAGES = {
     "05_sliding_fft": (8, 3),
     "06_local_crystallography": (8, 4),
     "07_markov_dynamics": (4, 3),
+    "08_pipelines": (2, 1),
 }
 
 

@@ -594,7 +594,7 @@ def _pins(text):
     pins = {}
     for line in text.splitlines():
         line = line.split("#", 1)[0].split(";", 1)[0].strip()
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", line)
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==(\S+)", line)
         if match:
             pins[match[1].lower().replace("_", "-")] = match[2]
     return pins
