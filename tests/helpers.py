@@ -45,6 +45,30 @@ def free_port():
         return s.getsockname()[1]
 
 
+#: How many chapters the JupyterLab and Colab-like tests run at once: while one
+#: chapter's test checks its results, the next chapter already runs (one kernel per
+#: core on a 2-core machine). ``LECTLIB_CHAPTERS_AT_ONCE=1`` runs them one by one.
+CHAPTERS_AT_ONCE = max(1, int(os.environ.get("LECTLIB_CHAPTERS_AT_ONCE", "2")))
+
+
+def upcoming_params(request, name):
+    """The values of parameter ``name`` of the tests of the same test function that
+    pytest runs after this one in this session (after ``-k`` and other selection), in
+    order: what a test may start early for the next ones."""
+    node = request.node
+    later, seen = [], False
+    for item in request.session.items:
+        if item is node:
+            seen = True
+        elif (
+            seen
+            and getattr(item, "originalname", None) == node.originalname
+            and item.module is node.module
+        ):
+            later.append(item.callspec.params[name])
+    return later
+
+
 def screenshot_dir(tmp_path):
     """Where browser tests save screenshots: ``$LECTLIB_SCREENSHOTS`` if set,
     else ``tmp_path``."""

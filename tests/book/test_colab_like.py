@@ -1,4 +1,4 @@
-"""What a student on Google Colab gets: chapter 01 alone,
+"""What a student on Google Colab gets: each chapter alone,
 in an environment without lectlib.
 
 Colab opens one notebook, not the repository. Its Python already has ipykernel and
@@ -6,15 +6,22 @@ ipywidgets (7.7, which has no ``Stack``), but not lectlib; the notebook's first 
 installs lectlib, and the data must come from lectlib rather than from a ``data/``
 folder next to the notebook.
 
-The test builds that situation: a fresh virtual environment (no system site packages)
-holding only Colab's ``ipykernel==6.17.1`` and ``ipywidgets==7.7.1``, the notebook
-copied alone into an empty folder, a kernelspec for the fresh Python registered in a
-temporary ``JUPYTER_PATH``, and ``LECTLIB_SOURCE`` pointing the install cell at a copy
-of this checkout (instead of the public repository). A copy, because pip builds a local
-directory in place and setuptools would leave a ``build/`` folder in the working tree;
-``pip install git+URL`` likewise builds in a fresh clone. The notebook then runs top to
-bottom with nbclient. Versions of everything else are held to ``requirements.txt``
-through ``PIP_CONSTRAINT``, which the in-notebook ``pip install`` obeys too.
+The test builds that situation once per module: a fresh virtual environment (no system
+site packages) holding only Colab's ``ipykernel==6.17.1`` and ``ipywidgets==7.7.1``, a
+kernelspec for the fresh Python registered in a temporary ``JUPYTER_PATH``, and
+``LECTLIB_SOURCE`` pointing the install cell at a copy of this checkout (instead of the
+public repository). A copy, because pip builds a local directory in place and
+setuptools would leave a ``build/`` folder in the working tree; ``pip install git+URL``
+likewise builds in a fresh clone. Versions of everything else are held to
+``requirements.txt`` through ``PIP_CONSTRAINT``, which the in-notebook ``pip install``
+obeys too.
+
+Then every chapter (one test each, in course order) is copied alone into an empty folder
+and run top to bottom with nbclient, in a new kernel of that environment. The first
+chapter's install cell installs lectlib; the later chapters find it installed, as on
+Colab after the first install in a runtime, and their install cell must leave the
+environment untouched. From then on the next chapter runs in the background while the
+current one is checked (``CHAPTERS_AT_ONCE`` in ``tests/helpers.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +32,8 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -34,11 +43,12 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from helpers import CHAPTERS, REPO
+from helpers import CHAPTERS, CHAPTERS_AT_ONCE, REPO, upcoming_params
 
 pytestmark = pytest.mark.slow
 
-NOTEBOOK = "01_linear_mixing.ipynb"
+#: Every chapter, in course order (a new chapter is tested as soon as it is added).
+NOTEBOOKS = [p.name for p in sorted(CHAPTERS.glob("*.ipynb"))]
 # Colab's versions (2024-2025 runtime). ipykernel 6.17.1
 # installs and runs on Python 3.11.
 COLAB_PACKAGES = ["ipykernel==6.17.1", "ipywidgets==7.7.1"]
@@ -56,7 +66,7 @@ CELL_TIMEOUT = 300  # s for every other cell
 KERNEL_NAME = "lectlib-colab-like"
 
 # Appended (in memory only) after the notebook's own cells, in the same kernel: what the
-# notebook left behind, and whether the first slider works through the ipywidgets 7
+# notebook left behind, and whether its first slider works through the ipywidgets 7
 # fallback.
 PROBE = textwrap.dedent(
     """
@@ -93,7 +103,8 @@ PROBE = textwrap.dedent(
         _image = _fs.children[-1]
         _before = bytes(_image.value)
         _label_before = _slider.label
-        _slider.index = len(_slider.options) - 1
+        _last = len(_slider.options) - 1  # move it to the other end
+        _slider.index = _last if _slider.index < _last else 0
         _probe["slider"] = {
             "display": type(_image).__name__,
             "label_before": _label_before,
@@ -143,6 +154,7 @@ def _constraints(path: Path) -> Path:
         if req.marker is not None and not req.marker.evaluate():
             continue  # pins for other Pythons; keep the file marker-free
         req.marker = None
+        req.extras = set()  # pip refuses extras in a constraint ("dask[array]")
         lines.append(str(req))
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -220,24 +232,114 @@ def _clean_env(venv: Path, **extra):
     return env
 
 
-def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
-    venv = tmp_path / "colab-venv"
-    python = venv / "bin" / "python"
-    constraints = _constraints(tmp_path / "constraints.txt")
-    folder = tmp_path / "content"  # Colab's working directory is /content
-    folder.mkdir()
-    jupyter = tmp_path / "jupyter"
+def _site_packages(venv: Path) -> Path:
+    (purelib,) = venv.glob("lib/python3*/site-packages")
+    return purelib
+
+
+def _distributions(venv: Path):
+    """The fresh venv's installed distributions (their ``.dist-info`` folders, which
+    name the version), and the ``RECORD`` file of lectlib's, or None."""
+    infos = sorted(p.name for p in _site_packages(venv).glob("*.dist-info"))
+    records = list(_site_packages(venv).glob("lectlib-*.dist-info/RECORD"))
+    return infos, (records[0] if records else None)
+
+
+def _identity(path):
+    """What changes when pip rewrites a file: its inode and modification time."""
+    if path is None:
+        return None
+    st = path.stat()
+    return (str(path), st.st_ino, st.st_mtime_ns)
+
+
+def _cell_seconds(cell):
+    """How long nbclient saw the cell run (its recorded timing), or None."""
+    from datetime import datetime
+
+    timing = cell.metadata.get("execution", {})
     try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].rstrip("Z"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].rstrip("Z"))
+    except (KeyError, ValueError):
+        return None
+    return (end - start).total_seconds()
+
+
+class ChapterRun:
+    """A chapter run top to bottom by a new kernel of the fresh environment: the
+    executed notebook, and the environment's packages before and after."""
+
+    def __init__(self, colab, notebook):
+        self.notebook = notebook
+        self.folder = colab.base / f"content-{Path(notebook).stem}"  # Colab: /content
+        self.failure = None  # the CellExecutionError or CellTimeoutError, if any
+        self.install_seconds = None
+
+        self.folder.mkdir()
+        self.infos_before, record = _distributions(colab.venv)
+        self.installed_before = record is not None
+        self.record_before = _identity(record)
+
+        shutil.copy2(CHAPTERS / notebook, self.folder / notebook)
+        nb = self.nb = nbformat.read(self.folder / notebook, as_version=4)
+        self.n_cells = len(nb.cells)
+        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+        self.install_cell = nb.cells[first_code]
+        self.has_install_cell = "LECTLIB_SOURCE" in self.install_cell.source
+        if not self.has_install_cell:
+            return
+        nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+        client = NotebookClient(
+            nb,
+            kernel_name=KERNEL_NAME,
+            timeout_func=lambda cell: (
+                INSTALL_CELL_TIMEOUT if cell is self.install_cell else CELL_TIMEOUT
+            ),
+            allow_errors=False,
+            resources={"metadata": {"path": str(self.folder)}},
+        )
+        start = time.monotonic()
+        try:
+            client.execute(env=colab.kernel_env(notebook))
+        except (CellExecutionError, CellTimeoutError) as exc:
+            self.failure = exc
+        self.seconds = time.monotonic() - start
+        self.install_seconds = _cell_seconds(self.install_cell)
+        self.infos_after, record = _distributions(colab.venv)
+        self.record_after = _identity(record)
+
+
+class ColabLike:
+    """The fresh Colab-like environment the chapters share.
+
+    Once lectlib is installed (by the first chapter's install cell), the next chapter's
+    run starts in a background thread while the current one is checked: up to
+    ``CHAPTERS_AT_ONCE`` kernels at a time.
+    """
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.venv = base / "colab-venv"
+        self.python = self.venv / "bin" / "python"
+        self.constraints = _constraints(base / "constraints.txt")
+        self.jupyter = base / "jupyter"
+        self.source = None
+        self.verified = None  # the venv's state last checked from outside (step 6)
+        self.ahead = {}  # notebook -> Future of its ChapterRun
+        self.pool = ThreadPoolExecutor(max_workers=max(1, CHAPTERS_AT_ONCE - 1))
+
+    def create(self, monkeypatch):
         # 1. A Python with what Colab has that matters here, and no lectlib.
         _run(
-            [sys.executable, "-m", "venv", str(venv)],
+            [sys.executable, "-m", "venv", str(self.venv)],
             None,
             "creating the fresh venv",
             120,
         )
-        env = _clean_env(venv, PIP_CONSTRAINT=constraints)
+        env = _clean_env(self.venv, PIP_CONSTRAINT=self.constraints)
         _run(
-            [str(python), "-m", "pip", "install", "--quiet", *COLAB_PACKAGES],
+            [str(self.python), "-m", "pip", "install", "--quiet", *COLAB_PACKAGES],
             env,
             "installing Colab's ipykernel and ipywidgets into the fresh venv",
             600,
@@ -247,22 +349,22 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
             "sys.exit(importlib.util.find_spec('lectlib') is not None)"
         )
         _run(
-            [str(python), "-c", probe_lectlib],
+            [str(self.python), "-c", probe_lectlib],
             env,
             "checking that the fresh venv has no lectlib yet",
             60,
-            cwd=folder,
+            cwd=self.base,
         )
 
         # 2. Its kernelspec, in a temporary JUPYTER_PATH only.
         _run(
             [
-                str(python),
+                str(self.python),
                 "-m",
                 "ipykernel",
                 "install",
                 "--prefix",
-                str(jupyter),
+                str(self.jupyter),
                 "--name",
                 KERNEL_NAME,
                 "--display-name",
@@ -273,127 +375,168 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
             60,
         )
         kernelspec = (
-            jupyter / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
+            self.jupyter / "share" / "jupyter" / "kernels" / KERNEL_NAME / "kernel.json"
         )
-        assert json.loads(kernelspec.read_text())["argv"][0] == str(python), (
+        assert json.loads(kernelspec.read_text())["argv"][0] == str(self.python), (
             kernelspec.read_text()
         )
-        monkeypatch.setenv("JUPYTER_PATH", str(jupyter / "share" / "jupyter"))
-        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-        monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter-data"))
-        monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "jupyter-config"))
+        monkeypatch.setenv("JUPYTER_PATH", str(self.jupyter / "share" / "jupyter"))
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(self.base / "runtime"))
+        monkeypatch.setenv("JUPYTER_DATA_DIR", str(self.base / "jupyter-data"))
+        monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(self.base / "jupyter-config"))
+        self.source = _copy_checkout(self.base / "checkout")
 
-        # 3. The notebook alone in an empty folder,
-        #    run top to bottom by the fresh kernel.
-        shutil.copy2(CHAPTERS / NOTEBOOK, folder / NOTEBOOK)
-        nb = nbformat.read(folder / NOTEBOOK, as_version=4)
-        n_cells = len(nb.cells)
-        first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-        assert "LECTLIB_SOURCE" in nb.cells[first_code].source, (
-            f"the first code cell of {NOTEBOOK} is no longer the install cell "
-            "honouring LECTLIB_SOURCE"
+    def kernel_env(self, notebook):
+        return _clean_env(
+            self.venv,
+            PIP_CONSTRAINT=self.constraints,
+            LECTLIB_SOURCE=self.source,
+            # Its own IPython folder: kernels running at once share no history file.
+            IPYTHONDIR=self.base / f"ipython-{Path(notebook).stem}",
         )
-        nb.cells.append(nbformat.v4.new_code_cell(PROBE))
-        install_cell = nb.cells[first_code]
 
-        client = NotebookClient(
-            nb,
-            kernel_name=KERNEL_NAME,
-            timeout_func=lambda cell: (
-                INSTALL_CELL_TIMEOUT if cell is install_cell else CELL_TIMEOUT
-            ),
-            allow_errors=False,
-            resources={"metadata": {"path": str(folder)}},
-        )
-        source = _copy_checkout(tmp_path / "checkout")
-        kernel_env = _clean_env(
-            venv,
-            PIP_CONSTRAINT=constraints,
-            LECTLIB_SOURCE=source,
-            IPYTHONDIR=tmp_path / "ipython",
-        )
+    def start_ahead(self, upcoming):
+        """Start the next chapters' runs, once lectlib is installed."""
+        if _distributions(self.venv)[1] is None:
+            return
+        for notebook in upcoming[: CHAPTERS_AT_ONCE - 1]:
+            if notebook not in self.ahead:
+                self.ahead[notebook] = self.pool.submit(ChapterRun, self, notebook)
+
+    def run(self, notebook):
+        """The chapter's run: started ahead, or now."""
+        future = self.ahead.pop(notebook, None)
+        return future.result() if future is not None else ChapterRun(self, notebook)
+
+    def remove(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        for heavy in (self.venv, self.base / "checkout"):
+            shutil.rmtree(heavy, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def colab(tmp_path_factory):
+    """One fresh Colab-like environment for all the chapters' tests (created once:
+    a venv with Colab's packages takes half a minute)."""
+    env = ColabLike(tmp_path_factory.mktemp("colab-like"))
+    with pytest.MonkeyPatch.context() as monkeypatch:
         try:
-            client.execute(env=kernel_env)
-        except (CellExecutionError, CellTimeoutError) as exc:
-            probe_failed = any(o.output_type == "error" for o in nb.cells[-1].outputs)
-            where = (
-                "the test's probe cell (run after the notebook)"
-                if probe_failed
-                else NOTEBOOK
-            )
-            pytest.fail(f"{where} failed in the Colab-like environment:\n{exc}")
+            env.create(monkeypatch)
+            yield env
+        finally:
+            env.remove()
 
-        errors = [
-            (i, o.get("ename"), o.get("evalue"))
-            for i, c in enumerate(nb.cells[:n_cells])
-            if c.cell_type == "code"
-            for o in c.outputs
-            if o.output_type == "error"
-        ]
-        assert not errors, (
-            f"cells with error outputs (index, exception, message): {errors}"
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda name: Path(name).stem)
+def test_chapter_installs_lectlib_and_runs_like_on_colab(
+    colab, notebook, request, record_property
+):
+    # 3. The notebook alone in an empty folder, run top to bottom by a new kernel of
+    #    the fresh environment. The first chapter to run installs lectlib; the next
+    #    chapter starts as soon as this one has run.
+    upcoming = upcoming_params(request, "notebook")
+    colab.start_ahead(upcoming)
+    run = colab.run(notebook)
+    colab.start_ahead(upcoming)
+    venv, source, folder, nb = colab.venv, colab.source, run.folder, run.nb
+    assert run.has_install_cell, (
+        f"the first code cell of {notebook} is no longer the install cell "
+        "honouring LECTLIB_SOURCE"
+    )
+    if run.failure is not None:
+        probe_failed = any(o.output_type == "error" for o in nb.cells[-1].outputs)
+        where = (
+            "the test's probe cell (run after the notebook)"
+            if probe_failed
+            else notebook
         )
-        assert all(c.execution_count for c in nb.cells if c.cell_type == "code"), (
-            "some cells did not run"
+        pytest.fail(f"{where} failed in the Colab-like environment:\n{run.failure}")
+
+    errors = [
+        (i, o.get("ename"), o.get("evalue"))
+        for i, c in enumerate(nb.cells[: run.n_cells])
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "error"
+    ]
+    assert not errors, f"cells with error outputs (index, exception, message): {errors}"
+    assert all(c.execution_count for c in nb.cells if c.cell_type == "code"), (
+        "some cells did not run"
+    )
+
+    printed = "".join(
+        o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream"
+    )
+    probe_lines = [ln for ln in printed.splitlines() if ln.startswith("LECTLIB-PROBE ")]
+    assert probe_lines, f"the probe cell printed nothing usable: {nb.cells[-1].outputs}"
+    probe = json.loads(probe_lines[-1][len("LECTLIB-PROBE ") :])
+    print(
+        f"\nColab-like kernel, {notebook}:",
+        json.dumps({k: v for k, v in probe.items() if k != "module_files"}, indent=1),
+    )
+
+    # 4. What the student's kernel saw.
+    assert Path(probe["executable"]).parent == venv / "bin", probe["executable"]
+    assert probe["ipywidgets"] == "7.7.1", (
+        f"the kernel ran ipywidgets {probe['ipywidgets']}"
+    )
+    assert probe["has_stack"] is False, "lectlib thinks ipywidgets 7.7.1 has Stack"
+    assert probe["data_dir"] is None, (
+        f"lectlib found a data folder: {probe['data_dir']}"
+    )
+    assert all(src == "generated" for src in probe["dataset_sources"]), (
+        f"datasets in the notebook came from files: {probe['dataset_sources']}"
+    )
+    from_repo = [
+        f
+        for f in probe["module_files"]
+        if f and any(Path(f).resolve().is_relative_to(p) for p in (REPO, source))
+    ]
+    assert not from_repo, (
+        f"the kernel imported modules from the course checkout: {from_repo}"
+    )
+    assert probe["n_frame_sliders"] >= 1, (
+        f"{notebook} shows no slider (FrameSlider) any more"
+    )
+    slider = probe.get("slider")
+    assert slider, f"no kernel-side slider check ran: {probe}"
+    assert slider["display"] == "Image", (
+        f"without Stack the frames should sit in one Image: {slider}"
+    )
+    assert slider["label_after"] != slider["label_before"], (
+        f"the slider did not move: {slider}"
+    )
+    assert slider["image_changed"] and slider["image_is_current_frame"], (
+        "with ipywidgets 7 moving the first slider did not swap its frame (kernel "
+        f"callback): {slider}"
+    )
+    assert sorted(p.name for p in folder.iterdir()) == [notebook], (
+        "the notebook's folder should hold only the notebook, it holds "
+        f"{sorted(os.listdir(folder))}"
+    )
+
+    # 5. With lectlib installed already (as on Colab after the first install), the
+    #    install cell must be a no-op: nothing installed, upgraded or reinstalled.
+    if run.installed_before:
+        assert run.record_after == run.record_before, (
+            f"the install cell of {notebook} reinstalled lectlib, which was installed"
+        )
+        assert run.infos_after == run.infos_before, (
+            f"running {notebook} changed the fresh venv's packages: added "
+            f"{sorted(set(run.infos_after) - set(run.infos_before))}, removed "
+            f"{sorted(set(run.infos_before) - set(run.infos_after))}"
+        )
+    else:
+        assert run.record_after is not None, (
+            f"the install cell of {notebook} did not install lectlib"
         )
 
-        printed = "".join(
-            o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream"
-        )
-        probe_lines = [
-            ln for ln in printed.splitlines() if ln.startswith("LECTLIB-PROBE ")
-        ]
-        assert probe_lines, (
-            f"the probe cell printed nothing usable: {nb.cells[-1].outputs}"
-        )
-        probe = json.loads(probe_lines[-1][len("LECTLIB-PROBE ") :])
-        print(
-            "\nColab-like kernel:",
-            json.dumps(
-                {k: v for k, v in probe.items() if k != "module_files"}, indent=1
-            ),
-        )
-
-        # 4. What the student's kernel saw.
-        assert Path(probe["executable"]).parent == venv / "bin", probe["executable"]
-        assert probe["ipywidgets"] == "7.7.1", (
-            f"the kernel ran ipywidgets {probe['ipywidgets']}"
-        )
-        assert probe["has_stack"] is False, "lectlib thinks ipywidgets 7.7.1 has Stack"
-        assert probe["data_dir"] is None, (
-            f"lectlib found a data folder: {probe['data_dir']}"
-        )
-        assert all(src == "generated" for src in probe["dataset_sources"]), (
-            f"datasets in the notebook came from files: {probe['dataset_sources']}"
-        )
-        from_repo = [
-            f
-            for f in probe["module_files"]
-            if f and any(Path(f).resolve().is_relative_to(p) for p in (REPO, source))
-        ]
-        assert not from_repo, (
-            f"the kernel imported modules from the course checkout: {from_repo}"
-        )
-        assert probe["n_frame_sliders"] >= 1, (
-            f"{NOTEBOOK} shows no slider (FrameSlider) any more"
-        )
-        slider = probe.get("slider")
-        assert slider, f"no kernel-side slider check ran: {probe}"
-        assert slider["display"] == "Image", (
-            f"without Stack the frames should sit in one Image: {slider}"
-        )
-        assert slider["label_after"] != slider["label_before"], (
-            f"the slider did not move: {slider}"
-        )
-        assert slider["image_changed"] and slider["image_is_current_frame"], (
-            "with ipywidgets 7 moving the first slider did not swap its frame (kernel "
-            f"callback): {slider}"
-        )
-
-        # 5. The fresh venv itself, asked from outside the notebook.
+    # 6. The fresh venv itself, asked from outside the notebook (again only when its
+    #    packages changed since it was last asked).
+    if colab.verified != (run.infos_after, run.record_after):
         fresh = json.loads(
             _run(
-                [str(python), "-I", "-c", FRESH_CHECK],
+                [str(colab.python), "-I", "-c", FRESH_CHECK],
                 _clean_env(venv),
                 "importing lectlib in the fresh venv",
                 120,
@@ -421,7 +564,7 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
         }
         pins = {
             canonicalize_name(r.name): r.specifier
-            for r in map(Requirement, constraints.read_text().splitlines())
+            for r in map(Requirement, colab.constraints.read_text().splitlines())
         }
         off_pin = {
             name: (installed[name], str(spec))
@@ -435,10 +578,15 @@ def test_notebook_installs_lectlib_like_on_colab(tmp_path, monkeypatch):
         assert {"numpy", "scipy", "matplotlib", "scikit-learn"} <= installed.keys(), (
             sorted(installed)
         )
-        assert sorted(p.name for p in folder.iterdir()) == [NOTEBOOK], (
-            "the notebook's folder should hold only the notebook, it holds "
-            f"{sorted(os.listdir(folder))}"
-        )
-    finally:
-        for heavy in (venv, tmp_path / "checkout"):
-            shutil.rmtree(heavy, ignore_errors=True)
+        colab.verified = (run.infos_after, run.record_after)
+
+    record_property("run_seconds", round(run.seconds, 1))
+    if run.install_seconds is not None:
+        record_property("install_cell_seconds", round(run.install_seconds, 1))
+    install = (
+        "(no timing)" if run.install_seconds is None else f"{run.install_seconds:.1f} s"
+    )
+    print(
+        f"Colab-like, {notebook}: run in {run.seconds:.1f} s, install cell {install}"
+        + (" (lectlib was installed already)" if run.installed_before else "")
+    )
