@@ -9,7 +9,7 @@ the text between each pair of marker comments in ``chapters/appendix_benchmarks.
 
 with the markdown that :func:`render_blocks` makes from the JSON, for NAME in
 ``machine``, ``regression``, ``poisson_scaling``, ``unmixing``, ``sliding``,
-``crystallography``, ``markov`` and ``runtimes``.
+``crystallography``, ``markov``, ``outofcore`` and ``runtimes``.
 Everything outside the markers is left as it is. ``run.sh`` (``make bench``) calls it
 after the benchmarks; on its own::
 
@@ -40,6 +40,7 @@ BLOCKS = (
     "sliding",
     "crystallography",
     "markov",
+    "outofcore",
     "runtimes",
 )
 MARKER = re.compile(
@@ -131,6 +132,7 @@ def render_machine(results):
         "sliding": "sliding FFT",
         "crystallography": "atom finding and refinement",
         "markov": "Markov state models",
+        "outofcore": "out of core (1 GiB cube)",
         "runtimes": "chapter run times",
     }
     for key in BLOCKS[1:]:
@@ -162,6 +164,11 @@ def render_machine(results):
             peer = (
                 f"deeptime {p['deeptime']}, numpy {p['numpy']}, scipy {p['scipy']} "
                 "(own venv)"
+            )
+        elif key == "outofcore":
+            peer = (
+                f"lectlib's in-memory functions; dask {v['dask']}, distributed "
+                f"{v['distributed']} (same venv)"
             )
         else:
             peer = f"scipy.fft {v['scipy']} (the floor, same venv); " + "; ".join(
@@ -1061,6 +1068,216 @@ def render_markov(r):
     return "\n".join(lines)
 
 
+def render_outofcore(r):
+    d, ch, rd, w = r["data"], r["chunks"], r["read"], r["write"]
+    ny, nx, c = d["shape"]
+    names = {
+        "regression": "regression (NNLS) + χ²",
+        "fcls": "FCLS",
+        "pca": "incremental PCA + projection",
+        "projection": f"projection onto {d['n_components']} components",
+        "pca_fit": "incremental PCA fit",
+    }
+
+    short = {"regression": "regression", "fcls": "FCLS", "pca": "PCA"}
+    short.update(projection="projection", pca_fit="incremental fit")
+
+    def size(n):
+        return f"{n / 2**30:.0f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+    def mib(n):
+        return f"{n / 2**20:.0f} MiB"
+
+    def cpu_of(x):
+        return f"{x['cpu_user_s'] + x['cpu_sys_s']:.1f} s ({x['cpu_sys_s']:.1f} s)"
+
+    by_size, t = r["by_size"], r["targets"]
+    sizes = next(iter(by_size.values()))["sizes"]
+    small, whole = size(sizes[0]["cube_bytes"]), size(sizes[-1]["cube_bytes"])
+    header = (
+        ["method", "run"]
+        + [f"time, {size(s['cube_bytes'])}" for s in sizes]
+        + [f"memory, {size(s['cube_bytes'])}" for s in sizes]
+    )
+    rows = []
+    for method, m in by_size.items():
+        for kind, run in (("out_of_core", "out of core"), ("in_memory", "in memory")):
+            runs = [s.get(kind) for s in m["sizes"]]
+            if any(runs):
+                rows.append(
+                    [names[method] if kind == "out_of_core" else "", run]
+                    + [ms(x["seconds"]) if x else "—" for x in runs]
+                    + [mib(x["rise"]) if x else "—" for x in runs]
+                )
+    base = [
+        s["out_of_core"]["rss_before"] for m in by_size.values() for s in m["sizes"]
+    ]
+    eq, ip = r["equality"]["small"], r["equality"]["small"]["ipca_vs_exact_pca"]
+    others = r["equality"]["whole_cube_against_local_one_thread"].values()
+    in_memory = {
+        k: m["sizes"][0]["in_memory"]["rise_over_cube"]
+        for k, m in by_size.items()
+        if "in_memory" in m["sizes"][0]
+    }
+    cold, warm, warm2 = rd["cold"], rd["warm"], rd["warm_2_threads"]
+    lines = [
+        f"Data: a {ny} × {nx} × {c} cube of Poisson counts in float32, "
+        f"{size(d['cube_bytes'])} on disk ({d['n_endmembers']} endmembers, "
+        f"{d['mean_expected_counts_per_channel']:.0f} counts per channel on average), "
+        f"written by `write_cube` in {ms(w['seconds'])} while the writing process's "
+        f"memory rose by {mib(w['rise'])} at most. Chunks: {ch['rows']} rows, "
+        f"{grouped(ch['pixels'])} pixels × all channels, "
+        f"{mib(ch['bytes_float64'])} in float64. One pass reading the whole file "
+        f"took {ms(cold['seconds'])} from the disk ({cold['gib_per_s']:.1f} GiB/s) "
+        f"and {ms(warm['seconds'])} from the page cache ({warm['gib_per_s']:.1f} "
+        "GiB/s), where every run below found it. *Memory*: the rise of a process's "
+        "resident memory during the run, above what it held before "
+        f"({mib(min(base))}–{mib(max(base))}: Python, numpy, dask, scikit-learn). "
+        f"Time: the best of {r['timing_settings']['repeats']} runs (regression, "
+        f"FCLS) or {r['timing_settings']['pca_repeats']} (PCA), on one thread.",
+        "",
+        "**Time and memory against the cube's size** (the first "
+        + ", ".join(str(s["rows"]) for s in sizes)
+        + " rows of the file):",
+        "",
+        table(header, rows),
+        "",
+        f"- Bounded memory target, the peak on {whole} at most {t['flat_chunks']} "
+        f"chunks ({mib(t['flat_chunks'] * ch['bytes_float64'])}) above the peak on "
+        f"{small}: {met(all(m['flat_ok'] for m in by_size.values()))} ("
+        + "; ".join(
+            f"{short[k]} {signed(m['peak_growth_small_to_whole'] / 2**20)} MiB"
+            for k, m in by_size.items()
+        )
+        + "). Out of core a run holds "
+        + "; ".join(
+            f"{m['sizes'][-1]['out_of_core']['rise_in_chunks']:.1f} chunks ({short[k]})"
+            for k, m in by_size.items()
+        )
+        + f" at its peak, whatever the cube's size; in memory the rise on {small} "
+        "is "
+        + "; ".join(
+            f"{v:.1f}× the cube on disk ({short[k]})" for k, v in in_memory.items()
+        )
+        + ", and it grows with the cube.",
+        f"- Equality target, max |out of core − in memory| / max |in memory| ≤ "
+        f"{tol(t['equal_max_rel'])} on the {small} cube: {met(r['equality_ok'])} "
+        f"(coefficients {sci(eq['regression_coefficients']['max_rel'])}, χ² "
+        f"{sci(eq['regression_chi2']['max_rel'])}, FCLS {sci(eq['fcls']['max_rel'])}, "
+        f"projection {sci(eq['projection']['max_rel'])}); on the {whole} cube the "
+        "2-thread and cluster results differ from the 1-thread ones by at most "
+        + sci(max(v["max_rel"] for x in others for v in x.values()))
+        + ".",
+        "- CPU time per run, user + system (system alone in brackets), which a busy "
+        "machine does not stretch as it does the wall time: out of core on "
+        f"{whole}, "
+        + "; ".join(
+            f"{short[k]} {cpu_of(m['sizes'][-1]['out_of_core'])}"
+            for k, m in by_size.items()
+        )
+        + f"; in memory on {small}, "
+        + "; ".join(
+            f"{short[k]} {cpu_of(m['sizes'][0]['in_memory'])}"
+            for k, m in by_size.items()
+            if "in_memory" in m["sizes"][0]
+        )
+        + ". The system time is mostly the kernel providing fresh memory, page by "
+        "page, for the arrays a method allocates, and copying the file's pages.",
+        "- The incremental PCA against the exact one (`decomposition.pca`, the SVD "
+        f"of the {small} cube in memory): the {ip['signal_components']} components "
+        "that carry the signal span the same space to "
+        f"{sci(max(ip['principal_angles_deg']))}° (largest principal angle) and "
+        f"their eigenvalues agree to {sci(max(ip['eigenvalue_rel_diff']))} "
+        "(relative). FCLS on the whole cube is off the true abundances by "
+        f"{r['recovery']['fcls_abundance_mae']:.4f} on average: the noise.",
+    ]
+    sc = r["scaling"]
+    srows = []
+    for method, x in sc.items():
+        c1, c2 = x["cluster_1"], x["cluster_2"]
+        threads = "threads_2" in x
+        srows.append(
+            [
+                f"{names[method]} ({size(c2['cube_bytes'])})",
+                ms(x["threads_1"]["seconds"]),
+                ms(x["threads_2"]["seconds"]) if threads else "—",
+                times(x["speedup_threads_1_to_2"]) if threads else "—",
+                ms(c1["seconds"]),
+                ms(c2["seconds"]),
+                f"**{times(x['speedup_cluster_1_to_2'])}**",
+                pct(c2["busy_fraction"]),
+                mib(c2["worker_rise_max"]),
+            ]
+        )
+    sheader = [
+        "method (cube)",
+        "1 thread",
+        "2 threads",
+        "1 → 2 threads",
+        "1 worker",
+        "2 workers",
+        "1 → 2 workers",
+        "2 workers busy",
+        "memory per worker",
+    ]
+    loads = [
+        v
+        for x in sc.values()
+        for e in x.values()
+        if isinstance(e, dict)
+        for v in e.get("load_1min", ())
+    ]
+    cpus = r["machine"]["logical_cpus"]
+
+    def cpu(x):
+        user = x.get("workers_cpu_user_s", x.get("cpu_user_s"))
+        system = x.get("workers_cpu_sys_s", x.get("cpu_sys_s"))
+        return f"{user + system:.1f} s ({system:.1f} s)"
+
+    per_method = "; ".join(
+        f"{short[k]}: {cpu(x['threads_1'])}, {cpu(x['cluster_1'])}, "
+        f"{cpu(x['cluster_2'])}"
+        for k, x in sc.items()
+        if "cpu_user_s" in x["threads_1"]
+    )
+    busy = (
+        f"above {cpus}: other processes shared the CPUs, which lowers the 2-worker "
+        "speed-ups"
+        if max(loads) > cpus
+        else f"at most {cpus}"
+    )
+    lines += [
+        "",
+        f"**From one worker to two**, best of {r['timing_settings']['scaling_repeats']}"
+        " runs: dask's threaded scheduler in one process, and a "
+        "`dask.distributed.LocalCluster` of worker processes of one thread each on "
+        "loopback (timed once it is running). *Busy*: the time the workers spent in "
+        "tasks over the wall time × workers; *memory*: the largest rise of a "
+        "worker's resident memory.",
+        "",
+        table(sheader, srows),
+        "",
+        f"- {cpus} logical CPUs; the 1-minute load average during these runs was "
+        f"{min(loads):.1f}–{max(loads):.1f} ({busy}). The reading alone: a pass "
+        f"over the {whole} file from the page cache takes {ms(warm['seconds'])} on "
+        f"1 thread and {ms(warm2['seconds'])} on 2 "
+        f"({times(warm['seconds'] / warm2['seconds'])}).",
+        "- CPU time per run, user + system (system), on 1 thread, on 1 worker and "
+        "on 2 workers together: "
+        + per_method
+        + ". Two workers halve the time only if this stays the same and each has a "
+        "CPU of its own.",
+    ]
+    if "pca_fit" in sc:
+        lines.append(
+            "- The incremental fit does not spread: each `partial_fit` runs in the "
+            "client, on one chunk after another, while the workers only read the "
+            f"chunks (busy {pct(sc['pca_fit']['cluster_2']['busy_fraction'])} of the "
+            "time)."
+        )
+    return "\n".join(lines)
+
+
 def render_runtimes(r):
     chapters = r["chapters"]
     slow = [
@@ -1114,6 +1331,7 @@ def render_blocks(results):
         sliding=render_sliding(results["sliding"]),
         crystallography=render_crystallography(results["crystallography"]),
         markov=render_markov(results["markov"]),
+        outofcore=render_outofcore(results["outofcore"]),
         runtimes=render_runtimes(results["runtimes"]),
     )
 

@@ -20,7 +20,9 @@
 #    bench_crystallography.py and bench_markov.py with the course's venv (.venv, made by
 #    `make venv`); all but the first run their peers' modules (poisson_scaling_peer.py,
 #    unmixing_peer.py, sliding_peers.py, crystallography_peer.py, markov_peer.py) in the peers'
-#    venvs on the same arrays.
+#    venvs on the same arrays. bench_outofcore.py writes a 1 GiB cube to a temporary folder
+#    (OUTOFCORE_TMPDIR, default the system's; deleted at the end) and runs lectlib.lazy on it,
+#    out of core, in memory and on a dask.distributed LocalCluster of 1 and 2 worker processes.
 #    Then bench_runtimes.py executes every chapter in a fresh kernel with the thread variables
 #    unset (quiet, one core busy), pinned, and with them set to the core count.
 # 3. Runs report.py, which renders the tables of every results/*.json into the appendix page.
@@ -31,7 +33,8 @@
 # (pycroscopy and atomai, default 1), ATOMAP_GAUSSIAN_REPEATS (atomap's 2-D Gaussian refinement,
 # default 1), SLIDING_PEERS (default "pycroscopy atomai"; leave a name
 # out to skip that peer and its 6-7 GB venv), PEER_INSTALL_TIMEOUT (seconds, default 1200),
-# RESULTS_DIR (default benchmarks/results) and APPENDIX_PAGE (default
+# OUTOFCORE_TMPDIR (where the out-of-core benchmark's 1 GiB cube goes, default the system's
+# temporary folder), RESULTS_DIR (default benchmarks/results) and APPENDIX_PAGE (default
 # chapters/appendix_benchmarks.md), e.g. to try a run without touching the committed files.
 set -euo pipefail
 
@@ -53,6 +56,7 @@ RUNTIME_REPEATS="${RUNTIME_REPEATS:-3}"
 SLIDING_PEERS="${SLIDING_PEERS-pycroscopy atomai}"
 PEER_INSTALL_TIMEOUT="${PEER_INSTALL_TIMEOUT:-1200}"
 RESULTS_DIR="${RESULTS_DIR:-$HERE/results}"
+OUTOFCORE_TMPDIR="${OUTOFCORE_TMPDIR:-}"
 APPENDIX_PAGE="${APPENDIX_PAGE:-$ROOT/chapters/appendix_benchmarks.md}"
 
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 MPLBACKEND=Agg
@@ -160,6 +164,10 @@ echo
 echo "== lectlib.markov (counts, maximum-likelihood and reversible T, posterior) vs deeptime"
 "$MAIN_PYTHON" "$HERE/bench_markov.py" --repeats "$REPEATS" \
   --peer-python "$DEEPTIME_VENV/bin/python" --out "$RESULTS_DIR/markov.json"
+echo
+echo "== lectlib.lazy out of core on a 1 GiB cube on disk: in memory, by size, 1 and 2 workers"
+"$MAIN_PYTHON" "$HERE/bench_outofcore.py" ${OUTOFCORE_TMPDIR:+--tmpdir "$OUTOFCORE_TMPDIR"} \
+  --out "$RESULTS_DIR/outofcore.json"
 echo
 echo "== each chapter's run time in a fresh kernel without thread variables"
 "$MAIN_PYTHON" "$HERE/bench_runtimes.py" --repeats "$RUNTIME_REPEATS" --without-limit \

@@ -46,6 +46,7 @@ def test_every_results_file_has_a_block_on_the_page(report):
         "sliding",
         "crystallography",
         "markov",
+        "outofcore",
         "runtimes",
     ],
 )
