@@ -8,7 +8,7 @@ the text between each pair of marker comments in ``chapters/appendix_benchmarks.
     <!-- results:NAME:end -->
 
 with the markdown that :func:`render_blocks` makes from the JSON, for NAME in
-``machine``, ``regression``, ``poisson_scaling``, ``unmixing``, ``sliding``,
+``machine``, ``regression``, ``poisson_scaling``, ``unmixing``, ``minvol``, ``sliding``,
 ``crystallography``, ``markov``, ``outofcore`` and ``runtimes``.
 Everything outside the markers is left as it is. ``run.sh`` (``make bench``) calls it
 after the benchmarks; on its own::
@@ -37,6 +37,7 @@ BLOCKS = (
     "regression",
     "poisson_scaling",
     "unmixing",
+    "minvol",
     "sliding",
     "crystallography",
     "markov",
@@ -129,6 +130,7 @@ def render_machine(results):
         "regression": "regression",
         "poisson_scaling": "Poisson scaling",
         "unmixing": "unmixing",
+        "minvol": "minimum-volume unmixing",
         "sliding": "sliding FFT",
         "crystallography": "atom finding and refinement",
         "markov": "Markov state models",
@@ -150,6 +152,12 @@ def render_machine(results):
             peer = (
                 f"pysptools {p['pysptools']}, numpy {p['numpy']}, scipy {p['scipy']}, "
                 f"cvxopt {p['cvxopt']}, scikit-learn {p['sklearn']} (own venv)"
+            )
+        elif key == "minvol":
+            p = v["peer"]
+            peer = (
+                f"SPICE-HSI {p['spice_hsi']}, numpy {p['numpy']}, scipy {p['scipy']}, "
+                f"cvxopt {p['cvxopt']} (own venv)"
             )
         elif key == "runtimes":
             peer = "the same chapters without the set-up cell's one-thread default"
@@ -420,6 +428,75 @@ def render_unmixing(r):
         f"most {sci(fc['max_rss_excess_lectlib'])}.",
         f"- FCLS speed target, pysptools / lectlib ≥ {t['fcls_speedup']:g}×: "
         f"{met(fc['speed_target_met'])} ({ratio(fc['ratio_pysptools_over_lectlib'])}).",
+    ]
+    return "\n".join(lines)
+
+
+def render_minvol(r):
+    """The minimum-volume block, from ``results/minvol.json`` (``bench_minvol.py``
+    writes the same text into the JSON and, with ``--page``, into the page)."""
+
+    def ms(s):
+        return f"{1e3 * s:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+    labels = dict(
+        binary="binary mixtures, none purer than 80 %, no noise",
+        binary_30db="binary mixtures, none purer than 80 %, 30 dB",
+        pure_30db="one pure pixel per endmember, 30 dB",
+        inside="all pixels deep inside (0.7 A + 0.1), no noise",
+    )
+    cases = list(r["cases"])
+    loose = next(m for m in r["cases"][cases[0]] if m.startswith("MinimumVolume("))
+    rho = loose.split("=")[1].rstrip(")")
+    methods = (
+        ("MinimumVolume", "lectlib `MinimumVolume`"),
+        (loose, f"lectlib `MinimumVolume`, regularization {rho}"),
+        ("NFINDR", "lectlib `NFINDR`"),
+        ("SPICE", "SPICE-HSI (ICE)"),
+    )
+    lines = [
+        f"Data: the endmembers of `make_mixture({r['data']['kwargs']})`, "
+        f"{r['data']['n_pixels']} pixels × {r['data']['n_channels']} channels, with "
+        "the abundances of each row below. Largest (mean) angle to the true "
+        "endmembers in degrees, and the time of one fit (lectlib: best of "
+        f"{r['timing']['lectlib_repeats']}; SPICE: one run).",
+        "",
+        "| data | " + " | ".join(name for _, name in methods) + " |",
+        "|---|" + "---|" * len(methods),
+    ]
+    for case in cases:
+        row = r["cases"][case]
+        cells = []
+        for key, _ in methods:
+            x = row[key]
+            angles = f"{x['max_angle_deg']:.2f}° ({x['mean_angle_deg']:.2f}°)"
+            cells.append(f"{angles}, {ms(x['time_s'])}")
+        lines.append(f"| {labels[case]} | " + " | ".join(cells) + " |")
+    t = r["targets"]
+    inside = r["cases"]["inside"]["MinimumVolume"]
+    contracted = (1 - r["data"]["contraction"]) ** (r["data"]["n_endmembers"] - 1)
+    default = r["spice_default_threshold"]
+    lines += [
+        "",
+        "- Without pure pixels, `MinimumVolume`'s largest angle below "
+        f"{t['angle_deg']:g}°: {'met' if t['angle_met'] else 'missed'} "
+        f"({r['cases']['binary']['MinimumVolume']['max_angle_deg']:.2f}°); N-FINDR can "
+        "only return pixels, none of which is purer than 80 %.",
+        "- With pure pixels and noise, `MinimumVolume` within "
+        f"{t['noise_angles']:g} noise angles ({t['noise_angle_deg']:.2f}° each) of "
+        "the truth: "
+        f"{'met' if t['pure_met'] else 'missed'}.",
+        f"- Every `MinimumVolume` fit under {t['seconds']:g} s: "
+        f"{'met' if t['speed_met'] else 'missed'} (slowest "
+        f"{ms(t['slowest_s'])}).",
+        "- Deep inside, `MinimumVolume` finds a triangle near the contracted one "
+        f"({inside['to_contracted']['max_angle_deg']:.2f}° from its vertices; volume "
+        f"{inside['volume_ratio_to_truth']:.2f} of the true one, the contracted "
+        f"triangle's being {contracted:.2f}), as small as the pixels allow: the data "
+        "fix no other vertices, and no method recovers the true ones.",
+        f"- SPICE with its default stopping threshold (1e-4) on the first data set: "
+        f"{default['max_angle_deg']:.2f}° after {default['n_iter']} iterations "
+        f"({ms(default['time_s'])}).",
     ]
     return "\n".join(lines)
 
@@ -1328,6 +1405,7 @@ def render_blocks(results):
         regression=render_regression(results["regression"]),
         poisson_scaling=render_poisson(results["poisson_scaling"]),
         unmixing=render_unmixing(results["unmixing"]),
+        minvol=render_minvol(results["minvol"]),
         sliding=render_sliding(results["sliding"]),
         crystallography=render_crystallography(results["crystallography"]),
         markov=render_markov(results["markov"]),

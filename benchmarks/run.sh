@@ -8,6 +8,7 @@
 #    than that file (it is recreated from scratch then):
 #      benchmarks/.venv-hyperspy    from requirements-hyperspy.txt    (HyperSpy 2.5)
 #      benchmarks/.venv-pysptools   from requirements-pysptools.txt   (pysptools 0.15, numpy 1.23)
+#      benchmarks/.venv-minvol      from requirements-minvol.txt      (SPICE-HSI 1.4)
 #      benchmarks/.venv-atomap      from requirements-atomap.txt      (atomap 0.4.2, HyperSpy 2.5)
 #      benchmarks/.venv-deeptime    from requirements-deeptime.txt    (deeptime 0.4.5)
 #      benchmarks/.venv-pycroscopy  from requirements-pycroscopy.txt  (pycroscopy 0.63, torch)
@@ -44,6 +45,7 @@ BASE_PYTHON="${PYTHON:-python3}"
 MAIN_PYTHON="${MAIN_PYTHON:-$ROOT/.venv/bin/python}"
 PEER_VENV="${PEER_VENV:-$HERE/.venv-hyperspy}"
 PYSPTOOLS_VENV="${PYSPTOOLS_VENV:-$HERE/.venv-pysptools}"
+MINVOL_VENV="${MINVOL_VENV:-$HERE/.venv-minvol}"
 PYCROSCOPY_VENV="${PYCROSCOPY_VENV:-$HERE/.venv-pycroscopy}"
 ATOMAI_VENV="${ATOMAI_VENV:-$HERE/.venv-atomai}"
 ATOMAP_VENV="${ATOMAP_VENV:-$HERE/.venv-atomap}"
@@ -123,6 +125,7 @@ make_optional_peer_venv() {
 
 make_peer_venv "$PEER_VENV" "$HERE/requirements-hyperspy.txt" HyperSpy
 make_peer_venv "$PYSPTOOLS_VENV" "$HERE/requirements-pysptools.txt" pysptools
+make_peer_venv "$MINVOL_VENV" "$HERE/requirements-minvol.txt" SPICE-HSI
 make_peer_venv "$ATOMAP_VENV" "$HERE/requirements-atomap.txt" atomap
 make_peer_venv "$DEEPTIME_VENV" "$HERE/requirements-deeptime.txt" deeptime
 SKIP_SLIDING=()
@@ -149,6 +152,10 @@ echo "== lectlib.unmixing (NFINDR, fcls) vs pysptools; sklearn NMF and FastICA a
 "$MAIN_PYTHON" "$HERE/bench_unmixing.py" --repeats "$REPEATS" --peer-repeats "$PEER_REPEATS" \
   --ref-repeats "$PEER_REPEATS" --peer-python "$PYSPTOOLS_VENV/bin/python" \
   --out "$RESULTS_DIR/unmixing.json"
+echo
+echo "== lectlib.unmixing.MinimumVolume without pure pixels vs NFINDR and SPICE-HSI (ICE)"
+"$MAIN_PYTHON" "$HERE/bench_minvol.py" --repeats "$REPEATS" \
+  --peer-python "$MINVOL_VENV/bin/python" --out "$RESULTS_DIR/minvol.json"
 echo
 echo "== lectlib.sliding.SlidingFFT vs the batched rfft2 floor; pycroscopy and atomai"
 "$MAIN_PYTHON" "$HERE/bench_sliding.py" --repeats "$REPEATS" \

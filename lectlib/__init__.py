@@ -36,18 +36,18 @@ Modules, one per idea:
 * :mod:`~lectlib.datasets` — data with ground truth: spectral mixtures, EELS, lattice
   images, ferroic and alloy crystals, the named datasets in ``data/``, and real images
   fetched from PyPI;
-* :mod:`~lectlib.mixing` — the linear mixing model, Gaussian and Poisson noise,
-  resolution;
+* :mod:`~lectlib.mixing` — the linear mixing model, Gaussian, Poisson and detector
+  noise, resolution;
 * :mod:`~lectlib.eels` — physics of the EELS references: plasmons, energy-loss function,
-  edges;
+  edges; the zero-loss peak, plural scattering and its removal; delocalization;
 * :mod:`~lectlib.lattice` — lattice and reciprocal vectors, Bragg spots, lattice points;
 * :mod:`~lectlib.metrics` — scores against the truth: spectral angles, component and
-  label matching, abundance error, χ², residual and noise statistics;
+  label matching, abundance error, χ², residual and noise statistics, detector gain;
 * :mod:`~lectlib.regression` — fits with known endmembers (OLS, non-negative, Poisson);
-* :mod:`~lectlib.decomposition` — PCA, noise edge, Poisson weighting,
-  correspondence analysis;
-* :mod:`~lectlib.unmixing` — N-FINDR, fully constrained least squares,
-  Bayesian unmixing;
+* :mod:`~lectlib.decomposition` — PCA, noise edge, parallel analysis, Poisson
+  weighting, correspondence analysis;
+* :mod:`~lectlib.unmixing` — N-FINDR, the minimum-volume simplex, fully constrained
+  least squares, Bayesian unmixing;
 * :mod:`~lectlib.sliding` — sliding-window descriptors of images: FFT, autocorrelation,
   histograms, and the ground truth of windows;
 * :mod:`~lectlib.crystallography` — atoms as descriptors: finding and refining atoms

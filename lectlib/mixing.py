@@ -39,6 +39,7 @@ __all__ = [
     "add_poisson_noise",
     "resolution_matrix",
     "broaden",
+    "add_detector_noise",
 ]
 
 
@@ -502,3 +503,108 @@ def broaden(spectra, energy, fwhm):
     weights /= np.bincount(rows, weights, minlength=n)[rows]
     band = sparse.csr_matrix((weights, (rows, cols)), shape=(n, n))
     return np.asarray((band @ flat.T).T).reshape(spectra.shape)
+
+
+def _psf_kernel(sigma):
+    """The detector's point-spread along the energy axis: a unit-sum sampled Gaussian
+    of standard deviation ``sigma`` channels, truncated at 4 sigma."""
+    radius = max(int(np.ceil(4.0 * sigma)), 1)
+    x = np.arange(-radius, radius + 1, dtype=float)
+    with np.errstate(over="ignore"):  # a tiny sigma: neighbors' weights are 0
+        kernel = np.exp(-0.5 * (x / sigma) ** 2)
+    return kernel / kernel.sum()
+
+
+def add_detector_noise(
+    expected, *, gain=1.0, psf_sigma=0.0, read_noise=0.0, random_state=None
+):
+    """Counts as a scintillator/CCD or a counting detector records them.
+
+    Poisson counting of the expected electrons, multiplied by the detector's gain
+    (counts per electron), spread over neighboring channels by its point-spread
+    function, plus Gaussian read noise.
+
+    Parameters
+    ----------
+    expected : array_like, shape (..., n_channels)
+        Expected electrons per channel, non-negative; the last axis is energy.
+    gain : float, default=1.0
+        Counts recorded per electron (> 0). A counting detector has gain 1.
+    psf_sigma : float, default=0.0
+        Standard deviation (channels, >= 0) of the Gaussian point-spread function along
+        the last axis; 0 for none (a counting detector). It correlates neighboring
+        channels.
+    read_noise : float, default=0.0
+        Standard deviation of the Gaussian read-out noise, in counts (>= 0).
+    random_state : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    counts : ndarray, same shape as ``expected``
+        ``gain × (PSF ⊗ Poisson(expected)) + read noise``, in counts.
+    variance : ndarray, same shape
+        The variance of each element of ``counts``:
+        ``gain² (PSF² ⊗ expected) + read_noise²``.
+
+    See Also
+    --------
+    add_poisson_noise : the ideal counting detector; the same draws when ``gain=1``,
+        ``psf_sigma=0`` and ``read_noise=0``.
+    lectlib.metrics.estimate_gain : gets the gain back from variance against mean.
+    broaden : the energy resolution, a blur of the expected spectrum before counting;
+        the point-spread blurs the counted electrons, noise included.
+
+    Notes
+    -----
+    On a scintillator-coupled CCD one electron makes a burst of photons that spreads
+    over several pixels, so the recorded counts are ``g`` times the electrons and the
+    noise of neighboring channels is correlated: the variance is ``g²`` times the
+    electrons (``g`` times the mean counts), not the mean, and a correct model leaves
+    colored residuals with ``χ²_ν ≠ 1`` unless the gain is calibrated and the
+    correlation accounted for. Only a direct counting detector reaches the Poisson
+    ideal. The point-spread is applied with zeros beyond the ends of the axis (charge
+    spread off the detector is lost), so the variance formula is exact for every
+    channel: a channel holding ``Σ_k w_k N_{i−k}`` of independent Poisson ``N`` has
+    variance ``Σ_k w_k² λ_{i−k}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lectlib.mixing import add_detector_noise
+    >>> counts, variance = add_detector_noise(
+    ...     np.full(200_000, 100.0), gain=3.0, random_state=0
+    ... )
+    >>> round(float(counts.mean())), round(float(counts.var() / counts.mean()), 1)
+    (300, 3.0)
+    >>> counts, variance = add_detector_noise(
+    ...     np.full((1000, 200), 100.0), gain=3.0, psf_sigma=1.5, random_state=0
+    ... )
+    >>> round(float(variance[0, 100] / 300.0), 2)    # correlated: less than the gain
+    0.56
+    """
+    from scipy import ndimage
+
+    expected = as_float_array(expected, "expected", min_ndim=1)
+    if np.any(expected < 0):
+        raise ValueError("expected electrons must be non-negative")
+    gain = check_scalar(gain, "gain", low=0.0, low_inclusive=False)
+    psf_sigma = check_scalar(psf_sigma, "psf_sigma", low=0.0)
+    read_noise = check_scalar(read_noise, "read_noise", low=0.0)
+    if psf_sigma > 1e6:
+        raise ValueError(
+            f"psf_sigma is in channels; {psf_sigma:g} is wider than any detector"
+        )
+    rng = check_random_state(random_state)
+    counts = np.asarray(rng.poisson(expected), dtype=np.float64)
+    variance = expected.copy()
+    if psf_sigma > 0:
+        kernel = _psf_kernel(psf_sigma)
+        counts = ndimage.correlate1d(counts, kernel, axis=-1, mode="constant")
+        variance = ndimage.correlate1d(variance, kernel**2, axis=-1, mode="constant")
+    if gain != 1.0:
+        counts *= gain
+        variance *= gain**2
+    if read_noise > 0:
+        counts += read_noise * rng.standard_normal(counts.shape)
+        variance += read_noise**2
+    return counts, variance

@@ -272,6 +272,22 @@ def cases():
             dict(X=Y),
         )
 
+    # a short evenly spaced axis with a channel at 0 eV, a single-scattering
+    # distribution zero at and below 0 eV, and counts of its plural scattering
+    eels_axis = np.arange(-3.0, 30.0, 1.0)
+    eels_single = np.where(
+        eels_axis > 2.0, np.exp(-0.5 * ((eels_axis - 12.0) / 3.0) ** 2), 0.0
+    )
+    eels_counts = 1e3 * eels.plural_scattering(eels_single, eels_axis, [0.4, 0.7])
+    eels_zero_loss = eels.zero_loss_peak(eels_axis, 1.0)
+    # expected counts with a range of intensities, and their detector counts
+    gain_expected = np.linspace(20.0, 400.0, 48).reshape(6, 8)
+    gain_counts = gain_expected + np.sqrt(gain_expected) * np.cos(
+        np.arange(48.0)
+    ).reshape(6, 8)
+    pfm_voltage = np.array([0.0, 2.5, 5.0, 2.5, 0.0, -2.5, -5.0, -2.5])
+    pfm_direction = np.array([1, 1, -1, -1, -1, -1, 1, 1])
+
     c = {
         # datasets
         "lectlib.datasets.spectra.make_mixture": Case(
@@ -306,9 +322,108 @@ def cases():
                 resolution_fwhm=1.0,
                 interface_component=0.2,
                 noise="poisson",
+                scattering="single",
+                delocalization=True,
+                pixel_size=0.4,
+                beam_energy=200.0,
+                gain=2.0,
+                psf_sigma=1.0,
+                read_noise=1.0,
                 random_state=0,
             ),
             seed="random_state",
+        ),
+        "lectlib.datasets.eels.make_eels_interface[plural]": Case(
+            datasets.make_eels_interface,
+            dict(
+                shape=(3, 6),
+                energy_range=(-4.0, 40.0),
+                energy_step=1.0,
+                thickness=(0.4, 0.6),
+                dose=1000.0,
+                resolution_fwhm=1.0,
+                noise="poisson",
+                scattering="plural",
+                delocalization=False,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.eels.zero_loss_peak": Case(
+            eels.zero_loss_peak, dict(energy=eels_axis, fwhm=1.0)
+        ),
+        "lectlib.eels.plural_scattering": Case(
+            eels.plural_scattering,
+            dict(
+                single=eels_single,
+                energy=eels_axis,
+                thickness=0.5,
+                zero_loss=None,
+                resolution_fwhm=1.0,
+            ),
+        ),
+        "lectlib.eels.plural_scattering[zero_loss]": Case(
+            eels.plural_scattering,
+            dict(
+                single=np.stack([eels_single, 2.0 * eels_single]),
+                energy=eels_axis,
+                thickness=np.array([0.3, 0.8]),
+                zero_loss=eels_zero_loss,
+            ),
+        ),
+        "lectlib.eels.log_ratio_thickness": Case(
+            eels.log_ratio_thickness,
+            dict(spectra=eels_counts, energy=eels_axis, zero_loss_window=None),
+        ),
+        "lectlib.eels.log_ratio_thickness[window]": Case(
+            eels.log_ratio_thickness,
+            dict(spectra=eels_counts, energy=eels_axis, zero_loss_window=(-2.0, 2.0)),
+        ),
+        "lectlib.eels.fourier_log_deconvolution": Case(
+            eels.fourier_log_deconvolution,
+            dict(
+                spectra=eels_counts,
+                energy=eels_axis,
+                zero_loss_window=None,
+                resolution_fwhm=None,
+                zero_loss=None,
+            ),
+        ),
+        "lectlib.eels.fourier_log_deconvolution[known]": Case(
+            eels.fourier_log_deconvolution,
+            dict(
+                spectra=eels_counts[0],
+                energy=eels_axis,
+                resolution_fwhm=1.0,
+                zero_loss=1e3 * np.exp(-0.4) * eels_zero_loss,
+            ),
+        ),
+        "lectlib.eels.delocalization_length": Case(
+            eels.delocalization_length,
+            dict(energy=np.array([5.0, 20.0, 50.0, 120.0]), beam_energy=200.0),
+        ),
+        "lectlib.eels.delocalization_length[scalar]": Case(
+            eels.delocalization_length, dict(energy=20.0, beam_energy=300.0)
+        ),
+        "lectlib.mixing.add_detector_noise": Case(
+            mixing.add_detector_noise,
+            dict(
+                expected=d["counts"],
+                gain=2.0,
+                psf_sigma=1.0,
+                read_noise=1.5,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.metrics.estimate_gain": Case(
+            metrics.estimate_gain,
+            dict(
+                expected=gain_expected,
+                noisy=gain_counts,
+                n_bins=3,
+                bin_channels=2,
+            ),
         ),
         "lectlib.datasets.lattices.make_lattice_phases": Case(
             datasets.make_lattice_phases,
@@ -336,7 +451,7 @@ def cases():
                 spacing=4.0,
                 angle=5.0,
                 amplitude=0.3,
-                orders=("hexagonal", "dimer"),
+                orders=("trigonal", "dimer"),
                 length_scale=8.0,
                 atom_size=1.0,
                 noise="poisson",
@@ -344,6 +459,39 @@ def cases():
                 random_state=0,
             ),
             seed="random_state",
+        ),
+        "lectlib.datasets.spm.make_pfm_loops": Case(
+            datasets.make_pfm_loops,
+            dict(
+                shape=(6, 7),
+                n_voltages=16,
+                v_max=8.0,
+                regions=("switching", "pinned up", "non-polar"),
+                coercive_bias=3.0,
+                imprint=0.5,
+                saturation=1.0,
+                width=1.0,
+                slope=0.02,
+                coercive_variation=1.0,
+                imprint_variation=0.5,
+                length_scale=3.0,
+                boundary_width=1.0,
+                noise_level=0.05,
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.datasets.spm.pfm_loop": Case(
+            datasets.pfm_loop,
+            dict(
+                voltage=pfm_voltage,
+                direction=pfm_direction,
+                coercive_bias=np.array([2.0, 3.0]),
+                imprint=0.5,
+                saturation=1.0,
+                width=0.8,
+                slope=0.01,
+            ),
         ),
         "lectlib.datasets.ferroics.make_ferroic_lattice": Case(
             datasets.make_ferroic_lattice,
@@ -442,6 +590,18 @@ def cases():
         ),
         "lectlib.decomposition.image_statistics": Case(
             decomposition.image_statistics, dict(image=counts, base=2.0)
+        ),
+        "lectlib.decomposition.parallel_analysis": Case(
+            decomposition.parallel_analysis,
+            dict(
+                X=counts,
+                method="poisson",
+                n_draws=3,
+                quantile=0.95,
+                center=True,
+                random_state=0,
+            ),
+            seed="random_state",
         ),
         "lectlib.decomposition.WeightedPCA.fit": Case(
             lambda X, **p: _fit(decomposition.WeightedPCA, X, **p),
@@ -711,6 +871,26 @@ def cases():
         ),
         "lectlib.unmixing.NFINDR.transform": transform_case(
             unmixing.NFINDR, est(n_endmembers=3, random_state=0), X, X[:5]
+        ),
+        "lectlib.unmixing.MinimumVolume.fit": Case(
+            lambda X, **p: _fit(unmixing.MinimumVolume, X, **p),
+            dict(
+                X=X,
+                n_endmembers=3,
+                regularization=0.1,
+                max_iter=3000,
+                tol=1e-4,
+                init="random",
+                random_state=0,
+            ),
+            seed="random_state",
+        ),
+        "lectlib.unmixing.MinimumVolume.fit[default regularization]": Case(
+            lambda X, **p: _fit(unmixing.MinimumVolume, X, **p),
+            dict(X=X, n_endmembers=2, regularization=None, init="extreme"),
+        ),
+        "lectlib.unmixing.MinimumVolume.transform": transform_case(
+            unmixing.MinimumVolume, est(n_endmembers=3, random_state=0), X, X[:5]
         ),
         "lectlib.unmixing.BayesianUnmixing.fit": Case(
             lambda X, **p: _fit(unmixing.BayesianUnmixing, X, **p),

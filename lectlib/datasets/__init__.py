@@ -12,8 +12,11 @@ One module per family of data, all importable from here:
 * :mod:`~lectlib.datasets.eels` — an EELS spectrum image of an oxide heterostructure,
   built from the physics in :mod:`lectlib.eels` (:func:`make_eels_interface`);
 * :mod:`~lectlib.datasets.lattices` — atomic-resolution images of crystals: grains of
-  several phases, charge orders (:func:`make_lattice_phases`,
-  :func:`make_charge_order`);
+  several phases, the charge orders of the α-RuCl₃ surface
+  (:func:`make_lattice_phases`, :func:`make_charge_order`);
+* :mod:`~lectlib.datasets.spm` — a scanning-probe spectroscopic image: a
+  band-excitation PFM map of ferroelectric hysteresis loops (:func:`make_pfm_loops`,
+  :func:`pfm_loop`);
 * :mod:`~lectlib.datasets.ferroics` — a ferroelectric perovskite with polar domains,
   a flux closure, non-polar and antipolar regions (:func:`make_ferroic_lattice`);
 * :mod:`~lectlib.datasets.alloys` — a Mo₁₋ₓReₓS₂-like composition series whose Re
@@ -37,6 +40,7 @@ from .eels import make_eels_interface
 from .ferroics import FERROIC_VARIANTS, make_ferroic_lattice
 from .fetchers import fetch_srtio3, get_data_home
 from .lattices import (
+    CHARGE_ORDER_SPOTS,
     CHARGE_ORDERS,
     LATTICE_PHASES,
     make_charge_order,
@@ -45,6 +49,7 @@ from .lattices import (
 from .registry import DATASETS, export, load, register
 from .rendering import add_image_noise, render_atoms
 from .spectra import make_mixture
+from .spm import PFM_PARAMETERS, PFM_REGIONS, make_pfm_loops, pfm_loop
 
 __all__ = [
     "make_mixture",
@@ -53,6 +58,11 @@ __all__ = [
     "make_charge_order",
     "LATTICE_PHASES",
     "CHARGE_ORDERS",
+    "CHARGE_ORDER_SPOTS",
+    "make_pfm_loops",
+    "pfm_loop",
+    "PFM_REGIONS",
+    "PFM_PARAMETERS",
     "make_ferroic_lattice",
     "FERROIC_VARIANTS",
     "make_alloy_series",

@@ -1,9 +1,9 @@
 """Atomic-resolution images of crystal lattices, with their ground truth.
 
 Grains of several phases (lattices of given symmetry, spacing and orientation) with
-drift, vacancies and defect lines; and one lattice whose regions carry different charge
-orders (superlattices). Geometry comes from :mod:`lectlib.lattice`, atoms and noise from
-:mod:`lectlib.datasets.rendering`.
+drift, vacancies and defect lines; and the Cl-terminated α-RuCl₃ surface, whose
+regions carry different charge orders (superlattices). Geometry comes from
+:mod:`lectlib.lattice`, atoms and noise from :mod:`lectlib.datasets.rendering`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from .rendering import add_image_noise, render_atoms
 __all__ = [
     "LATTICE_PHASES",
     "CHARGE_ORDERS",
+    "CHARGE_ORDER_SPOTS",
     "make_lattice_phases",
     "make_charge_order",
 ]
@@ -256,8 +257,19 @@ def make_lattice_phases(
     )
 
 
-#: Region labels of :func:`make_charge_order`.
-CHARGE_ORDERS = ("none", "hexagonal", "dimer")
+#: Region labels of :func:`make_charge_order`: no order, the trigonal and the
+#: dimer-like charge order of the α-RuCl₃ surface.
+CHARGE_ORDERS = ("none", "trigonal", "dimer")
+
+#: Which superlattice waves ``Q_i`` (indices into the returned ``q``) each order holds.
+CHARGE_ORDER_SPOTS = {"none": (), "trigonal": (0, 1, 2), "dimer": (0, 1)}
+
+#: Former names of the orders, still accepted.
+_ORDER_ALIASES = {"hexagonal": "trigonal"}
+
+#: The Cl–Cl distance of the Cl-terminated α-RuCl₃ surface, in Å (Ziatdinov et al.
+#: 2016); the Ru honeycomb period is √3 times it, 5.97 Å.
+_RUCL3_CL_SPACING = 3.45
 
 
 def make_charge_order(
@@ -266,33 +278,43 @@ def make_charge_order(
     spacing=6.0,
     angle=0.0,
     amplitude=0.35,
-    orders=("hexagonal", "dimer"),
+    orders=("trigonal", "dimer"),
     length_scale=40.0,
     atom_size=1.0,
     noise="gaussian",
     noise_level=0.2,
     random_state=None,
 ):
-    """A hexagonal lattice whose regions carry different superlattices (charge orders).
+    """An STM-like image of the Cl-terminated α-RuCl₃ surface whose regions carry
+    different √3 × √3 R30° charge orders.
 
-    Atom intensities are modulated by waves at half the Bragg vectors, Q_i = G_i / 2
-    (the M points): with all three Q_i a hexagonal 2 × 2 superlattice, whose Fourier
-    transform adds an inner hexagon of six spots; with only Q_1 and Q_2 a dimer-like
-    superlattice, in which two of the six inner spots (±Q_3) are missing — the situation
-    of the α-RuCl₃ example in the lecture. Regions come from a smooth random field,
-    split into the requested orders.
+    The top layer is a triangular lattice of Cl atoms (3.45 Å apart). The Ru honeycomb
+    below has the period √3 × 3.45 Å ≈ 5.97 Å, rotated by 30°: a √3 × √3 R30°
+    superstructure of the Cl lattice, whose Fourier spots are the corners ``±Q_i`` of
+    the Cl lattice's Brillouin zone (the K points), an inner hexagon at ``|G| / √3``
+    rotated by 30° from the six Bragg spots. Ziatdinov et al. describe two coexisting
+    charge orders on this surface: a *trigonal* one and a *dimer-like* one. Here the
+    local density of states carries a charge-density wave on the superlattice: all
+    three waves ``Q_1, Q_2, Q_3`` in the trigonal regions (round maxima over Cl trimers,
+    threefold symmetric), only ``Q_1`` and ``Q_2`` in the dimer-like regions (a
+    double-Q order: oval maxima over Cl pairs along ``Q_3``, twofold symmetric), so
+    that its Fourier transform lacks the pair ``±Q_3``. Regions come from a smooth
+    random field, split into the requested orders.
 
     Parameters
     ----------
     shape : (int, int), default=(256, 256)
     spacing : float, default=6.0
-        Atom spacing (px).
+        The Cl–Cl distance (3.45 Å) in pixels: it sets the pixel size
+        ``3.45 / spacing`` Å.
     angle : float, default=0.0
-        Orientation of the lattice (deg).
+        Orientation of the Cl lattice (deg).
     amplitude : float, default=0.35
-        Relative modulation of the atom intensities by each wave.
-    orders : sequence of {"none", "hexagonal", "dimer"}, default=("hexagonal", "dimer")
-        The orders present, one region label each (in this order).
+        Amplitude of each superlattice wave, relative to the mean intensity of the Cl
+        lattice.
+    orders : sequence of {"none", "trigonal", "dimer"}, default=("trigonal", "dimer")
+        The orders present, one region label each (in this order). "hexagonal", the
+        former name of "trigonal", is accepted.
     length_scale : float, default=40.0
         Size of the regions (px), at most ten times the image's larger side.
     atom_size, noise, noise_level, random_state
@@ -302,45 +324,91 @@ def make_charge_order(
     -------
     data : sklearn.utils.Bunch
         ``image``, ``clean``, ``region_map`` (index into ``orders`` per pixel),
-        ``orders``, ``bragg`` (3, 2) and ``q`` (3, 2) reciprocal vectors (row, col) in
-        cycles per pixel, ``suppressed`` (index of the Q missing in the dimer order),
-        ``atoms``, ``params``, ``DESCR``.
+        ``orders`` (the names, aliases resolved), ``bragg`` (3, 2) the Cl lattice's
+        first-order Bragg vectors and ``q`` (3, 2) the superlattice vectors ``Q_i``
+        (the K points), both (row, col) in cycles per pixel; ``superlattice`` (2, 2)
+        the real-space vectors of the √3 × √3 R30° cell (px); ``spots`` (dict: order →
+        indices into ``q`` of the waves it holds); ``suppressed`` (index of the ``Q``
+        the dimer-like order lacks, 2); ``centers`` (dict: order → (row, col) of one
+        maximum of its wave pattern); ``atoms`` (Cl positions), ``pixel_size``
+        (Å per px), ``params``, ``DESCR``.
 
     See Also
     --------
     make_lattice_phases : grains of different lattices, not one lattice with different
         orders.
-    lectlib.lattice.bragg_spots : the Bragg spots, whose halves are the ``q`` here.
+    lectlib.lattice.bragg_spots : the Bragg spots of the Cl lattice; the ``q`` here are
+        ``(2 b₁ + b₂) / 3`` and its rotations by 120°.
     lectlib.sliding.SlidingFFT : the local Fourier transform in which the inner spots
         show.
 
     Notes
     -----
-    The atom at ``r`` has weight ``1 + amplitude Σ_i cos(2π Q_i · (r − origin))`` over
-    the region's active waves, clipped at 0.05, with ``Q_i`` half of
-    ``b₁, b₂, b₁ + b₂``. Every cosine is ±1 on the lattice, so the hexagonal order
-    brightens one atom in four (``1 + 3 amplitude``) and dims the other three
-    (``1 − amplitude``); the dimer order gives ``1 + 2 amplitude``, 1, 1,
-    ``1 − 2 amplitude``. The regions cut white noise smoothed over ``length_scale / 2``
-    at its quantiles into ``len(orders)`` parts of equal area. After the α-RuCl₃ images
-    of Ziatdinov et al., Nat. Commun. 7, 13774 (2016).
+    With the Cl lattice vectors ``a₁, a₂`` (60° apart) and their reciprocal ``b₁, b₂``,
+    the superlattice vectors are ``Q_1 = (2b₁ + b₂)/3``, ``Q_2 = (−b₁ + b₂)/3`` and
+    ``Q_3 = −Q_1 − Q_2``, all of length ``2 / (3a)``; each points along a Cl–Cl bond,
+    and any two differ by a Bragg vector (they are the equivalent K points). The
+    real-space cell is ``A₁ = a₁ + a₂``, ``A₂ = 2a₂ − a₁`` (``|A| = √3 a``).
+
+    The image is the Cl lattice (Gaussian atoms of unit height, :func:`render_atoms`)
+    plus the charge-density wave
+
+    ``amplitude × m × (2 + Σ_{i active} cos 2π Q_i · (r − c))``,
+
+    with ``m`` the lattice's mean intensity ``2π σ² / (√3 a² / 2)``; the constant 2
+    keeps it non-negative and the regions' mean intensities equal. The centre ``c`` is
+    a hollow site of the Cl lattice (the centre of a Cl triangle) for the trigonal
+    order, so its maxima sit over Cl trimers, and the midpoint of a Cl–Cl bond along
+    ``Q_3`` for the dimer-like order, so its oval maxima (√3 times longer along ``Q_3``
+    than across) sit over Cl pairs. The regions cut white noise smoothed over
+    ``length_scale / 2`` at its quantiles into ``len(orders)`` parts of equal area.
+
+    What follows the paper: the Cl-terminated surface, the Cl period 3.45 Å, the
+    5.97 Å (√3 × √3 R30°) period of the orders, two coexisting orders, one threefold
+    ("trigonal") and one that breaks the threefold symmetry ("dimer-like"), which
+    N-FINDR on sliding FFTs separates. What is a stand-in: the orders' waveforms. The
+    charge-density wave is a sum of equal cosines *added* to the lattice image, not the
+    measured intra-cell charge distribution, and the dimer-like order is modelled as a
+    double-Q order (two of the three ``Q``); it is not a stripe (single-Q) order.
+    Because the wave is added rather than multiplied onto the atoms, the ``±Q_3`` spots
+    of the dimer-like order are exactly zero; a modulation locked to the atoms would
+    also put weight there, since ``Q_3 = Q_1 + G`` for a Bragg vector ``G``. The
+    pixel size follows from ``spacing``; the amplitude, the regions and the noise are
+    free parameters, not measured ones.
+
+    References
+    ----------
+    M. Ziatdinov, A. Banerjee, A. Maksov, T. Berlijn, W. Zhou, H. B. Cao, J.-Q. Yan,
+    C. A. Bridges, D. G. Mandrus, S. E. Nagler, A. P. Baddorf and S. V. Kalinin,
+    "Atomic-scale observation of structural and electronic orders in the layered
+    compound α-RuCl₃", Nat. Commun. 7, 13774 (2016).
 
     Examples
     --------
+    >>> import numpy as np
     >>> from lectlib.datasets import make_charge_order
     >>> data = make_charge_order((128, 128), random_state=0)
-    >>> data.image.shape, data.orders, int(data.suppressed)
-    ((128, 128), ('hexagonal', 'dimer'), 2)
+    >>> data.image.shape, data.orders, data.spots["dimer"], int(data.suppressed)
+    ((128, 128), ('trigonal', 'dimer'), (0, 1), 2)
+    >>> # the Ru period: √3 times the Cl spacing (3.45 Å)
+    >>> round(float(np.linalg.norm(data.superlattice[0]) * data.pixel_size), 2)
+    5.98
     """
     h, w = check_shape2(shape)
     spacing = check_scalar(spacing, "spacing", low=2.0)
     angle = check_scalar(angle, "angle")
     amplitude = check_scalar(amplitude, "amplitude", low=0.0, high=1.0)
-    orders = tuple(orders)
-    if not orders or any(o not in CHARGE_ORDERS for o in orders):
+    if isinstance(orders, str):
+        orders = None  # a lone name is not a sequence of names
+    orders = tuple(orders) if orders is not None else ()
+    if not orders or any(
+        not isinstance(o, str) or _ORDER_ALIASES.get(o, o) not in CHARGE_ORDERS
+        for o in orders
+    ):
         raise ValueError(
             f"orders must be a non-empty sequence of {CHARGE_ORDERS}, got {orders!r}"
         )
+    orders = tuple(_ORDER_ALIASES.get(o, o) for o in orders)
     length_scale = check_scalar(
         length_scale, "length_scale", low=0.0, low_inclusive=False, high=10 * max(h, w)
     )
@@ -351,32 +419,42 @@ def make_charge_order(
     rng = check_random_state(random_state)
 
     vectors = lattice_vectors("hexagonal", spacing, angle)
+    a1, a2 = vectors
     origin = rng.uniform(0, 1, 2) * spacing
     atoms, _ = lattice_points((h, w), vectors, origin, margin=_MARGIN)
     # With a1, a2 at 60°, b1 and b2 are at 120°, and the three Bragg vectors of the
-    # first hexagon (up to sign) are b1, b2 and b1 + b2.
+    # first hexagon (up to sign) are b1, b2 and b1 + b2; the K points are a third of
+    # the way to the second shell.
     b1, b2 = reciprocal_vectors(vectors)
     bragg = np.array([b1, b2, b1 + b2])
-    q = bragg / 2
+    q = np.array([2 * b1 + b2, b2 - b1, -b1 - 2 * b2]) / 3
+    superlattice = np.array([a1 + a2, 2 * a2 - a1])
+    # Wave centres: a hollow site (centroid of the triangle origin, +a1, +a2) for the
+    # trigonal order; the midpoint of the bond parallel to Q_3 (that is a2) for the
+    # dimer-like one.
+    centers = {
+        "none": origin.copy(),
+        "trigonal": origin + (a1 + a2) / 3,
+        "dimer": origin + a2 / 2,
+    }
 
     field = ndimage.gaussian_filter(
         rng.standard_normal((h, w)), length_scale / 2, mode="reflect"
     )
     quantiles = np.quantile(field, np.linspace(0, 1, len(orders) + 1)[1:-1])
     region_map = np.searchsorted(quantiles, field)
-    region = region_map[_pixel_of(atoms, (h, w))]
-    waves = np.cos(
-        2 * np.pi * (atoms - origin) @ q.T
-    )  # (n_atoms, 3): ±1 on the 2 × 2 lattice
-    active = {"none": [], "hexagonal": [0, 1, 2], "dimer": [0, 1]}
-    weights = np.ones(len(atoms))
+
+    lattice = render_atoms((h, w), atoms, atom_size=atom_size)
+    mean_intensity = 2 * np.pi * atom_size**2 / (np.sqrt(3) / 2 * spacing**2)
+    pixels = np.stack(np.mgrid[:h, :w], axis=-1).astype(float)  # (h, w, 2)
+    wave = np.full((h, w), 2.0)
     for k, order in enumerate(orders):
-        sel = region == k
-        if active[order]:
-            weights[sel] += amplitude * waves[sel][:, active[order]].sum(axis=1)
-    weights = np.clip(weights, 0.05, None)
-    clean = render_atoms((h, w), atoms, weights, atom_size=atom_size)
+        sel = region_map == k
+        for i in CHARGE_ORDER_SPOTS[order]:
+            wave[sel] += np.cos(2 * np.pi * (pixels[sel] - centers[order]) @ q[i])
+    clean = lattice + amplitude * mean_intensity * wave
     image = add_image_noise(clean, noise, noise_level, random_state=rng)
+    pixel_size = _RUCL3_CL_SPACING / spacing
     params = dict(
         shape=(h, w),
         spacing=spacing,
@@ -389,9 +467,10 @@ def make_charge_order(
         noise_level=noise_level,
     )
     descr = (
-        f"Hexagonal lattice {h} x {w}, spacing {spacing:g} px, with charge-order "
-        f"regions {', '.join(orders)} (modulation {amplitude:g}); {noise or 'no'} "
-        f"noise {noise_level:g}."
+        f"Cl-terminated α-RuCl3 surface (stand-in orders) {h} x {w}: Cl lattice "
+        f"{spacing:g} px = {_RUCL3_CL_SPACING:g} Å ({pixel_size:.3g} Å/px), "
+        f"√3 x √3 R30° charge-order regions {', '.join(orders)} (wave amplitude "
+        f"{amplitude:g}); {noise or 'no'} noise {noise_level:g}."
     )
     return Bunch(
         image=image,
@@ -400,8 +479,12 @@ def make_charge_order(
         orders=orders,
         bragg=bragg,
         q=q,
+        superlattice=superlattice,
+        spots={o: CHARGE_ORDER_SPOTS[o] for o in orders},
         suppressed=2,
+        centers={o: centers[o] for o in orders},
         atoms=atoms,
+        pixel_size=pixel_size,
         params=params,
         DESCR=descr,
     )

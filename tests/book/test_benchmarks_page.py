@@ -43,6 +43,7 @@ def test_every_results_file_has_a_block_on_the_page(report):
         "regression",
         "poisson_scaling",
         "unmixing",
+        "minvol",
         "sliding",
         "crystallography",
         "markov",

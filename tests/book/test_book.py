@@ -114,10 +114,10 @@ def test_intro_page_renders_offline(site, browser, tmp_path):
 # Each chapter page: how many static figures (matplotlib output saved by the build) and
 # sliders it must show at least.
 CHAPTER_PAGES = {
-    "01_linear_mixing": (4, 6),
-    "02_mlr_eels": (6, 4),
+    "01_linear_mixing": (6, 6),
+    "02_mlr_eels": (8, 4),
     "03_pca_history": (6, 2),
-    "04_unmixing_methods": (9, 3),
+    "04_unmixing_methods": (10, 3),
     "05_sliding_fft": (8, 3),
     "06_local_crystallography": (8, 4),
     "07_markov_dynamics": (4, 3),

@@ -5,8 +5,8 @@ Expected values come from crystallography, not from the implementation: atom den
 of 1 / (cell area), reciprocal vectors with b_i · a_j = δ_ij (|b| = 1/a for a square
 lattice, 2/(√3 a) at θ + 30° + 60° n for a hexagonal one), Fourier transforms of windows
 computed here with numpy (zero-padded, or a direct sum at the exact frequency), Gaussian
-atoms evaluated exactly, and the ±1 sign pattern of M-point waves on a 2 × 2
-superlattice.
+atoms evaluated exactly, the K points and cell of a √3 × √3 R30° superlattice, and the
+rotation symmetry of the charge-order patterns (threefold or twofold).
 """
 
 from __future__ import annotations
@@ -342,9 +342,9 @@ def test_lattice_phases_bad_input(kwargs, exc, message):
 @pytest.mark.parametrize(
     "orders",
     [
-        ("hexagonal",),
-        ("hexagonal", "dimer"),
-        ("none", "hexagonal", "dimer"),
+        ("trigonal",),
+        ("trigonal", "dimer"),
+        ("none", "trigonal", "dimer"),
         ("dimer", "none"),
     ],
 )
@@ -356,6 +356,14 @@ def test_region_map_labels_every_order(orders):
     np.testing.assert_array_equal(labels, np.arange(len(orders)))
     # split at quantiles of a smooth field: equal areas
     np.testing.assert_allclose(counts / counts.sum(), 1 / len(orders), atol=0.01)
+    assert set(d.spots) == set(orders)
+
+
+def test_hexagonal_is_the_former_name_of_trigonal():
+    a = make_charge_order((48, 48), orders=("hexagonal", "dimer"), random_state=3)
+    b = make_charge_order((48, 48), orders=("trigonal", "dimer"), random_state=3)
+    assert a.orders == ("trigonal", "dimer")
+    np.testing.assert_array_equal(a.image, b.image)
 
 
 @pytest.mark.parametrize("spacing, angle", [(6.0, 0.0), (7.5, 13.0), (5.0, -40.0)])
@@ -383,13 +391,46 @@ def test_bragg_vectors_are_the_first_hexagon(spacing, angle):
         assert min(np.linalg.norm(g - s) for s in shell) < 1e-12
 
 
-def test_q_is_half_bragg_and_bragg_is_reciprocal_to_the_lattice():
-    d = make_charge_order((64, 64), spacing=6.0, angle=7.0, random_state=2, noise=None)
-    np.testing.assert_allclose(d.q, d.bragg / 2, rtol=0, atol=1e-15)
-    # exp(2πi G·R) = 1 for every lattice vector R between atoms
+@pytest.mark.parametrize("spacing, angle", [(6.0, 0.0), (7.5, 13.0), (5.0, -40.0)])
+def test_q_are_the_k_points_of_a_root3_superlattice(spacing, angle):
+    """√3 × √3 R30°: the Q_i are the Brillouin-zone corners of the Cl lattice,
+    |Q| = |G| / √3 = 2 / (3a) along the bond directions θ + 60° n (30° from the Bragg
+    spots), 120° apart, summing to zero, any two differing by a Bragg vector; the
+    real-space cell is √3 a long, three Cl cells in area, and reciprocal to the Q."""
+    d = make_charge_order(
+        (64, 64), spacing=spacing, angle=angle, random_state=2, noise=None
+    )
+    np.testing.assert_allclose(np.linalg.norm(d.q, axis=1), 2 / (3 * spacing))
+    bonds = [_direction(angle + 60 * n) for n in range(6)]
+    for qi in d.q:
+        unit = qi / np.linalg.norm(qi)
+        assert min(np.linalg.norm(unit - b) for b in bonds) < 1e-9
+    np.testing.assert_allclose(d.q.sum(axis=0), 0, atol=1e-15)
+    # Q_i − Q_j = h b₁ + k b₂ with integers h, k (b₁, b₂ = the first two Bragg rows)
+    basis = d.bragg[:2].T
+    for i in range(3):
+        for j in range(3):
+            hk = np.linalg.solve(basis, d.q[i] - d.q[j])
+            np.testing.assert_allclose(hk, np.rint(hk), atol=1e-9)
+    A = d.superlattice
+    np.testing.assert_allclose(np.linalg.norm(A, axis=1), np.sqrt(3) * spacing)
+    cell = abs(np.linalg.det(A))
+    assert cell == pytest.approx(3 * np.sqrt(3) / 2 * spacing**2, rel=1e-12)
+    phase = d.q @ A.T  # exp(2πi Q·A) = 1
+    np.testing.assert_allclose(phase, np.rint(phase), atol=1e-9)
+    # every Cl atom sits on the Cl lattice, whose vectors are reciprocal to the Bragg
     phase = (d.atoms - d.atoms[0]) @ d.bragg.T
     np.testing.assert_allclose(phase, np.rint(phase), atol=1e-9)
-    assert d.suppressed in (0, 1, 2)
+
+
+@pytest.mark.parametrize("spacing", [4.0, 6.0, 9.0])
+def test_pixel_size_gives_the_rucl3_periods(spacing):
+    """The Cl spacing is 3.45 Å and the Ru honeycomb period √3 × 3.45 = 5.98 Å
+    (5.97 Å in the paper)."""
+    d = make_charge_order((32, 32), spacing=spacing, random_state=0, noise=None)
+    assert spacing * d.pixel_size == pytest.approx(3.45)
+    ru = np.linalg.norm(d.superlattice, axis=1) * d.pixel_size
+    np.testing.assert_allclose(ru, 5.97, atol=0.01)
 
 
 def _spots(image, q, bragg, r0, c0, L):
@@ -406,25 +447,28 @@ def _spots(image, q, bragg, r0, c0, L):
 
 @pytest.mark.parametrize("seed", range(3))
 def test_superlattice_spots_of_single_order_images(seed):
-    """Whole images of one order (no noise), 96 x 96 window: hexagonal has all six ±Q_i,
-    dimer ±Q_1, ±Q_2 but not ±Q_suppressed, none has no superlattice spot."""
+    """Whole images of one order (no noise), 96 x 96 window: the trigonal order has all
+    six ±Q_i, equally strong; the dimer-like one ±Q_1 and ±Q_2 as strong, and not
+    ±Q_3; none has no superlattice spot."""
     out = {}
-    for order in ("hexagonal", "dimer", "none"):
+    for order in ("trigonal", "dimer", "none"):
         d = make_charge_order((96, 96), orders=(order,), noise=None, random_state=seed)
         on, bragg_mag, _ = _spots(d.image, d.q, d.bragg, 0, 0, 96)
         out[order] = on / bragg_mag[:2].mean()  # relative to the first Bragg spots
-    s = d.suppressed
-    present = [i for i in range(3) if i != s]
-    assert np.all(out["hexagonal"] > 0.1)
-    assert np.all(out["dimer"][present + [p + 3 for p in present]] > 0.1)
-    assert out["dimer"][s] < 0.01 and out["dimer"][s + 3] < 0.01
-    assert np.all(out["none"] < 0.01)
+        present = list(d.spots[order]) + [i + 3 for i in d.spots[order]]
+        absent = [i for i in range(6) if i not in present]
+        assert np.all(out[order][present] > 0.1), (order, out[order])
+        assert np.all(out[order][absent] < 0.01), (order, out[order])
+    assert d.spots == {"none": ()} and d.suppressed == 2
+    # equal cosines: equal spots, the same in both orders (Hann leakage aside)
+    np.testing.assert_allclose(out["trigonal"], out["trigonal"].mean(), rtol=0.05)
+    np.testing.assert_allclose(out["dimer"][[0, 1, 3, 4]], out["trigonal"][0], rtol=0.1)
 
 
 def test_superlattice_spots_inside_regions_of_a_mixed_image():
     d = make_charge_order(
         (192, 192),
-        orders=("none", "hexagonal", "dimer"),
+        orders=("none", "trigonal", "dimer"),
         length_scale=80,
         noise="gaussian",
         noise_level=0.1,
@@ -437,7 +481,7 @@ def test_superlattice_spots_inside_regions_of_a_mixed_image():
         on, bragg_mag, bg = _spots(d.image, d.q, d.bragg, r0, c0, L)
         assert np.all(bragg_mag[:2] > 30 * bg)  # the lattice is there
         ratio = on / bg
-        if order == "hexagonal":
+        if order == "trigonal":
             assert np.all(ratio > 10), ratio
         elif order == "dimer":
             assert np.all(np.delete(ratio, [s, s + 3]) > 10), ratio
@@ -446,42 +490,83 @@ def test_superlattice_spots_inside_regions_of_a_mixed_image():
             assert np.all(ratio < 4), ratio
 
 
-def _atom_weights(d):
-    """Integrated intensity of each interior atom
-    (disc of radius 2.5 px) of the clean image."""
-    h, w = d.clean.shape
-    rr, cc = np.mgrid[:h, :w]
-    atoms = d.atoms[
-        (d.atoms.min(axis=1) > 4) & (d.atoms[:, 0] < h - 5) & (d.atoms[:, 1] < w - 5)
-    ]
-    return np.array(
-        [d.clean[(rr - p[0]) ** 2 + (cc - p[1]) ** 2 <= 2.5**2].sum() for p in atoms]
-    )
+def _wave(order, seed, shape=(64, 64)):
+    """The charge-density wave alone: an image of one order minus the bare lattice of
+    the same seed (same atoms)."""
+    d = make_charge_order(shape, orders=(order,), noise=None, random_state=seed)
+    bare = make_charge_order(shape, orders=("none",), noise=None, random_state=seed)
+    np.testing.assert_array_equal(d.atoms, bare.atoms)
+    return d, d.clean - bare.clean
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_hexagonal_order_is_a_two_by_two_superlattice(seed):
-    """With all three M-point waves, each ±1 on the lattice (their product is +1), the
-    atom intensities take two values: 1 + 3A on one atom of four and 1 − A on the other
-    three (calibrated against the unmodulated 'none' image of the same lattice)."""
-    hexa = make_charge_order(
-        (96, 96), orders=("hexagonal",), noise=None, random_state=seed
-    )
-    none = make_charge_order((96, 96), orders=("none",), noise=None, random_state=seed)
-    A = hexa.params["amplitude"]
-    weights = _atom_weights(hexa) / np.mean(_atom_weights(none))
-    levels = np.array([1 + 3 * A, 1 - A])
-    nearest = np.abs(weights[:, None] - levels).min(axis=1)
-    assert nearest.max() < 0.1, (np.round(np.unique(np.round(weights, 2)), 2), levels)
-    high = np.mean(np.abs(weights - levels[0]) < 0.1)
-    assert high == pytest.approx(0.25, abs=0.05)
+def _rotated(image, center, degrees, points):
+    """``image`` at ``points`` rotated about ``center``, cubic interpolation."""
+    t = np.radians(degrees)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    where = center + (points - center) @ rot.T
+    return ndimage.map_coordinates(image, where.T, order=3, mode="nearest")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_trigonal_order_is_threefold_and_dimer_order_twofold(seed):
+    """Rotations about the order's centre: the trigonal wave is unchanged by 120°, the
+    dimer-like one is not (by a sizeable fraction of its range) but is unchanged by
+    180°. Interpolation error of a wave ≥ 9 px in period: < 2 % of its range."""
+    rng = np.random.default_rng(seed)
+    for order, symmetric, broken in (("trigonal", 120, None), ("dimer", 180, 120)):
+        d, wave = _wave(order, seed)
+        c = d.centers[order]
+        # centres near the middle of the image, by a whole superlattice translation
+        shift = np.rint(np.linalg.solve(d.superlattice.T, np.array([32.0, 32.0]) - c))
+        c = c + shift @ d.superlattice
+        points = c + rng.uniform(-10, 10, (300, 2))
+        here = ndimage.map_coordinates(wave, points.T, order=3, mode="nearest")
+        span = np.ptp(wave)
+        same = _rotated(wave, c, symmetric, points)
+        assert np.abs(same - here).max() < 0.02 * span, order
+        if broken is not None:
+            other = _rotated(wave, c, broken, points)
+            assert np.abs(other - here).max() > 0.2 * span, order
+        # the maximum of the wave sits at the centre
+        at_c = ndimage.map_coordinates(wave, c[:, None], order=3)[0]
+        assert at_c > wave.max() - 0.02 * span, order
+
+
+def test_trigonal_maxima_sit_on_hollow_sites_and_dimer_maxima_on_bonds():
+    """The trigonal centre is equidistant (a / √3) from its three nearest Cl atoms; the
+    dimer-like centre is the midpoint of two Cl atoms a apart along Q_3."""
+    d = make_charge_order((64, 64), orders=("trigonal", "dimer"), random_state=4)
+    a = d.params["spacing"]
+    dist = np.sort(np.linalg.norm(d.atoms - d.centers["trigonal"], axis=1))
+    np.testing.assert_allclose(dist[:3], a / np.sqrt(3), rtol=1e-9)
+    assert dist[3] > a / np.sqrt(3) + 1
+    near = np.argsort(np.linalg.norm(d.atoms - d.centers["dimer"], axis=1))[:2]
+    pair = d.atoms[near[1]] - d.atoms[near[0]]
+    np.testing.assert_allclose(np.linalg.norm(pair), a, rtol=1e-9)
+    q3 = d.q[d.suppressed]
+    assert abs(pair @ q3) / (a * np.linalg.norm(q3)) == pytest.approx(1.0)
+
+
+def test_wave_is_non_negative_and_keeps_the_mean():
+    """The charge-density wave is added, never negative, and every order has the same
+    mean intensity, (1 + 2 amplitude) times the lattice's 2π σ² / (√3 a² / 2)."""
+    means = {}
+    for order in ("none", "trigonal", "dimer"):
+        d, wave = _wave(order, 7, shape=(120, 120))
+        p = d.params
+        m = 2 * np.pi * p["atom_size"] ** 2 / (np.sqrt(3) / 2 * p["spacing"] ** 2)
+        # the bare lattice carries the constant 2 amplitude m of the wave
+        assert (wave + 2 * p["amplitude"] * m).min() >= -1e-12
+        means[order] = d.clean.mean()
+    for order, mean in means.items():
+        assert mean == pytest.approx(m * (1 + 2 * p["amplitude"]), rel=0.02), order
 
 
 def test_charge_order_deterministic_given_random_state():
     a = make_charge_order((64, 64), random_state=5)
     b = make_charge_order((64, 64), random_state=np.random.default_rng(5))
     c = make_charge_order((64, 64), random_state=6)
-    for key in ("image", "region_map", "atoms", "bragg", "q"):
+    for key in ("image", "region_map", "atoms", "bragg", "q", "superlattice"):
         np.testing.assert_array_equal(a[key], b[key])
     assert not np.array_equal(a.image, c.image)
     n = make_charge_order((64, 64), noise=None, random_state=5)
@@ -493,11 +578,12 @@ def test_charge_order_deterministic_given_random_state():
     [
         (dict(orders=()), ValueError, r"orders must be a non-empty sequence"),
         (
-            dict(orders=("hexagonal", "stripes")),
+            dict(orders=("trigonal", "stripes")),
             ValueError,
-            r"got \('hexagonal', 'stripes'\)",
+            r"got \('trigonal', 'stripes'\)",
         ),
-        (dict(orders="hexagonal"), ValueError, r"orders must be a non-empty sequence"),
+        (dict(orders="trigonal"), ValueError, r"orders must be a non-empty sequence"),
+        (dict(orders=(1, 2)), ValueError, r"orders must be a non-empty sequence"),
         (dict(spacing=1.5), ValueError, r"spacing must be >= 2"),
         (dict(amplitude=1.5), ValueError, r"amplitude must be <= 1"),
         (dict(amplitude=-0.1), ValueError, r"amplitude must be >= 0"),

@@ -826,6 +826,41 @@ def test_bayesian_is_deterministic_given_random_state(bayes_fit):
     np.testing.assert_array_equal(again.init_.indices_, model.init_.indices_)
 
 
+def test_bayesian_coverage_does_not_depend_on_the_pixel_layout():
+    """Likelihood and prior treat the pixels as exchangeable, so shuffling the pixels
+    of smooth abundance maps (which destroys every spatial correlation and keeps the
+    histogram of the abundances over the simplex) cannot change how often the
+    intervals hold the truth. The sampler draws its random numbers in pixel order, so
+    one seed gives a different chain on the shuffled image, not the same one permuted:
+    the coverages over several seeds must agree within their seed-to-seed spread (a
+    two-sample bound of three standard errors)."""
+    X, W, A, _ = _bayes_data()
+    perm = np.random.default_rng(7).permutation(X.shape[0])
+
+    def coverage(X, A, seed):
+        model = BayesianUnmixing(3, n_samples=150, burn_in=50, random_state=seed)
+        model.fit(X)
+        low, high = model.abundances_interval_[
+            :, :, match_components(model.endmembers_, W).order
+        ]
+        return np.mean((low <= A) & (A <= high)), model.init_.indices_
+
+    seeds = range(6)
+    kept, shuffled = [], []
+    for seed in seeds:
+        c, start = coverage(X, A, seed)
+        c_perm, start_perm = coverage(X[perm], A[perm], seed)
+        # the N-FINDR start finds the same pixels (the pure ones) in both layouts
+        assert sorted(perm[start_perm].tolist()) == sorted(start.tolist())
+        kept.append(c)
+        shuffled.append(c_perm)
+    kept, shuffled = np.array(kept), np.array(shuffled)
+    se = math.sqrt((kept.var(ddof=1) + shuffled.var(ddof=1)) / len(seeds))
+    assert abs(kept.mean() - shuffled.mean()) < 3 * se + 1e-3, (kept, shuffled)
+    # and both are short of the nominal 95 % on these maps, layout or not
+    assert kept.mean() < 0.92 and shuffled.mean() < 0.92, (kept, shuffled)
+
+
 def test_bayesian_uncertainty_grows_with_the_noise(bayes_fit):
     model, *_ = bayes_fit
     X3, *_ = _bayes_data(noise_factor=3.0)
