@@ -17,6 +17,7 @@ from sklearn.utils import Bunch
 
 from ..eels import (
     EDGE_ONSETS,
+    EDGE_SHAPES,
     MATERIALS,
     delocalization_length,
     edge_profile,
@@ -336,8 +337,13 @@ def make_eels_interface(
     # 3 eV below Mn M2,3.
     e_loss = energy[losses]
     gap_state = np.exp(-0.5 * ((e_loss - 11.0) / 1.2) ** 2)
+    mn = EDGE_SHAPES["Mn M2,3"]  # the whole Mn edge shape, moved 3 eV down
     shifted_edge = edge_profile(
-        e_loss, EDGE_ONSETS["Mn M2,3"] - 3.0, delay=6.0, width=2.5
+        e_loss,
+        EDGE_ONSETS["Mn M2,3"] - 3.0,
+        delay=mn["delay"],
+        width=mn["width"],
+        decay=mn["decay"],
     )
     interface_sharp = np.zeros(n_channels)
     interface_sharp[losses] = reference_spectrum("La0.7Sr0.3MnO3", e_loss) * 0.4

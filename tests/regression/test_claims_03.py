@@ -165,3 +165,14 @@ def test_plural_scattering_adds_correspondence_axes(data):
     assert int(np.sum(ca.principal_inertias_ > 1.1 * edge)) == 5
     r = np.abs(np.corrcoef(ca.row_coordinates_.T, thick.thickness.ravel())[-1, :-1])
     assert r.max() > 0.7
+
+
+def test_the_fe_window_is_not_an_iron_map(low):
+    fe = _window(low, 57.0, 67.0)
+    layer = np.argmax(low.coefficients, axis=-1)
+    line = low.interface_coefficient / low.interface_coefficient.max()
+    means = [fe[(layer == i) & (line < 0.01)].mean() for i in range(3)]
+    # brightest on the interface line, then BiFeO3; the iron-free layers still give
+    # more than half of BiFeO3's counts (tails of the plasmon and of the Ti, Mn edges)
+    assert fe[line > 0.5].mean() > 1.3 * means[2]
+    assert 0.5 * means[2] < min(means[:2]) and max(means[:2]) < 0.85 * means[2]

@@ -84,6 +84,24 @@ def test_minimum_volume_is_noise_limited_with_pure_pixels(mixture, nfindr):
     assert angles.max() < nfindr[0].angles.max()
 
 
+def test_wrapping_simplices_trade_angle_for_abundance_error(mixture, nfindr, bayes):
+    # The page: Bayesian and minimum-volume vertices are closer in angle than N-FINDR's
+    # but their simplices reach past the true vertices, so their abundances err more.
+    data, X, A = mixture
+    W = data.endmembers
+    rmse_nfindr = abundance_rmse(nfindr[1], A)
+    minvol = MinimumVolume(3, random_state=0).fit(X)
+    for E, A_hat in (
+        (bayes.endmembers_, bayes.abundances_),
+        (minvol.endmembers_, minvol.transform(X)),
+    ):
+        match = match_components(E, W)
+        assert match.angles.max() < nfindr[0].angles.max()
+        assert abundance_rmse(A_hat[:, match.order], A) > rmse_nfindr
+        reach = np.sum(E[match.order] * W, axis=1) / np.sum(W**2, axis=1) - 1
+        assert 0 < reach.max() < 0.05
+
+
 def test_bayesian_coverage_about_sixty_percent_whatever_the_layout(mixture, bayes):
     data, X, A = mixture
     W = data.endmembers
