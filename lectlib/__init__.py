@@ -42,7 +42,8 @@ Modules, one per idea:
   edges; the zero-loss peak, plural scattering and its removal; delocalization;
 * :mod:`~lectlib.lattice` — lattice and reciprocal vectors, Bragg spots, lattice points;
 * :mod:`~lectlib.metrics` — scores against the truth: spectral angles, component and
-  label matching, abundance error, χ², residual and noise statistics, detector gain;
+  label matching, abundance error, χ², residual and noise statistics, detector gain,
+  step widths;
 * :mod:`~lectlib.regression` — fits with known endmembers (OLS, non-negative, Poisson);
 * :mod:`~lectlib.decomposition` — PCA, noise edge, parallel analysis, Poisson
   weighting, correspondence analysis;

@@ -416,6 +416,15 @@ def cases():
             ),
             seed="random_state",
         ),
+        "lectlib.metrics.transition_width": Case(
+            metrics.transition_width,
+            dict(
+                x=np.arange(12.0),
+                profile=np.tanh(np.arange(12.0) - 5.5),
+                low=0.1,
+                high=0.9,
+            ),
+        ),
         "lectlib.metrics.estimate_gain": Case(
             metrics.estimate_gain,
             dict(

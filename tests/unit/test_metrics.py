@@ -707,3 +707,60 @@ def test_match_positions_edge_cases():
         match_positions([[0, 0]], [[0, 0]], 0.0)
     with pytest.raises(ValueError, match=r"\(n, 2\)"):
         match_positions([[0, 0, 0]], [[0, 0]], 1.0)
+
+
+# --------------------------------------------------------------------- transition_width
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0, 3.0])
+@pytest.mark.parametrize("falling", [False, True])
+def test_transition_width_of_an_error_function_step(sigma, falling):
+    from scipy.special import ndtr, ndtri
+
+    from lectlib.metrics import transition_width
+
+    x = np.linspace(-20.0, 20.0, 4001)
+    profile = ndtr(x / sigma)
+    if falling:
+        profile = 1 - profile
+    expected = 2 * ndtri(0.9) * sigma  # the 10-90 % width of a Gaussian blur
+    assert transition_width(x, profile) == pytest.approx(expected, rel=1e-4)
+
+
+def test_transition_width_ignores_scale_offset_and_sampling():
+    from lectlib.metrics import transition_width
+
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(0, 10, 300))
+    x = np.unique(x)
+    profile = np.tanh(x - 5.0)
+    width = transition_width(x, profile, low=0.2, high=0.8)
+    assert transition_width(x, 7.0 * profile - 3.0, low=0.2, high=0.8) == pytest.approx(
+        width, rel=1e-12
+    )
+    # the exact crossings of the scaled tanh, from its inverse
+    u = (profile - profile[0]) / (profile[-1] - profile[0])
+    lo = np.arctanh(profile[0] + 0.2 * (profile[-1] - profile[0])) + 5.0
+    hi = np.arctanh(profile[0] + 0.8 * (profile[-1] - profile[0])) + 5.0
+    assert u[0] == 0 and u[-1] == 1
+    assert width == pytest.approx(
+        hi - lo, abs=0.01
+    )  # linear interpolation, ~0.03 spacing
+
+
+@pytest.mark.parametrize(
+    "x, profile, kwargs, match",
+    [
+        ([0, 1, 2], [1, 1, 1], {}, "no step"),
+        ([0, 2, 1], [0, 1, 2], {}, "strictly increasing"),
+        ([0, 1, 2], [0, 1], {}, "same length"),
+        ([0, 1, 2], [0, np.nan, 1], {}, "NaN"),
+        ([0, 1, 2], [0, 0.5, 1], dict(low=0.8, high=0.2), "below high"),
+        ([0, 1, 2], [0, 0.5, 1], dict(high=1.0), "high"),
+    ],
+)
+def test_transition_width_refuses_bad_input(x, profile, kwargs, match):
+    from lectlib.metrics import transition_width
+
+    with pytest.raises(ValueError, match=match):
+        transition_width(x, profile, **kwargs)
